@@ -1,0 +1,42 @@
+//! Engine costs: applying one event to a warm state, and one projection.
+//! `cargo bench --bench engine`
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use moodring::engine::{AffectState, Event, EventKind, Model, apply_batch, project, project_at};
+use std::hint::black_box;
+
+const T0: i64 = 1_746_352_800_000;
+
+/// A state with a full window: a minute of mixed activity.
+fn warm_state(model: &Model) -> AffectState {
+    let kinds = [EventKind::PageView, EventKind::Scroll, EventKind::Click, EventKind::Hover, EventKind::Error];
+    let events: Vec<Event> = (0..64)
+        .map(|i| Event::new(kinds[i % kinds.len()], T0 + i as i64 * 900).at(300.0, 200.0).lasting(1500.0))
+        .collect();
+    let mut state = AffectState::new(model);
+    apply_batch(model, &mut state, &events);
+    state
+}
+
+fn engine(c: &mut Criterion) {
+    let model = Model::session_v1();
+    let state = warm_state(&model);
+    let next = [Event::new(EventKind::RageClick, T0 + 60_000).at(302.0, 201.0)];
+    c.bench_function("apply one event (warm window, with its history record)", |b| {
+        b.iter_batched_ref(
+            || state.clone(),
+            |s| apply_batch(&model, s, black_box(&next)),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    c.bench_function("project at the latest event", |b| b.iter(|| project(&model, black_box(&state))));
+    c.bench_function("project at a later instant", |b| {
+        b.iter(|| project_at(&model, black_box(&state), T0 + 3_600_000))
+    });
+    let json = serde_json::to_string(&state).unwrap();
+    c.bench_function("state to JSON", |b| b.iter(|| serde_json::to_string(black_box(&state)).unwrap()));
+    c.bench_function("state from JSON", |b| b.iter(|| serde_json::from_str::<AffectState>(black_box(&json)).unwrap()));
+}
+
+criterion_group!(benches, engine);
+criterion_main!(benches);

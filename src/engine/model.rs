@@ -1,0 +1,235 @@
+//! Every number of the affect model, in one versioned table. See the module documentation of
+//! [`crate::engine`] for what each number means and how to change one safely.
+
+use super::event::EventKind;
+use super::mood::{Mood, SuggestedAction};
+use nalgebra::Vector4;
+use serde::{Deserialize, Serialize};
+
+/// A point or direction in affect space: (valence, arousal, tension, affiliation).
+pub type Dims = Vector4<f64>;
+
+/// Shorthand for writing table rows.
+const fn d(valence: f64, arousal: f64, tension: f64, affiliation: f64) -> Dims {
+    Vector4::new(valence, arousal, tension, affiliation)
+}
+
+/// The whole parameter table. The engine takes it as a value, so a tenant-specific profile is a
+/// different `Model`, not different code.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// Recorded with every stored state and history row; changes whenever any number here does
+    /// (a unit test pins it to [`Model::fingerprint`]).
+    pub version: String,
+    /// The resting point a fresh state starts at and decays toward.
+    pub baseline: Dims,
+    /// Per-dimension half-life of the pull back to the baseline, in seconds.
+    pub half_life_s: Dims,
+    /// Half-life of the effective evidence count, in seconds.
+    pub evidence_half_life_s: f64,
+    /// Impulse per event type, indexed by [`EventKind::index`].
+    pub impulse: [Dims; EventKind::COUNT],
+    pub scaling: Scaling,
+    pub context: Context,
+    /// Prototype point per mood in deviation space (state − baseline), indexed by [`Mood::index`].
+    pub prototype: [Dims; Mood::COUNT],
+    /// Softmax temperature over negative squared distances to the prototypes.
+    pub temperature: f64,
+    /// Below this many events the label is `neutral`.
+    pub min_events: u64,
+    /// Evidence factor of the confidence: `1 − e^(−n_eff / evidence_scale)`.
+    pub evidence_scale: f64,
+    /// Minimum confidence per action (indexed by [`SuggestedAction::index`]); below it the
+    /// suggestion falls back to `no_action`.
+    pub action_min_confidence: [f64; SuggestedAction::COUNT],
+    pub signals: SignalRules,
+    /// How far back the state remembers individual events (for context and signals).
+    pub window_s: f64,
+    /// At most this many remembered events.
+    pub window_max_events: usize,
+}
+
+/// How an event's optional fields scale its impulse.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scaling {
+    /// Reference durations: an event of this `duration_ms` gets factor 1.
+    pub idle_ref_ms: f64,
+    pub hover_ref_ms: f64,
+    pub input_pause_ref_ms: f64,
+    /// Duration factor `sqrt(duration / ref)`, clamped to this range.
+    pub duration_factor_min: f64,
+    pub duration_factor_max: f64,
+    /// From this speed (px/s) a scroll reads as searching, not reading.
+    pub fast_scroll_px_s: f64,
+    /// The impulse of a fast scroll, times `min(speed / fast_scroll_px_s, fast_scroll_factor_max)`.
+    pub fast_scroll_impulse: Dims,
+    pub fast_scroll_factor_max: f64,
+    /// An upward scroll adds this share of a `backtrack` impulse.
+    pub scroll_up_backtrack_share: f64,
+    /// A click that completes `rage_clicks` clicks within `rage_window_ms` and `rage_radius_px`
+    /// applies this share of a `rage_click` impulse instead of a click's.
+    pub rage_clicks: usize,
+    pub rage_window_ms: i64,
+    pub rage_radius_px: f64,
+    pub clustered_click_share: f64,
+}
+
+/// How recent context amplifies an impulse.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Context {
+    /// Each earlier error within the window adds `error_step` to the factor, up to `max_steps`.
+    pub error_window_s: f64,
+    pub error_step: f64,
+    /// Each earlier back navigation within the window adds `back_nav_step`, up to `max_steps`.
+    pub back_nav_window_s: f64,
+    pub back_nav_step: f64,
+    pub max_steps: f64,
+}
+
+/// Thresholds of the named signal rules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SignalRules {
+    /// Window for rage clicks, errors and hesitation.
+    pub recent_s: f64,
+    pub hesitation_hover_ms: f64,
+    pub hesitation_pause_ms: f64,
+    pub scroll_window_s: f64,
+    pub excessive_scrolls: usize,
+    pub excessive_fast_scrolls: usize,
+    pub excessive_backtracks: usize,
+    pub nav_loop_window_s: f64,
+    pub nav_loop_back_navs: usize,
+    pub idle_window_s: f64,
+    pub prolonged_idle_ms: f64,
+    pub tab_hidden_gap_s: f64,
+    pub rapid_progress_window_s: f64,
+    pub rapid_progress_steps: usize,
+    pub sustained_span_s: f64,
+    pub sustained_events: usize,
+    pub sustained_max_gap_s: f64,
+}
+
+impl Model {
+    pub fn impulse(&self, kind: EventKind) -> Dims {
+        self.impulse[kind.index()]
+    }
+
+    pub fn prototype(&self, mood: Mood) -> Dims {
+        self.prototype[mood.index()]
+    }
+
+    pub fn action_min_confidence(&self, action: SuggestedAction) -> f64 {
+        self.action_min_confidence[action.index()]
+    }
+
+    /// A stable hash of every number in the table (FNV-1a over its JSON form, version excluded).
+    pub fn fingerprint(&self) -> u64 {
+        let numbers = Self { version: String::new(), ..self.clone() };
+        let json = serde_json::to_string(&numbers).expect("a model always serializes");
+        super::event::page_hash(&json)
+    }
+
+    /// The session-level model: half-lives of minutes, tuned on labelled scenario streams.
+    pub fn session_v1() -> Self {
+        use EventKind as K;
+        let mut impulse = [Dims::zeros(); EventKind::COUNT];
+        for (kind, v) in [
+            (K::Click, d(0.04, 0.08, -0.02, 0.06)),
+            (K::RageClick, d(-0.35, 0.40, 0.45, -0.10)),
+            (K::Scroll, d(0.04, 0.01, -0.05, 0.03)),
+            (K::InputPause, d(-0.05, -0.05, 0.14, 0.04)),
+            (K::Backtrack, d(-0.06, 0.02, 0.16, 0.00)),
+            (K::BackNav, d(-0.10, 0.06, 0.14, -0.06)),
+            (K::PageView, d(0.08, 0.02, -0.08, 0.05)),
+            (K::Error, d(-0.30, 0.25, 0.35, -0.10)),
+            (K::Idle, d(-0.06, -0.35, -0.06, -0.30)),
+            (K::Hover, d(-0.04, -0.03, 0.12, 0.05)),
+            (K::Focus, d(0.06, 0.10, 0.04, 0.15)),
+            (K::Blur, d(-0.05, -0.10, 0.00, -0.14)),
+        ] {
+            impulse[kind.index()] = v;
+        }
+        let mut prototype = [Dims::zeros(); Mood::COUNT];
+        for (mood, p) in [
+            (Mood::Frustrated, d(-0.60, 0.60, 0.70, -0.20)),
+            (Mood::Confused, d(-0.25, 0.00, 0.50, 0.15)),
+            (Mood::Decisive, d(0.40, 0.55, -0.10, 0.35)),
+            (Mood::Browsing, d(0.35, 0.05, -0.35, 0.25)),
+            (Mood::Disengaged, d(-0.20, -0.60, -0.10, -0.60)),
+            (Mood::Focused, d(0.20, 0.30, 0.25, 0.60)),
+            (Mood::Neutral, d(0.0, 0.0, 0.0, 0.0)),
+        ] {
+            prototype[mood.index()] = p;
+        }
+        let mut action_min_confidence = [0.0; SuggestedAction::COUNT];
+        for (action, min) in [
+            (SuggestedAction::ShowLiveChat, 0.50),
+            (SuggestedAction::ShowTooltip, 0.40),
+            (SuggestedAction::ShowRecommendations, 0.30),
+            (SuggestedAction::ShowExitOffer, 0.45),
+        ] {
+            action_min_confidence[action.index()] = min;
+        }
+        Self {
+            version: "session-1".into(),
+            baseline: Dims::zeros(),
+            half_life_s: d(180.0, 60.0, 120.0, 300.0),
+            evidence_half_life_s: 300.0,
+            impulse,
+            scaling: Scaling {
+                idle_ref_ms: 30_000.0,
+                hover_ref_ms: 2_000.0,
+                input_pause_ref_ms: 3_000.0,
+                duration_factor_min: 0.5,
+                duration_factor_max: 2.0,
+                fast_scroll_px_s: 2_500.0,
+                fast_scroll_impulse: d(-0.03, 0.06, 0.08, -0.02),
+                fast_scroll_factor_max: 2.0,
+                scroll_up_backtrack_share: 0.5,
+                rage_clicks: 3,
+                rage_window_ms: 1_000,
+                rage_radius_px: 30.0,
+                clustered_click_share: 0.6,
+            },
+            context: Context {
+                error_window_s: 60.0,
+                error_step: 0.5,
+                back_nav_window_s: 30.0,
+                back_nav_step: 0.6,
+                max_steps: 2.0,
+            },
+            prototype,
+            temperature: 0.08,
+            min_events: 3,
+            evidence_scale: 4.0,
+            action_min_confidence,
+            signals: SignalRules {
+                recent_s: 60.0,
+                hesitation_hover_ms: 2_000.0,
+                hesitation_pause_ms: 3_000.0,
+                scroll_window_s: 30.0,
+                excessive_scrolls: 8,
+                excessive_fast_scrolls: 3,
+                excessive_backtracks: 3,
+                nav_loop_window_s: 120.0,
+                nav_loop_back_navs: 2,
+                idle_window_s: 120.0,
+                prolonged_idle_ms: 30_000.0,
+                tab_hidden_gap_s: 60.0,
+                rapid_progress_window_s: 60.0,
+                rapid_progress_steps: 3,
+                sustained_span_s: 30.0,
+                sustained_events: 5,
+                sustained_max_gap_s: 10.0,
+            },
+            window_s: 300.0,
+            window_max_events: 64,
+        }
+    }
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Self::session_v1()
+    }
+}

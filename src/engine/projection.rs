@@ -1,0 +1,91 @@
+//! From a continuous state to a label, a confidence, the signals behind it and an action.
+
+use super::model::Model;
+use super::mood::{Mood, SuggestedAction};
+use super::signals::{self, Signal, SignalId};
+use super::state::AffectState;
+
+/// What a state means at one instant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Projection {
+    pub label: Mood,
+    /// `π_label · (1 − e^(−n_eff / evidence_scale))`, in [0, 1]; 0 with no events.
+    pub confidence: f64,
+    /// Softmax posterior over the seven prototypes, indexed by [`Mood::index`].
+    pub posterior: [f64; Mood::COUNT],
+    /// Fired signals that support the label, strongest support first.
+    pub signals: Vec<Signal>,
+    pub action: SuggestedAction,
+}
+
+impl Projection {
+    pub fn signal_ids(&self) -> impl Iterator<Item = SignalId> + '_ {
+        self.signals.iter().map(|s| s.id)
+    }
+}
+
+/// Posterior over the prototypes: `softmax(−‖x − p_k‖² / T)`.
+pub fn posterior(model: &Model, state: &AffectState) -> [f64; Mood::COUNT] {
+    let x = state.deviation();
+    let logits = Mood::ALL.map(|m| -(x - model.prototype(m)).norm_squared() / model.temperature);
+    let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let weights = logits.map(|l| (l - max).exp());
+    let total: f64 = weights.iter().sum();
+    weights.map(|w| w / total)
+}
+
+fn argmax(p: &[f64; Mood::COUNT]) -> Mood {
+    // Ties go to the earlier label in the documented order.
+    let mut best = 0;
+    for (i, v) in p.iter().enumerate() {
+        if *v > p[best] {
+            best = i;
+        }
+    }
+    Mood::ALL[best]
+}
+
+/// The state's meaning at its own instant (its latest event).
+pub fn project(model: &Model, state: &AffectState) -> Projection {
+    let p = posterior(model, state);
+    let label = if state.event_count < model.min_events { Mood::Neutral } else { argmax(&p) };
+    finish(model, state, p, label)
+}
+
+/// The state's meaning at a later instant: decay only. The label is the one at the latest event
+/// if it still leads, `neutral` otherwise; decay never invents a new label.
+pub fn project_at(model: &Model, state: &AffectState, at_ms: i64) -> (AffectState, Projection) {
+    let then = project(model, state).label;
+    let later = state.decayed(model, at_ms);
+    let p = posterior(model, &later);
+    let label = if argmax(&p) == then { then } else { Mood::Neutral };
+    let projection = finish(model, &later, p, label);
+    (later, projection)
+}
+
+fn finish(model: &Model, state: &AffectState, posterior: [f64; Mood::COUNT], label: Mood) -> Projection {
+    let evidence = 1.0 - (-state.effective_count / model.evidence_scale).exp();
+    let confidence = (posterior[label.index()] * evidence).clamp(0.0, 1.0);
+    let wanted = label.action();
+    let action = if confidence >= model.action_min_confidence(wanted) { wanted } else { SuggestedAction::NoAction };
+    let now = state.last_decay_at_ms.unwrap_or(0);
+    let signals = rank(model, signals::detect(model, state, now), label);
+    Projection { label, confidence, posterior, signals, action }
+}
+
+/// Keeps the signals that support `label` (all of them for `neutral`), strongest support first;
+/// `insufficient_data` always leads when it fired.
+fn rank(model: &Model, fired: Vec<Signal>, label: Mood) -> Vec<Signal> {
+    let prototype = model.prototype(label);
+    let mut scored: Vec<(f64, Signal)> = fired
+        .into_iter()
+        .map(|s| {
+            let drive = if s.id == SignalId::InsufficientData { f64::INFINITY } else { s.drive(model, &prototype) };
+            (drive, s)
+        })
+        .filter(|(drive, _)| label == Mood::Neutral || *drive > 0.0)
+        .collect();
+    // Stable: equal drives keep the SignalId order `detect` produced.
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().map(|(_, s)| s).collect()
+}

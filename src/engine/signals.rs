@@ -1,0 +1,273 @@
+//! Named rules over the recent events: the evidence a person can read behind a mood.
+
+use super::event::EventKind;
+use super::model::{Dims, Model};
+use super::state::{AffectState, RecentEvent};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Stable snake_case signal ids (part of the API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalId {
+    RageClickDetected,
+    ErrorEncountered,
+    RepeatedErrors,
+    NavigationLoop,
+    Hesitation,
+    ExcessiveScrolling,
+    ProlongedIdle,
+    TabHidden,
+    RapidProgress,
+    SustainedAttention,
+    InsufficientData,
+}
+
+impl SignalId {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::RageClickDetected => "rage_click_detected",
+            Self::ErrorEncountered => "error_encountered",
+            Self::RepeatedErrors => "repeated_errors",
+            Self::NavigationLoop => "navigation_loop",
+            Self::Hesitation => "hesitation",
+            Self::ExcessiveScrolling => "excessive_scrolling",
+            Self::ProlongedIdle => "prolonged_idle",
+            Self::TabHidden => "tab_hidden",
+            Self::RapidProgress => "rapid_progress",
+            Self::SustainedAttention => "sustained_attention",
+            Self::InsufficientData => "insufficient_data",
+        }
+    }
+
+    /// The direction in affect space the behaviour behind this signal pushes toward, used to
+    /// rank signals by how much they support a label.
+    fn direction(self, model: &Model) -> Dims {
+        match self {
+            Self::RageClickDetected => model.impulse(EventKind::RageClick),
+            Self::ErrorEncountered | Self::RepeatedErrors => model.impulse(EventKind::Error),
+            Self::NavigationLoop => model.impulse(EventKind::BackNav),
+            Self::Hesitation => model.impulse(EventKind::Hover),
+            Self::ExcessiveScrolling => model.scaling.fast_scroll_impulse,
+            Self::ProlongedIdle | Self::TabHidden => model.impulse(EventKind::Idle),
+            Self::RapidProgress => model.impulse(EventKind::PageView),
+            Self::SustainedAttention => model.impulse(EventKind::Focus),
+            Self::InsufficientData => Dims::zeros(),
+        }
+    }
+}
+
+/// A signal that fired, how strongly (0–1), and the values that fired it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    pub id: SignalId,
+    pub strength: f64,
+    pub values: BTreeMap<String, f64>,
+}
+
+impl Signal {
+    fn new(id: SignalId, strength: f64, values: &[(&str, f64)]) -> Self {
+        let values = values.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        Self { id, strength: strength.clamp(0.0, 1.0), values }
+    }
+
+    /// How much this signal supports `prototype`: strength times the cosine between the
+    /// signal's direction and the prototype (strength alone for the neutral origin).
+    pub fn drive(&self, model: &Model, prototype: &Dims) -> f64 {
+        let dir = self.id.direction(model);
+        let norms = dir.norm() * prototype.norm();
+        if norms == 0.0 { self.strength } else { self.strength * dir.dot(prototype) / norms }
+    }
+}
+
+/// Every signal that fires for `state` evaluated at `now_ms`, in [`SignalId`] order.
+pub fn detect(model: &Model, state: &AffectState, now_ms: i64) -> Vec<Signal> {
+    let r = &model.signals;
+    let ev = &state.recent;
+    let since = |window_s: f64| -> &[RecentEvent] {
+        let from = now_ms - (window_s * 1000.0) as i64;
+        &ev[ev.partition_point(|e| e.ts_ms < from)..]
+    };
+    let count = |events: &[RecentEvent], kind: EventKind| events.iter().filter(|e| e.kind == kind).count();
+    let mut out = Vec::new();
+
+    let recent = since(r.recent_s);
+    let rage = count(recent, EventKind::RageClick);
+    let cluster = largest_click_cluster(model, recent);
+    if rage > 0 || cluster >= model.scaling.rage_clicks {
+        let clustered = if cluster >= model.scaling.rage_clicks { cluster } else { 0 };
+        let strength = (rage as f64 + clustered as f64 / 3.0) / 2.0;
+        out.push(Signal::new(
+            SignalId::RageClickDetected,
+            strength,
+            &[("rage_clicks", rage as f64), ("clustered_clicks", clustered as f64), ("window_s", r.recent_s)],
+        ));
+    }
+
+    let errors = count(recent, EventKind::Error);
+    if errors == 1 {
+        out.push(Signal::new(SignalId::ErrorEncountered, 0.5, &[("errors", 1.0), ("window_s", r.recent_s)]));
+    } else if errors >= 2 {
+        out.push(Signal::new(
+            SignalId::RepeatedErrors,
+            errors as f64 / 3.0,
+            &[("errors", errors as f64), ("window_s", r.recent_s)],
+        ));
+    }
+
+    let nav = since(r.nav_loop_window_s);
+    let back_navs = count(nav, EventKind::BackNav);
+    let revisits = page_revisits(nav);
+    if back_navs >= r.nav_loop_back_navs || revisits > 0 {
+        out.push(Signal::new(
+            SignalId::NavigationLoop,
+            (back_navs + revisits) as f64 / 3.0,
+            &[("back_navs", back_navs as f64), ("revisits", revisits as f64), ("window_s", r.nav_loop_window_s)],
+        ));
+    }
+
+    let hesitant: Vec<f64> = recent
+        .iter()
+        .filter_map(|e| match (e.kind, e.duration_ms) {
+            (EventKind::Hover, Some(ms)) if ms >= r.hesitation_hover_ms => Some(ms),
+            (EventKind::InputPause, Some(ms)) if ms >= r.hesitation_pause_ms => Some(ms),
+            _ => None,
+        })
+        .collect();
+    if !hesitant.is_empty() {
+        let longest = hesitant.iter().copied().fold(0.0, f64::max);
+        out.push(Signal::new(
+            SignalId::Hesitation,
+            hesitant.len() as f64 / 2.0,
+            &[("pauses", hesitant.len() as f64), ("longest_ms", longest)],
+        ));
+    }
+
+    let scrolling = since(r.scroll_window_s);
+    let scrolls = count(scrolling, EventKind::Scroll);
+    let fast = scrolling
+        .iter()
+        .filter(|e| e.kind == EventKind::Scroll && e.speed.is_some_and(|v| v >= model.scaling.fast_scroll_px_s))
+        .count();
+    let backtracks = count(scrolling, EventKind::Backtrack);
+    if scrolls >= r.excessive_scrolls || fast >= r.excessive_fast_scrolls || backtracks >= r.excessive_backtracks {
+        out.push(Signal::new(
+            SignalId::ExcessiveScrolling,
+            scrolls as f64 / 16.0 + fast as f64 / 6.0 + backtracks as f64 / 6.0,
+            &[
+                ("scrolls", scrolls as f64),
+                ("fast_scrolls", fast as f64),
+                ("backtracks", backtracks as f64),
+                ("window_s", r.scroll_window_s),
+            ],
+        ));
+    }
+
+    // Silence since the last event is idleness too, for reads at a later instant.
+    let reported_idle = since(r.idle_window_s)
+        .iter()
+        .filter(|e| e.kind == EventKind::Idle)
+        .filter_map(|e| e.duration_ms)
+        .fold(0.0, f64::max);
+    let silent_ms = state.last_interaction_at_ms.map_or(0.0, |t| (now_ms - t).max(0) as f64);
+    let idle_ms = reported_idle.max(silent_ms);
+    if idle_ms >= r.prolonged_idle_ms {
+        out.push(Signal::new(SignalId::ProlongedIdle, idle_ms / 120_000.0, &[("idle_ms", idle_ms)]));
+    }
+
+    // A long gap with no events, not explained by an idle report at its end: the page was
+    // most likely in a background tab.
+    let gap_ms =
+        ev.windows(2).filter(|w| w[1].kind != EventKind::Idle).map(|w| w[1].ts_ms - w[0].ts_ms).max().unwrap_or(0)
+            as f64;
+    if gap_ms >= r.tab_hidden_gap_s * 1000.0 {
+        out.push(Signal::new(SignalId::TabHidden, gap_ms / 300_000.0, &[("gap_ms", gap_ms)]));
+    }
+
+    let progress = since(r.rapid_progress_window_s);
+    let setbacks = [EventKind::BackNav, EventKind::Error, EventKind::Backtrack, EventKind::RageClick];
+    let steps = progress.iter().filter(|e| matches!(e.kind, EventKind::PageView | EventKind::Focus)).count();
+    if steps >= r.rapid_progress_steps && !progress.iter().any(|e| setbacks.contains(&e.kind)) {
+        out.push(Signal::new(
+            SignalId::RapidProgress,
+            steps as f64 / 6.0,
+            &[("steps", steps as f64), ("window_s", r.rapid_progress_window_s)],
+        ));
+    }
+
+    if let Some((span_s, events)) = sustained_run(model, ev, now_ms) {
+        out.push(Signal::new(
+            SignalId::SustainedAttention,
+            span_s / 120.0,
+            &[("span_s", span_s), ("events", events as f64)],
+        ));
+    }
+
+    if state.event_count < model.min_events {
+        out.push(Signal::new(
+            SignalId::InsufficientData,
+            1.0,
+            &[("events", state.event_count as f64), ("needed", model.min_events as f64)],
+        ));
+    }
+    out
+}
+
+/// The largest number of clicks within the rage window and radius of one another's first click.
+fn largest_click_cluster(model: &Model, events: &[RecentEvent]) -> usize {
+    let s = &model.scaling;
+    let clicks: Vec<_> = events.iter().filter(|e| e.kind == EventKind::Click).collect();
+    clicks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, first)| {
+            let (x, y) = (first.x?, first.y?);
+            let n = clicks[i..]
+                .iter()
+                .take_while(|c| c.ts_ms - first.ts_ms <= s.rage_window_ms)
+                .filter(|c| matches!((c.x, c.y), (Some(cx), Some(cy)) if (cx - x).hypot(cy - y) <= s.rage_radius_px))
+                .count();
+            Some(n)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Page views that return to a page seen earlier in the window after visiting another (A → B → A).
+fn page_revisits(events: &[RecentEvent]) -> usize {
+    let pages: Vec<u64> = events.iter().filter(|e| e.kind == EventKind::PageView).filter_map(|e| e.page).collect();
+    (1..pages.len()).filter(|&i| pages[i] != pages[i - 1] && pages[..i - 1].contains(&pages[i])).count()
+}
+
+/// Events that show a person working with the page; anything else (idle, blur, an error, a rage
+/// click, a back navigation) ends a run of sustained attention.
+const ENGAGED: [EventKind; 6] = [
+    EventKind::Click,
+    EventKind::Focus,
+    EventKind::InputPause,
+    EventKind::Scroll,
+    EventKind::Hover,
+    EventKind::PageView,
+];
+
+/// The trailing run of engaged events with no long gap, if it is long enough.
+fn sustained_run(model: &Model, events: &[RecentEvent], now_ms: i64) -> Option<(f64, usize)> {
+    let r = &model.signals;
+    let max_gap = (r.sustained_max_gap_s * 1000.0) as i64;
+    let last = events.last()?;
+    if now_ms - last.ts_ms > max_gap {
+        return None;
+    }
+    let mut start = last.ts_ms;
+    let mut n = 0;
+    let mut next = last.ts_ms;
+    for e in events.iter().rev() {
+        if !ENGAGED.contains(&e.kind) || next - e.ts_ms > max_gap {
+            break;
+        }
+        (start, next) = (e.ts_ms, e.ts_ms);
+        n += 1;
+    }
+    let span_s = (last.ts_ms - start) as f64 / 1000.0;
+    (span_s >= r.sustained_span_s && n >= r.sustained_events).then_some((span_s, n))
+}

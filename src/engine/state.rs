@@ -1,0 +1,209 @@
+//! The continuous affect state and how one event moves it.
+
+use super::event::{Event, EventKind, ScrollDirection};
+use super::model::{Dims, Model};
+use serde::{Deserialize, Serialize};
+
+/// The affect of one session (or user): where it stands, how much evidence backs it, and the
+/// recent events its context rules and signals look at. Serializes losslessly, so a stored and
+/// reloaded state continues exactly as if it had stayed in memory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AffectState {
+    /// (valence, arousal, tension, affiliation), each in [-1, 1]; `+tension` means tense.
+    pub dims: Dims,
+    pub baseline: Dims,
+    pub event_count: u64,
+    /// Evidence that decays with `evidence_half_life_s`: +1 per event.
+    pub effective_count: f64,
+    /// The instant `dims` are evaluated at (the latest event's time, or a later read).
+    pub last_decay_at_ms: Option<i64>,
+    /// The latest event time applied.
+    pub last_interaction_at_ms: Option<i64>,
+    /// Recent events sorted by time, oldest first, bounded by the model's window.
+    pub recent: Vec<RecentEvent>,
+}
+
+/// What the state remembers of one event.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecentEvent {
+    pub kind: EventKind,
+    pub ts_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u64>,
+}
+
+impl From<&Event> for RecentEvent {
+    fn from(e: &Event) -> Self {
+        Self { kind: e.kind, ts_ms: e.ts_ms, x: e.x, y: e.y, duration_ms: e.duration_ms, speed: e.speed, page: e.page }
+    }
+}
+
+/// Why an impulse had the size it had, for the trigger reason.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Amplifier {
+    None,
+    /// Scaled by `duration_ms`.
+    Duration(f64),
+    /// A fast scroll, scaled by speed.
+    FastScroll(f64),
+    /// An upward scroll, which also counts as part of a backtrack.
+    ScrollUp,
+    /// The n-th click of a tight cluster, treated as a rage click.
+    ClickCluster(usize),
+    /// The n-th error (or back navigation) within the context window.
+    Repeat(usize, f64),
+}
+
+/// The effect of one applied event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// The change the event's impulse caused (after decaying to the event's time).
+    pub delta: Dims,
+    pub amplifier: Amplifier,
+}
+
+fn decay_factor(dt_s: f64, half_life_s: f64) -> f64 {
+    (-dt_s / half_life_s).exp2()
+}
+
+impl AffectState {
+    /// A fresh state at the model's baseline with no evidence.
+    pub fn new(model: &Model) -> Self {
+        Self {
+            dims: model.baseline,
+            baseline: model.baseline,
+            event_count: 0,
+            effective_count: 0.0,
+            last_decay_at_ms: None,
+            last_interaction_at_ms: None,
+            recent: Vec::new(),
+        }
+    }
+
+    /// Deviation from the baseline, the space the prototypes live in.
+    pub fn deviation(&self) -> Dims {
+        self.dims - self.baseline
+    }
+
+    /// Decays toward the baseline up to `at_ms`. Never moves backwards in time.
+    pub fn decay_to(&mut self, model: &Model, at_ms: i64) {
+        let Some(last) = self.last_decay_at_ms else { return };
+        if at_ms <= last {
+            return;
+        }
+        let dt_s = (at_ms - last) as f64 / 1000.0;
+        for i in 0..4 {
+            let b = self.baseline[i];
+            self.dims[i] = b + (self.dims[i] - b) * decay_factor(dt_s, model.half_life_s[i]);
+        }
+        self.effective_count *= decay_factor(dt_s, model.evidence_half_life_s);
+        self.last_decay_at_ms = Some(at_ms);
+    }
+
+    /// A copy evaluated at a later instant (decay only).
+    pub fn decayed(&self, model: &Model, at_ms: i64) -> Self {
+        let mut later = self.clone();
+        later.decay_to(model, at_ms);
+        later
+    }
+
+    /// Applies one event: decay to its time (none if it is older than the state), the impulse,
+    /// a saturating add that keeps every dimension in [-1, 1], and the evidence counts.
+    pub fn apply(&mut self, model: &Model, event: &Event) -> Step {
+        if self.last_decay_at_ms.is_none() {
+            self.last_decay_at_ms = Some(event.ts_ms);
+        }
+        self.decay_to(model, event.ts_ms);
+        let (impulse, amplifier) = impulse_for(model, event, &self.recent);
+        let before = self.dims;
+        for i in 0..4 {
+            let (s, di) = (self.dims[i], impulse[i]);
+            let moved = if di > 0.0 { s + di * (1.0 - s) } else { s + di * (1.0 + s) };
+            self.dims[i] = moved.clamp(-1.0, 1.0);
+        }
+        self.event_count += 1;
+        self.effective_count += 1.0;
+        self.last_interaction_at_ms = Some(self.last_interaction_at_ms.map_or(event.ts_ms, |t| t.max(event.ts_ms)));
+        self.remember(model, event);
+        Step { delta: self.dims - before, amplifier }
+    }
+
+    fn remember(&mut self, model: &Model, event: &Event) {
+        // Insert after every event with the same or an earlier time: stable for ties.
+        let at = self.recent.partition_point(|r| r.ts_ms <= event.ts_ms);
+        self.recent.insert(at, RecentEvent::from(event));
+        let latest = self.recent.last().map_or(event.ts_ms, |r| r.ts_ms);
+        let horizon = latest - (model.window_s * 1000.0) as i64;
+        let stale = self.recent.partition_point(|r| r.ts_ms < horizon);
+        let excess = self.recent.len().saturating_sub(model.window_max_events);
+        self.recent.drain(..stale.max(excess));
+    }
+}
+
+/// The impulse an event applies, given the recent events before it.
+fn impulse_for(model: &Model, event: &Event, recent: &[RecentEvent]) -> (Dims, Amplifier) {
+    let s = &model.scaling;
+    let c = &model.context;
+    let base = model.impulse(event.kind);
+    let within = |kind: EventKind, window_s: f64| {
+        let from = event.ts_ms - (window_s * 1000.0) as i64;
+        recent.iter().filter(|r| r.kind == kind && r.ts_ms >= from && r.ts_ms <= event.ts_ms).count()
+    };
+    let duration = |ref_ms: f64| match event.duration_ms {
+        Some(ms) => {
+            let f = (ms / ref_ms).sqrt().clamp(s.duration_factor_min, s.duration_factor_max);
+            (base * f, Amplifier::Duration(f))
+        }
+        None => (base, Amplifier::None),
+    };
+    let repeat = |earlier: usize, step: f64| {
+        if earlier == 0 {
+            return (base, Amplifier::None);
+        }
+        let f = 1.0 + step * (earlier as f64).min(c.max_steps);
+        (base * f, Amplifier::Repeat(earlier + 1, f))
+    };
+    match event.kind {
+        EventKind::Idle => duration(s.idle_ref_ms),
+        EventKind::Hover => duration(s.hover_ref_ms),
+        EventKind::InputPause => duration(s.input_pause_ref_ms),
+        EventKind::Error => repeat(within(EventKind::Error, c.error_window_s), c.error_step),
+        EventKind::BackNav => repeat(within(EventKind::BackNav, c.back_nav_window_s), c.back_nav_step),
+        EventKind::Scroll => match (event.speed, event.direction) {
+            (Some(v), _) if v >= s.fast_scroll_px_s => {
+                let f = (v / s.fast_scroll_px_s).min(s.fast_scroll_factor_max);
+                (s.fast_scroll_impulse * f, Amplifier::FastScroll(f))
+            }
+            (_, Some(ScrollDirection::Up)) => {
+                (base + model.impulse(EventKind::Backtrack) * s.scroll_up_backtrack_share, Amplifier::ScrollUp)
+            }
+            _ => (base, Amplifier::None),
+        },
+        EventKind::Click => match click_cluster(model, event, recent) {
+            n if n >= s.rage_clicks => {
+                (model.impulse(EventKind::RageClick) * s.clustered_click_share, Amplifier::ClickCluster(n))
+            }
+            _ => (base, Amplifier::None),
+        },
+        _ => (base, Amplifier::None),
+    }
+}
+
+/// How many clicks (this one included) fall within the rage window and radius ending at `event`.
+fn click_cluster(model: &Model, event: &Event, recent: &[RecentEvent]) -> usize {
+    let s = &model.scaling;
+    let (Some(x), Some(y)) = (event.x, event.y) else { return 1 };
+    1 + recent
+        .iter()
+        .filter(|r| r.kind == EventKind::Click && r.ts_ms <= event.ts_ms && event.ts_ms - r.ts_ms <= s.rage_window_ms)
+        .filter(|r| matches!((r.x, r.y), (Some(rx), Some(ry)) if (rx - x).hypot(ry - y) <= s.rage_radius_px))
+        .count()
+}

@@ -1,0 +1,238 @@
+//! Invariants of the engine, over random event streams, plus its robustness to its own numbers.
+
+use super::run;
+use super::scenarios::{self, T0};
+use crate::engine::{
+    AffectState, Event, EventKind, Model, Mood, ScrollDirection, apply_batch, posterior, project, project_at,
+};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+
+fn kind() -> impl Strategy<Value = EventKind> {
+    (0..EventKind::COUNT).prop_map(|i| EventKind::ALL[i])
+}
+
+/// One event with any combination of the optional fields the API admits.
+fn event_at(ts_ms: i64) -> impl Strategy<Value = Event> {
+    (
+        kind(),
+        proptest::option::of((0.0..4000.0f64, 0.0..4000.0f64)),
+        proptest::option::of(0.0..86_400_000.0f64),
+        proptest::option::of(0.0..100_000.0f64),
+        proptest::option::of(prop_oneof![Just(ScrollDirection::Up), Just(ScrollDirection::Down)]),
+        proptest::option::of(0u64..6),
+    )
+        .prop_map(move |(kind, xy, duration_ms, speed, direction, page)| Event {
+            kind,
+            ts_ms,
+            x: xy.map(|p| p.0),
+            y: xy.map(|p| p.1),
+            duration_ms,
+            speed,
+            direction,
+            page,
+        })
+}
+
+/// A stream sorted by time: gaps from simultaneous to ten minutes.
+fn stream(max_len: usize) -> impl Strategy<Value = Vec<Event>> {
+    proptest::collection::vec(0i64..600_000, 0..max_len).prop_flat_map(|gaps| {
+        let mut t = T0;
+        let times: Vec<i64> = gaps
+            .iter()
+            .map(|g| {
+                t += g;
+                t
+            })
+            .collect();
+        times.into_iter().map(event_at).collect::<Vec<_>>()
+    })
+}
+
+fn replay(model: &Model, events: &[Event]) -> AffectState {
+    let mut state = AffectState::new(model);
+    apply_batch(model, &mut state, events);
+    state
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn dimensions_stay_in_bounds(events in stream(3000)) {
+        let model = Model::session_v1();
+        let mut state = AffectState::new(&model);
+        for record in apply_batch(&model, &mut state, &events) {
+            prop_assert!(record.dims.iter().all(|v| (-1.0..=1.0).contains(v)), "{:?}", record.dims);
+            prop_assert!((0.0..=1.0).contains(&record.confidence));
+        }
+        prop_assert_eq!(state.event_count, events.len() as u64);
+    }
+
+    #[test]
+    fn decay_is_monotone_toward_the_baseline(events in stream(60), a in 0i64..3_600_000, b in 0i64..3_600_000) {
+        let model = Model::session_v1();
+        let state = replay(&model, &events);
+        let Some(last) = state.last_decay_at_ms else { return Ok(()) };
+        let (near, far) = (last + a.min(b), last + a.max(b));
+        let (x1, x2) = (state.decayed(&model, near).deviation(), state.decayed(&model, far).deviation());
+        for i in 0..4 {
+            prop_assert!(x2[i].abs() <= x1[i].abs(), "dim {i}: {} then {}", x1[i], x2[i]);
+            prop_assert!(x2[i] * x1[i] >= 0.0, "dim {i} crossed the baseline");
+        }
+    }
+
+    #[test]
+    fn any_batching_gives_the_identical_state(events in stream(200), cuts in proptest::collection::vec(0usize..200, 0..12)) {
+        let model = Model::session_v1();
+        let whole = replay(&model, &events);
+        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(events.len())).collect();
+        cuts.extend([0, events.len()]);
+        cuts.sort_unstable();
+        let mut batched = AffectState::new(&model);
+        let mut records = Vec::new();
+        for w in cuts.windows(2) {
+            records.extend(apply_batch(&model, &mut batched, &events[w[0]..w[1]]));
+        }
+        prop_assert_eq!(&batched, &whole);
+        prop_assert_eq!(records, apply_batch(&model, &mut AffectState::new(&model), &events));
+    }
+
+    #[test]
+    fn the_same_input_gives_the_same_output(events in stream(100), at in 0i64..7_200_000) {
+        let model = Model::session_v1();
+        let (s1, s2) = (replay(&model, &events), replay(&model, &events));
+        prop_assert_eq!(&s1, &s2);
+        prop_assert_eq!(project(&model, &s1), project(&model, &s2));
+        let t = s1.last_decay_at_ms.unwrap_or(T0) + at;
+        prop_assert_eq!(project_at(&model, &s1, t), project_at(&model, &s2, t));
+    }
+
+    #[test]
+    fn a_reloaded_state_continues_exactly(events in stream(100), more in stream(20)) {
+        let model = Model::session_v1();
+        let state = replay(&model, &events);
+        let mut reloaded: AffectState = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+        prop_assert_eq!(&reloaded, &state);
+        let mut live = state;
+        apply_batch(&model, &mut live, &more);
+        apply_batch(&model, &mut reloaded, &more);
+        prop_assert_eq!(live, reloaded);
+    }
+
+    #[test]
+    fn a_later_read_keeps_the_label_or_falls_to_neutral(events in stream(60), at in 0i64..7_200_000) {
+        let model = Model::session_v1();
+        let state = replay(&model, &events);
+        let now = project(&model, &state);
+        let t = state.last_decay_at_ms.unwrap_or(T0) + at;
+        let (_, later) = project_at(&model, &state, t);
+        prop_assert!(later.label == now.label || later.label == Mood::Neutral);
+        prop_assert!((0.0..=1.0).contains(&later.confidence));
+    }
+}
+
+#[test]
+fn confidence_is_zero_with_no_events() {
+    let model = Model::session_v1();
+    let state = AffectState::new(&model);
+    assert_eq!(project(&model, &state).confidence, 0.0);
+    assert_eq!(project_at(&model, &state, T0).1.confidence, 0.0);
+}
+
+#[test]
+fn an_older_event_applies_without_negative_decay() {
+    let model = Model::session_v1();
+    let mut state = replay(&model, &[Event::new(EventKind::Click, T0 + 60_000)]);
+    let before = state.dims;
+    apply_batch(&model, &mut state, &[Event::new(EventKind::Error, T0)]);
+    let fresh = replay(&model, &[Event::new(EventKind::Error, T0)]);
+    // The error lands on the undecayed state; the state's clock does not move back.
+    assert_eq!(state.last_decay_at_ms, Some(T0 + 60_000));
+    assert!(state.dims[0] < before[0]);
+    assert!((state.dims[2] - before[2] - (fresh.dims[2]) * (1.0 - before[2])).abs() < 1e-12);
+}
+
+#[test]
+fn a_second_error_within_a_minute_weighs_more() {
+    let model = Model::session_v1();
+    let error_tension = model.impulse(EventKind::Error)[2];
+    // The impulse before saturation: delta = impulse · (1 − s) for a positive impulse.
+    let impulse_of_second = |gap_ms: i64| {
+        let mut state = replay(&model, &[Event::new(EventKind::Error, T0)]);
+        let before = state.decayed(&model, T0 + gap_ms).dims[2];
+        let records = apply_batch(&model, &mut state, &[Event::new(EventKind::Error, T0 + gap_ms)]);
+        (records[0].delta[2] / (1.0 - before), records[0].trigger_reason.clone())
+    };
+    let (soon, reason) = impulse_of_second(30_000);
+    assert!((soon - error_tension * 1.5).abs() < 1e-9, "{soon}");
+    assert!(reason.contains("the 2nd in quick succession (×1.5)"), "{reason}");
+    let (late, _) = impulse_of_second(600_000);
+    assert!((late - error_tension).abs() < 1e-9, "{late}");
+}
+
+#[test]
+fn the_window_of_remembered_events_is_bounded() {
+    let model = Model::session_v1();
+    let events: Vec<Event> = (0..1000).map(|i| Event::new(EventKind::Click, T0 + i * 100)).collect();
+    let state = replay(&model, &events);
+    assert_eq!(state.recent.len(), model.window_max_events);
+    let sparse: Vec<Event> = (0..100).map(|i| Event::new(EventKind::Click, T0 + i * 60_000)).collect();
+    assert_eq!(replay(&model, &sparse).recent.len(), 6, "only the last five minutes are kept");
+}
+
+/// A later read says the label of the latest event or `neutral`, even where decay alone would
+/// carry the state past another prototype (some scenario must do so, or this proves nothing).
+#[test]
+fn decay_never_invents_a_label() {
+    let model = Model::session_v1();
+    let mut passed_through_another = Vec::new();
+    for s in scenarios::all().iter().filter(|s| s.events.len() >= 3) {
+        let state = replay(&model, &s.events);
+        let (last, then) = (state.last_decay_at_ms.unwrap(), project(&model, &state).label);
+        for secs in (0..3600).step_by(10) {
+            let at = last + secs * 1000;
+            let raw = posterior(&model, &state.decayed(&model, at));
+            let raw_label = Mood::ALL[(0..Mood::COUNT).max_by(|a, b| raw[*a].total_cmp(&raw[*b])).unwrap()];
+            if ![then, Mood::Neutral].contains(&raw_label) {
+                passed_through_another.push((s.name, raw_label));
+            }
+            let label = project_at(&model, &state, at).1.label;
+            assert!(label == then || label == Mood::Neutral, "{} at +{secs}s: {label}", s.name);
+        }
+    }
+    assert!(!passed_through_another.is_empty());
+}
+
+/// Every scenario keeps its label when each impulse and each half-life is scaled by a factor
+/// drawn from [0.8, 1.2] (fixed seed): the labels do not hang on the third decimal of a number.
+#[test]
+fn scenario_labels_survive_twenty_percent_perturbations() {
+    let base = Model::session_v1();
+    let mut rng = StdRng::seed_from_u64(0x6d6f_6f64);
+    let mut failures = Vec::new();
+    for round in 0..48 {
+        let mut model = base.clone();
+        for impulse in model.impulse.iter_mut().chain([&mut model.scaling.fast_scroll_impulse]) {
+            *impulse *= rng.random_range(0.8..=1.2);
+        }
+        for i in 0..4 {
+            model.half_life_s[i] *= rng.random_range(0.8..=1.2);
+        }
+        for s in scenarios::all() {
+            let got = run(&model, &s).label;
+            if got != s.label {
+                failures.push(format!("round {round}: {} read as {got}, not {}", s.name, s.label));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Changing any number of the model without changing its version fails here: bump `version`
+/// in `Model::session_v1` and update the pinned fingerprint together.
+#[test]
+fn the_model_version_names_its_numbers() {
+    let model = Model::session_v1();
+    assert_eq!((model.version.as_str(), model.fingerprint()), ("session-1", 2162064115625853432));
+}

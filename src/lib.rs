@@ -1,0 +1,3 @@
+//! moodring: infers how a person feels from what they do.
+
+pub mod engine;
