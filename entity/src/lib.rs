@@ -1,1 +1,10 @@
-//! sea-orm entities of moodring.
+//! sea-orm entities of moodring: the tables as the store reads and writes them. Never
+//! serialised to clients; the API has its own types.
+
+pub mod api_key;
+pub mod event;
+pub mod feedback;
+pub mod mood_rollup;
+pub mod quota_usage;
+pub mod session;
+pub mod tenant;

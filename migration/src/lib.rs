@@ -1,1 +1,29 @@
-//! Schema migrations of moodring.
+//! Schema migrations of moodring. Released migrations are frozen: change the schema with a new
+//! file, one migration per file (sea-orm names a migration after its file). Migrations never
+//! import the `entity` crate, so they keep describing the schema as it was.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_initial;
+
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_initial::Migration)]
+    }
+}
+
+/// Runs pending migrations. On PostgreSQL an advisory lock serialises replicas that start at
+/// once on a fresh database (without it all but one crash on duplicate `CREATE TABLE`).
+pub async fn migrate(db: &sea_orm_migration::sea_orm::DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    // A transaction-scoped lock on one pooled connection: released at commit, even if we crash.
+    let txn = db.begin().await?;
+    txn.execute_raw(Statement::from_string(DbBackend::Postgres, "SELECT pg_advisory_xact_lock(7243051338)")).await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
+}

@@ -100,6 +100,17 @@ impl SuggestedAction {
     }
 }
 
+impl FromStr for SuggestedAction {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Self::NoAction, Self::ShowLiveChat, Self::ShowTooltip, Self::ShowRecommendations, Self::ShowExitOffer]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or(())
+    }
+}
+
 impl fmt::Display for SuggestedAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -1,0 +1,74 @@
+//! The outermost middleware: gives every request an id (`X-Request-Id`), renders every error as
+//! the documented JSON (ours, poem's and poem-openapi's alike; panics become 500s), and logs one
+//! line per request. Logs carry no URLs, bodies or keys: those are customer data.
+
+use super::error::ApiError;
+use futures_util::FutureExt;
+use poem::http::HeaderValue;
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use rand::RngCore;
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+pub struct Edge;
+
+impl<E: Endpoint> Middleware<E> for Edge {
+    type Output = EdgeEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        EdgeEndpoint(ep)
+    }
+}
+
+pub struct EdgeEndpoint<E>(E);
+
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 8];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("req_{}", hex::encode(bytes))
+}
+
+impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let request_id = new_request_id();
+        let method = req.method().clone();
+        let started = Instant::now();
+        let outcome = AssertUnwindSafe(self.0.call(req)).catch_unwind().await;
+        let mut resp = match outcome {
+            Ok(Ok(resp)) => resp.into_response(),
+            Ok(Err(err)) => render(err, &request_id),
+            Err(_) => render(ApiError::Internal(anyhow::anyhow!("handler panicked")).into(), &request_id),
+        };
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            resp.headers_mut().insert("x-request-id", v);
+        }
+        let operation = resp.data::<poem_openapi::OperationId>().map_or("-", |op| op.0);
+        tracing::info!(
+            request_id,
+            method = %method,
+            operation,
+            status = resp.status().as_u16(),
+            latency_us = started.elapsed().as_micros() as u64,
+            "request"
+        );
+        Ok(resp)
+    }
+}
+
+fn render(err: poem::Error, request_id: &str) -> Response {
+    let err = match err.downcast::<ApiError>() {
+        Ok(ours) => ours,
+        Err(foreign) => ApiError::from_foreign(&foreign),
+    };
+    if let ApiError::Internal(cause) = &err {
+        tracing::error!(request_id, error = %format!("{cause:#}"), "internal error");
+    }
+    let body = serde_json::to_vec(&err.body(request_id)).unwrap_or_default();
+    let mut resp = Response::builder().status(err.status()).content_type("application/json; charset=utf-8").body(body);
+    if let Some(secs) = err.retry_after(chrono::Utc::now()) {
+        resp.headers_mut().insert("retry-after", HeaderValue::from(secs));
+    }
+    resp
+}

@@ -1,0 +1,124 @@
+use super::Tag;
+use super::body::JsonBody;
+use super::error::{ApiError, Failures, Fails};
+use super::wire::{OpenEnum, Plans};
+use crate::app::AppState;
+use crate::domain::Plan;
+use crate::keys::ApiKey;
+use crate::store::tenants::{self, NewTenant};
+use poem::web::Data;
+use poem_openapi::types::Example;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Sign-up: who the key is for.
+#[derive(Debug, Deserialize, Object)]
+#[oai(example)]
+pub struct GenerateKeyRequest {
+    /// Name or company of the key owner (1–256 characters).
+    #[serde(default)]
+    pub customer_name: String,
+    /// Contact email for the customer.
+    pub email: Option<String>,
+    /// The plan; `starter` when omitted.
+    pub plan: Option<OpenEnum<Plans>>,
+}
+
+impl Example for GenerateKeyRequest {
+    fn example() -> Self {
+        serde_json::from_value(serde_json::json!({
+            "customer_name": "Acme Inc", "email": "dev@acme.com", "plan": "starter"
+        }))
+        .expect("the example parses")
+    }
+}
+
+/// A new key, shown this once.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct GeneratedKey {
+    /// The API key. It cannot be retrieved again: store it now.
+    pub api_key: String,
+    /// The customer name the key was issued to.
+    pub customer: String,
+    pub email: Option<String>,
+    pub plan: OpenEnum<Plans>,
+    /// The plan's allowance, e.g. "5,000 sessions/month".
+    pub limits: String,
+    pub message: String,
+}
+
+impl Example for GeneratedKey {
+    fn example() -> Self {
+        Self {
+            api_key: "sm_4c9174cbe8250bb1d09ae779c168a4399e765819da244cbf0e1d2c3b4a596877".into(),
+            customer: "Acme Inc".into(),
+            email: Some("dev@acme.com".into()),
+            plan: OpenEnum::new("starter"),
+            limits: "5,000 sessions/month".into(),
+            message: KEY_MESSAGE.into(),
+        }
+    }
+}
+
+const KEY_MESSAGE: &str = "Store this key safely - it won't be shown again.";
+
+#[derive(ApiResponse)]
+pub enum Created {
+    /// The key was created. It is shown only in this response.
+    #[oai(status = 201)]
+    Key(Json<GeneratedKey>),
+}
+
+pub struct OnGenerate;
+impl Failures for OnGenerate {
+    const STATUSES: &'static [u16] = &[400, 413, 415, 500];
+}
+
+pub struct KeysApi;
+
+#[OpenApi(prefix_path = "/v1", tag = "Tag::Keys")]
+impl KeysApi {
+    /// Generate a new API key
+    ///
+    /// No authentication: this is the endpoint a sign-up form calls. Each call creates a new
+    /// customer (tenant) with its own sessions and quota. The key is returned once and cannot
+    /// be retrieved again.
+    #[oai(path = "/keys/generate", method = "post", operation_id = "generateKey")]
+    async fn generate(
+        &self,
+        state: Data<&Arc<AppState>>,
+        body: JsonBody<GenerateKeyRequest>,
+    ) -> Result<Created, Fails<OnGenerate>> {
+        let req = body.0;
+        let name = req.customer_name.trim();
+        if name.is_empty() {
+            return Err(ApiError::CustomerNameRequired.into());
+        }
+        if name.chars().count() > 256 {
+            return Err(ApiError::invalid("customer_name", "must be at most 256 characters").into());
+        }
+        let email = req.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+        if email.is_some_and(|e| e.chars().count() > 254 || !e.contains('@') || e.chars().any(char::is_control)) {
+            return Err(ApiError::invalid("email", "must be an e-mail address of at most 254 characters").into());
+        }
+        let plan = match &req.plan {
+            None => Plan::Starter,
+            Some(p) => p.value.parse().map_err(|()| ApiError::InvalidPlan)?,
+        };
+        let key = ApiKey::generate();
+        let hash = key.hash().await.map_err(ApiError::Internal)?;
+        let new = NewTenant { name, email, plan, key_lookup: key.lookup(), key_hash: &hash };
+        tenants::create(&state.store, new, state.clock.now()).await?;
+        Ok(Created::Key(Json(GeneratedKey {
+            api_key: key.expose().to_owned(),
+            customer: name.to_owned(),
+            email: email.map(str::to_owned),
+            plan: OpenEnum::new(plan.as_str()),
+            limits: plan.limits_text(),
+            message: KEY_MESSAGE.into(),
+        })))
+    }
+}

@@ -1,0 +1,47 @@
+//! The HTTP API: poem-openapi endpoints (the spec is generated from them), their request and
+//! response types, the error type, authentication and the edge middleware.
+
+mod analytics;
+mod auth;
+pub mod body;
+mod edge;
+pub mod error;
+mod events;
+mod health;
+mod keys;
+mod sessions;
+mod wire;
+
+pub use edge::Edge;
+
+use poem_openapi::{OpenApiService, Tags};
+
+#[derive(Tags)]
+enum Tag {
+    /// API keys: sign-up.
+    Keys,
+    /// Sessions: send behavioural events, read the mood, record feedback, erase.
+    Sessions,
+    /// Aggregates over all sessions of your API key.
+    Analytics,
+    /// Liveness for monitors and load balancers.
+    Health,
+}
+
+pub type Apis = (health::HealthApi, keys::KeysApi, sessions::SessionsApi, analytics::AnalyticsApi);
+
+/// The API and its spec. Needs no database: `moodring openapi` prints the spec from this.
+pub fn service() -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        (health::HealthApi, keys::KeysApi, sessions::SessionsApi, analytics::AnalyticsApi),
+        "moodring",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .summary("Infers how a person feels from what they do.")
+    .description(include_str!("spec_description.md"))
+}
+
+/// The committed spec's JSON.
+pub fn spec_json() -> String {
+    service().spec()
+}

@@ -1,0 +1,269 @@
+use super::Tag;
+use super::auth::Auth;
+use super::body::JsonBody;
+use super::error::{ApiError, Failures, Fails};
+use super::events::PostEventsRequest;
+use super::wire::{Action, MoodLabel, iso8601};
+use crate::app::AppState;
+use crate::domain::{InvalidSessionId, SessionId};
+use crate::store::feedback::{self, NewFeedback};
+use crate::store::sessions;
+use poem::web::Data;
+use poem_openapi::types::Example;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// What a batch did.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct PostEventsResponse {
+    /// The session identifier.
+    pub session_id: String,
+    /// Events accepted in this request.
+    pub events_stored: u64,
+    /// Events in this request that repeated an `event_id` the session already had (not stored again).
+    pub duplicates: u64,
+    /// Cumulative event count for the session.
+    pub total_events: i64,
+    /// The mood after this batch.
+    pub current_mood: MoodLabel,
+}
+
+impl Example for PostEventsResponse {
+    fn example() -> Self {
+        Self {
+            session_id: "user_abc".into(),
+            events_stored: 3,
+            duplicates: 0,
+            total_events: 6,
+            current_mood: MoodLabel::Frustrated,
+        }
+    }
+}
+
+/// A session's current mood, evaluated at its latest event.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct MoodResponse {
+    /// Echo of the requested session id.
+    pub session_id: String,
+    pub mood: MoodLabel,
+    /// Confidence in the label, from 0 (no data) to 1 (very high), rounded to 4 decimals.
+    pub confidence: f64,
+    /// Signal identifiers that drove the mood, strongest first (e.g. `rage_click_detected`).
+    pub signals: Vec<String>,
+    /// The UI action to trigger; `no_action` when the mood is not confident enough for its action.
+    pub suggested_action: Action,
+    /// Total number of events stored for the session.
+    pub event_count: i64,
+    /// ISO 8601 time of the latest event processed.
+    pub updated_at: String,
+}
+
+impl Example for MoodResponse {
+    fn example() -> Self {
+        Self {
+            session_id: "user_abc".into(),
+            mood: MoodLabel::Frustrated,
+            confidence: 0.89,
+            signals: vec!["rage_click_detected".into(), "repeated_errors".into()],
+            suggested_action: Action::ShowLiveChat,
+            event_count: 6,
+            updated_at: "2026-05-04T10:00:00.000Z".into(),
+        }
+    }
+}
+
+/// The outcome of a mood-triggered action.
+#[derive(Debug, Deserialize, Object)]
+#[oai(example)]
+pub struct FeedbackRequest {
+    /// The action you triggered (e.g. `show_live_chat`, `show_discount`, `no_action`), at most 128 characters.
+    pub action_taken: String,
+    /// Whether the action improved the user's experience. Omit if unknown.
+    pub was_helpful: Option<bool>,
+    /// Free-text notes for your own records, at most 512 characters.
+    pub notes: Option<String>,
+}
+
+impl Example for FeedbackRequest {
+    fn example() -> Self {
+        Self {
+            action_taken: "show_live_chat".into(),
+            was_helpful: Some(true),
+            notes: Some("User started chat immediately".into()),
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct FeedbackResponse {
+    pub session_id: String,
+    pub feedback_recorded: bool,
+}
+
+impl Example for FeedbackResponse {
+    fn example() -> Self {
+        Self { session_id: "user_abc".into(), feedback_recorded: true }
+    }
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct DeleteSessionResponse {
+    pub session_id: String,
+    pub deleted: bool,
+    pub message: String,
+}
+
+impl Example for DeleteSessionResponse {
+    fn example() -> Self {
+        Self { session_id: "user_abc".into(), deleted: true, message: ERASED.into() }
+    }
+}
+
+const ERASED: &str = "Session data permanently erased.";
+
+pub struct OnPostEvents;
+impl Failures for OnPostEvents {
+    const STATUSES: &'static [u16] = &[400, 401, 413, 415, 429, 500];
+}
+
+pub struct OnSessionRead;
+impl Failures for OnSessionRead {
+    const STATUSES: &'static [u16] = &[400, 401, 404, 500];
+}
+
+pub struct OnFeedback;
+impl Failures for OnFeedback {
+    const STATUSES: &'static [u16] = &[400, 401, 404, 413, 415, 500];
+}
+
+fn session_id(raw: &str) -> Result<SessionId, ApiError> {
+    SessionId::parse(raw).map_err(|e| {
+        ApiError::InvalidSessionId(match e {
+            InvalidSessionId::Empty => "must not be empty",
+            InvalidSessionId::TooLong => "must be at most 256 characters",
+            InvalidSessionId::ControlCharacter => "must not contain control characters",
+        })
+    })
+}
+
+fn round4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
+}
+
+pub struct SessionsApi;
+
+#[OpenApi(prefix_path = "/v1/sessions", tag = "Tag::Sessions")]
+impl SessionsApi {
+    /// Submit behavioural events
+    ///
+    /// Send one or more events for a session. The whole batch is validated first: one invalid
+    /// event rejects it and nothing is stored. An accepted batch is stored with the mood update
+    /// in one transaction, and the response carries the mood after it. The first batch of a
+    /// new session counts against the plan's monthly allowance of new sessions.
+    #[oai(path = "/:id/events", method = "post", operation_id = "postEvents")]
+    async fn post_events(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Auth,
+        /// Your session identifier: 1–256 characters, URL-encoded. Never put PII in it.
+        id: Path<String>,
+        body: JsonBody<PostEventsRequest>,
+    ) -> Result<Json<PostEventsResponse>, Fails<OnPostEvents>> {
+        let id = session_id(&id)?;
+        let now = state.clock.now();
+        let batch = body.0.validate(now.timestamp_millis())?;
+        let out = sessions::ingest(&state.store, &state.model, auth.tenant(), &id, &batch, now).await?;
+        Ok(Json(PostEventsResponse {
+            session_id: id.to_string(),
+            events_stored: out.events_stored as u64,
+            duplicates: out.duplicates as u64,
+            total_events: out.total_events,
+            current_mood: out.mood.into(),
+        }))
+    }
+
+    /// Get the current mood
+    ///
+    /// The mood label, its confidence, the signals behind it and a suggested UI action,
+    /// evaluated at the session's latest event.
+    #[oai(path = "/:id/mood", method = "get", operation_id = "getMood")]
+    async fn mood(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Auth,
+        /// Your session identifier.
+        id: Path<String>,
+    ) -> Result<Json<MoodResponse>, Fails<OnSessionRead>> {
+        let id = session_id(&id)?;
+        let mood = sessions::current_mood(&state.store, auth.tenant(), &id)
+            .await?
+            .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
+        Ok(Json(MoodResponse {
+            session_id: id.to_string(),
+            mood: mood.label.into(),
+            confidence: round4(mood.confidence),
+            signals: mood.signals.iter().map(|s| s.id.as_str().to_owned()).collect(),
+            suggested_action: mood.action.into(),
+            event_count: mood.event_count,
+            updated_at: iso8601(mood.updated_at_ms),
+        }))
+    }
+
+    /// Record feedback
+    ///
+    /// The outcome of a mood-triggered action, stored with the mood and signals it answered.
+    #[oai(path = "/:id/feedback", method = "post", operation_id = "postFeedback")]
+    async fn feedback(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Auth,
+        /// Your session identifier.
+        id: Path<String>,
+        body: JsonBody<FeedbackRequest>,
+    ) -> Result<Json<FeedbackResponse>, Fails<OnFeedback>> {
+        let id = session_id(&id)?;
+        let req = body.0;
+        let action_taken = req.action_taken.trim();
+        if action_taken.is_empty() {
+            return Err(ApiError::MissingField("action_taken".into()).into());
+        }
+        if action_taken.chars().count() > 128 {
+            return Err(ApiError::invalid("action_taken", "must be at most 128 characters").into());
+        }
+        if req.notes.as_ref().is_some_and(|n| n.chars().count() > 512) {
+            return Err(ApiError::invalid("notes", "must be at most 512 characters").into());
+        }
+        let fb = NewFeedback { action_taken: action_taken.to_owned(), was_helpful: req.was_helpful, notes: req.notes };
+        if !feedback::record(&state.store, auth.tenant(), &id, fb, state.clock.now()).await? {
+            return Err(ApiError::SessionNotFound(id.to_string()).into());
+        }
+        Ok(Json(FeedbackResponse { session_id: id.to_string(), feedback_recorded: true }))
+    }
+
+    /// Erase a session
+    ///
+    /// Permanently erases the session's events, mood state, history and feedback in one
+    /// transaction (GDPR right to erasure). Later reads answer 404 and analytics no longer
+    /// count it. Sessions already counted against this month's allowance stay counted.
+    #[oai(path = "/:id", method = "delete", operation_id = "deleteSession")]
+    async fn delete(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Auth,
+        /// Your session identifier.
+        id: Path<String>,
+    ) -> Result<Json<DeleteSessionResponse>, Fails<OnSessionRead>> {
+        let id = session_id(&id)?;
+        if !sessions::erase(&state.store, auth.tenant(), &id).await? {
+            return Err(ApiError::SessionNotFound(id.to_string()).into());
+        }
+        Ok(Json(DeleteSessionResponse { session_id: id.to_string(), deleted: true, message: ERASED.into() }))
+    }
+}

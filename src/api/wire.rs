@@ -1,0 +1,164 @@
+//! Types shared by several endpoints' request and response bodies.
+
+use crate::engine::{EventKind, Mood, SuggestedAction};
+use chrono::{DateTime, SecondsFormat, Utc};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::{ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::Enum;
+use serde::Deserialize;
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+/// The names an [`OpenEnum`] documents.
+pub trait EnumNames: Send + Sync + 'static {
+    const NAME: &'static str;
+    const DESCRIPTION: &'static str;
+    fn names() -> Vec<&'static str>;
+}
+
+/// A string documented as an enum, but kept as sent, so that an unknown value reaches the
+/// handler and gets the endpoint's own documented error (all invalid event types at once,
+/// `valid_plans`) instead of a generic parse failure.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(transparent, bound = "")]
+pub struct OpenEnum<N> {
+    pub value: String,
+    #[serde(skip)]
+    names: PhantomData<N>,
+}
+
+impl<N> OpenEnum<N> {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self { value: value.into(), names: PhantomData }
+    }
+}
+
+impl<N: EnumNames> Type for OpenEnum<N> {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        N::NAME.into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Reference(N::NAME.to_owned())
+    }
+
+    fn register(registry: &mut Registry) {
+        registry.create_schema::<Self, _>(N::NAME.to_owned(), |_| MetaSchema {
+            description: Some(N::DESCRIPTION),
+            enum_items: N::names().into_iter().map(Into::into).collect(),
+            ..MetaSchema::new("string")
+        });
+    }
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl<N: EnumNames> ParseFromJSON for OpenEnum<N> {
+    fn parse_from_json(value: Option<serde_json::Value>) -> ParseResult<Self> {
+        match value {
+            Some(serde_json::Value::String(value)) => Ok(Self::new(value)),
+            other => Err(poem_openapi::types::ParseError::expected_type(other.unwrap_or_default())),
+        }
+    }
+}
+
+impl<N: EnumNames> ToJSON for OpenEnum<N> {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(self.value.clone().into())
+    }
+}
+
+/// The twelve event types.
+#[derive(Debug)]
+pub struct EventTypes;
+
+impl EnumNames for EventTypes {
+    const NAME: &'static str = "EventType";
+    const DESCRIPTION: &'static str = "One of the twelve behavioural event types.";
+    fn names() -> Vec<&'static str> {
+        EventKind::ALL.iter().map(|k| k.as_str()).collect()
+    }
+}
+
+/// The subscription plans.
+#[derive(Debug)]
+pub struct Plans;
+
+impl EnumNames for Plans {
+    const NAME: &'static str = "Plan";
+    const DESCRIPTION: &'static str =
+        "`starter` (5,000 new sessions a month), `growth` (50,000) or `pro` (200,000).";
+    fn names() -> Vec<&'static str> {
+        crate::domain::Plan::NAMES.to_vec()
+    }
+}
+
+/// A mood label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename = "MoodLabel", rename_all = "snake_case")]
+pub enum MoodLabel {
+    Frustrated,
+    Confused,
+    Decisive,
+    Browsing,
+    Disengaged,
+    Focused,
+    Neutral,
+}
+
+impl From<Mood> for MoodLabel {
+    fn from(m: Mood) -> Self {
+        match m {
+            Mood::Frustrated => Self::Frustrated,
+            Mood::Confused => Self::Confused,
+            Mood::Decisive => Self::Decisive,
+            Mood::Browsing => Self::Browsing,
+            Mood::Disengaged => Self::Disengaged,
+            Mood::Focused => Self::Focused,
+            Mood::Neutral => Self::Neutral,
+        }
+    }
+}
+
+/// The UI action the mood suggests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename = "SuggestedAction", rename_all = "snake_case")]
+pub enum Action {
+    /// Do nothing.
+    NoAction,
+    /// Open the chat widget.
+    ShowLiveChat,
+    /// Display contextual help.
+    ShowTooltip,
+    /// Surface personalised content.
+    ShowRecommendations,
+    /// A discount or retention pop-up.
+    ShowExitOffer,
+}
+
+impl From<SuggestedAction> for Action {
+    fn from(a: SuggestedAction) -> Self {
+        match a {
+            SuggestedAction::NoAction => Self::NoAction,
+            SuggestedAction::ShowLiveChat => Self::ShowLiveChat,
+            SuggestedAction::ShowTooltip => Self::ShowTooltip,
+            SuggestedAction::ShowRecommendations => Self::ShowRecommendations,
+            SuggestedAction::ShowExitOffer => Self::ShowExitOffer,
+        }
+    }
+}
+
+/// ISO 8601 in UTC with milliseconds, as the contract writes it: `2026-05-04T10:00:00.000Z`.
+pub fn iso8601(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
+}

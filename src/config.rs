@@ -1,0 +1,118 @@
+//! The command line: defaults compiled in, overridden by flags or environment variables.
+
+use crate::api::body::BodyLimit;
+use crate::app::{Clock, ServerOptions};
+use crate::store::StoreOptions;
+use crate::telemetry::LogFormat;
+use clap::{Args, Parser, Subcommand};
+use std::fmt;
+
+#[derive(Debug, Parser)]
+#[command(name = "moodring", version, about = "Infers how a person feels from what they do.")]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// `serve`'s options, for when no subcommand is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Print the OpenAPI spec as JSON to stdout (no database needed).
+    Openapi,
+}
+
+#[derive(Clone, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://PATH?mode=rwc` or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://moodring.db?mode=rwc")]
+    pub database_url: String,
+    /// PostgreSQL pool size; number of SQLite read connections.
+    #[arg(long, env = "MOODRING_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// SQLite only: fsync every commit (`full`) instead of at checkpoints (`normal`).
+    #[arg(long, env = "MOODRING_SQLITE_SYNCHRONOUS", default_value = "normal", value_parser = ["normal", "full"])]
+    pub sqlite_synchronous: String,
+}
+
+/// Database URLs carry passwords: never print one.
+impl fmt::Debug for DatabaseArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseArgs")
+            .field("database_url", &redact(&self.database_url))
+            .field("db_max_connections", &self.db_max_connections)
+            .field("sqlite_synchronous", &self.sqlite_synchronous)
+            .finish()
+    }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => match url[scheme + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+            None => url.to_owned(),
+        },
+        _ => url.to_owned(),
+    }
+}
+
+impl DatabaseArgs {
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            url: self.database_url.clone(),
+            max_connections: self.db_max_connections,
+            sqlite_synchronous_full: self.sqlite_synchronous == "full",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MOODRING_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Log as plain text or as JSON lines.
+    #[arg(long, env = "MOODRING_LOG_FORMAT", value_enum, default_value_t = LogFormat::Plain)]
+    pub log_format: LogFormat,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "MOODRING_MAX_BODY_BYTES", default_value_t = BodyLimit::default().0)]
+    pub max_body_bytes: usize,
+}
+
+impl ServeArgs {
+    pub fn server_options(&self) -> ServerOptions {
+        ServerOptions {
+            store: self.database.store_options(),
+            body_limit: BodyLimit(self.max_body_bytes),
+            clock: Clock::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_print() {
+        assert_eq!(redact("postgres://app:s3cret@db:5432/mood"), "postgres://app:***@db:5432/mood");
+        assert_eq!(redact("postgres://app@db/mood"), "postgres://app@db/mood");
+        assert_eq!(redact("sqlite://moodring.db?mode=rwc"), "sqlite://moodring.db?mode=rwc");
+    }
+
+    #[test]
+    fn serve_is_the_default() {
+        let cli = Cli::parse_from(["moodring", "--bind", "0.0.0.0:9000"]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.bind, "0.0.0.0:9000");
+        assert!(matches!(Cli::parse_from(["moodring", "openapi"]).command, Some(Command::Openapi)));
+    }
+}

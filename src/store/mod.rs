@@ -1,0 +1,130 @@
+//! Persistence: sea-orm queries, always scoped by the authenticated tenant.
+//!
+//! SQLite gets one writer connection (SQLite has one writer anyway; several pooled writers only
+//! trade queueing for "database is locked" errors) and a separate pool of readers in WAL mode.
+//! PostgreSQL gets one pool; writes to a session are serialised by a row lock on it.
+
+pub mod analytics;
+pub mod feedback;
+mod quota;
+mod rollup;
+pub mod sessions;
+pub mod tenants;
+
+use crate::domain::Plan;
+use chrono::{DateTime, Utc};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use std::time::Duration;
+
+/// What went wrong below the API.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the monthly allowance of new sessions is used up")]
+    QuotaExceeded { plan: Plan, limit: i64, reset_at: DateTime<Utc> },
+    #[error("stored data could not be read back: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+impl StoreError {
+    fn is_unique_violation(&self) -> bool {
+        matches!(self, Self::Db(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))))
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::Corrupt(e.to_string())
+    }
+}
+
+/// How the store connects.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub url: String,
+    /// PostgreSQL pool size; SQLite readers.
+    pub max_connections: u32,
+    /// SQLite `synchronous=FULL` instead of `NORMAL`: survives power loss, costs an fsync per commit.
+    pub sqlite_synchronous_full: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    writer: DatabaseConnection,
+    reader: DatabaseConnection,
+}
+
+impl Store {
+    pub async fn connect(options: &StoreOptions) -> Result<Self, DbErr> {
+        if !options.url.starts_with("sqlite:") {
+            let mut opts = ConnectOptions::new(options.url.clone());
+            opts.max_connections(options.max_connections).sqlx_logging(false);
+            let db = Database::connect(opts).await?;
+            return Ok(Self { writer: db.clone(), reader: db });
+        }
+        let synchronous = if options.sqlite_synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
+        let sqlite = |connections: u32| {
+            let mut opts = ConnectOptions::new(options.url.clone());
+            opts.max_connections(connections).min_connections(1).sqlx_logging(false).map_sqlx_sqlite_opts(move |o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(synchronous)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+            opts
+        };
+        let writer = Database::connect(sqlite(1)).await?;
+        // An in-memory database exists once per connection: readers must share the writer.
+        let reader = if options.url.contains(":memory:") || options.url.contains("mode=memory") {
+            writer.clone()
+        } else {
+            Database::connect(sqlite(options.max_connections.max(1))).await?
+        };
+        Ok(Self { writer, reader })
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        migration::migrate(&self.writer).await
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> bool {
+        self.reader.ping().await.is_ok()
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.writer.get_database_backend()
+    }
+
+    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`), so a
+    /// read-then-write transaction never fails to upgrade its lock.
+    async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        let options = TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        };
+        self.writer.begin_with_options(options).await
+    }
+
+    fn reader(&self) -> &DatabaseConnection {
+        &self.reader
+    }
+}
+
+/// Runs a write transaction, once more if it lost a race to create the same row (two first
+/// batches for one new session): the retry then finds the row the other created.
+async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, StoreError>>,
+{
+    match attempt().await {
+        Err(e) if e.is_unique_violation() => attempt().await,
+        other => other,
+    }
+}

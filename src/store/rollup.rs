@@ -1,0 +1,76 @@
+//! The maintained per-tenant mood counts behind `GET /v1/analytics/moods`.
+
+use super::StoreError;
+use crate::domain::TenantId;
+use crate::engine::Mood;
+use entity::mood_rollup::{self, Column};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+/// Rows per tenant: concurrent writers to one tenant spread over this many rows.
+pub(super) const SHARDS: i64 = 8;
+
+pub(super) fn column(mood: Mood) -> Column {
+    match mood {
+        Mood::Frustrated => Column::Frustrated,
+        Mood::Confused => Column::Confused,
+        Mood::Decisive => Column::Decisive,
+        Mood::Browsing => Column::Browsing,
+        Mood::Disengaged => Column::Disengaged,
+        Mood::Focused => Column::Focused,
+        Mood::Neutral => Column::Neutral,
+    }
+}
+
+/// Creates a new tenant's rows.
+pub(super) async fn create(db: &impl ConnectionTrait, tenant: TenantId) -> Result<(), StoreError> {
+    let rows = (0..SHARDS).map(|shard| mood_rollup::ActiveModel {
+        tenant_id: Set(tenant.get()),
+        shard: Set(shard as i16),
+        frustrated: Set(0),
+        confused: Set(0),
+        decisive: Set(0),
+        browsing: Set(0),
+        disengaged: Set(0),
+        focused: Set(0),
+        neutral: Set(0),
+        with_feedback: Set(0),
+    });
+    mood_rollup::Entity::insert_many(rows).exec(db).await?;
+    Ok(())
+}
+
+/// A change to one session's contribution.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Change {
+    pub leave: Option<Mood>,
+    pub enter: Option<Mood>,
+    pub feedback: i64,
+}
+
+pub(super) async fn apply(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    session_pk: i64,
+    change: Change,
+) -> Result<(), StoreError> {
+    if change.leave == change.enter && change.feedback == 0 {
+        return Ok(());
+    }
+    let mut update = mood_rollup::Entity::update_many()
+        .filter(Column::TenantId.eq(tenant.get()))
+        .filter(Column::Shard.eq(session_pk.rem_euclid(SHARDS) as i16));
+    if change.leave != change.enter {
+        if let Some(m) = change.leave {
+            update = update.col_expr(column(m), Expr::col(column(m)).sub(1));
+        }
+        if let Some(m) = change.enter {
+            update = update.col_expr(column(m), Expr::col(column(m)).add(1));
+        }
+    }
+    if change.feedback != 0 {
+        update = update.col_expr(Column::WithFeedback, Expr::col(Column::WithFeedback).add(change.feedback));
+    }
+    update.exec(db).await?;
+    Ok(())
+}

@@ -1,0 +1,246 @@
+//! Sessions: ingesting event batches, reading the current mood, erasure.
+
+use super::rollup::{self, Change};
+use super::{Store, StoreError, quota, retry_on_conflict};
+use crate::domain::{NewEvent, SessionId, Tenant};
+use crate::engine::{
+    AffectState, HistoryRecord, Model, Mood, ScrollDirection, Signal, SuggestedAction, apply_batch, project,
+};
+use chrono::{DateTime, Utc};
+use entity::{event, feedback, session};
+use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use std::collections::HashSet;
+
+/// What a batch did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ingested {
+    pub events_stored: usize,
+    /// Events whose `event_id` the session already had (or that repeated one in the batch).
+    pub duplicates: usize,
+    pub total_events: i64,
+    pub mood: Mood,
+}
+
+/// A session's current mood as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CurrentMood {
+    pub label: Mood,
+    pub confidence: f64,
+    pub signals: Vec<Signal>,
+    pub action: SuggestedAction,
+    pub event_count: i64,
+    pub updated_at_ms: i64,
+}
+
+/// Stores a validated batch and the state it leads to, atomically: all of it or nothing.
+/// The first batch of a session takes one new session from the tenant's monthly allowance.
+pub async fn ingest(
+    store: &Store,
+    model: &Model,
+    tenant: &Tenant,
+    id: &SessionId,
+    batch: &[NewEvent],
+    now: DateTime<Utc>,
+) -> Result<Ingested, StoreError> {
+    retry_on_conflict(|| ingest_once(store, model, tenant, id, batch, now)).await
+}
+
+async fn ingest_once(
+    store: &Store,
+    model: &Model,
+    tenant: &Tenant,
+    id: &SessionId,
+    batch: &[NewEvent],
+    now: DateTime<Utc>,
+) -> Result<Ingested, StoreError> {
+    let txn = store.begin_write().await?;
+    let existing = find(tenant, id).lock_exclusive().one(&txn).await?;
+    let known = match &existing {
+        Some(row) => known_event_ids(&txn, row.id, batch).await?,
+        None => HashSet::new(),
+    };
+    let mut seen = known;
+    let mut fresh: Vec<&NewEvent> =
+        batch.iter().filter(|e| e.event_id.as_ref().is_none_or(|eid| seen.insert(eid.clone()))).collect();
+    let duplicates = batch.len() - fresh.len();
+    if fresh.is_empty() {
+        let row = existing.expect("a batch has at least one event, so an all-duplicate batch has a session");
+        return Ok(Ingested { events_stored: 0, duplicates, total_events: row.event_count, mood: parse_label(&row.label)? });
+    }
+    // Stable sort: apply_batch keeps this order, so records line up with `fresh`.
+    fresh.sort_by_key(|e| e.event.ts_ms);
+    let mut state = match &existing {
+        Some(row) => serde_json::from_str(&row.state)?,
+        None => AffectState::new(model),
+    };
+    let engine_events: Vec<_> = fresh.iter().map(|e| e.event.clone()).collect();
+    let records = apply_batch(model, &mut state, &engine_events);
+    let projection = project(model, &state);
+    let now_ms = now.timestamp_millis();
+
+    let mut row = session::ActiveModel {
+        id: NotSet,
+        tenant_id: Set(tenant.id.get()),
+        external_id: Set(id.as_str().to_owned()),
+        created_at_ms: Set(now_ms),
+        updated_at_ms: Set(state.last_interaction_at_ms.unwrap_or(now_ms)),
+        event_count: Set(state.event_count as i64),
+        label: Set(projection.label.as_str().to_owned()),
+        confidence: Set(projection.confidence),
+        action: Set(projection.action.as_str().to_owned()),
+        valence: Set(state.dims[0]),
+        arousal: Set(state.dims[1]),
+        tension: Set(state.dims[2]),
+        affiliation: Set(state.dims[3]),
+        signals: Set(serde_json::to_string(&projection.signals)?),
+        state: Set(serde_json::to_string(&state)?),
+        model_version: Set(model.version.clone()),
+        has_feedback: Set(false),
+    };
+    let (session_pk, previous) = match &existing {
+        Some(old) => {
+            row.id = Unchanged(old.id);
+            row.created_at_ms = Unchanged(old.created_at_ms);
+            row.has_feedback = Unchanged(old.has_feedback);
+            session::Entity::update(row).exec(&txn).await?;
+            (old.id, Some(parse_label(&old.label)?))
+        }
+        None => {
+            quota::take_one(&txn, tenant, now).await?;
+            (session::Entity::insert(row).exec(&txn).await?.last_insert_id, None)
+        }
+    };
+    insert_events(&txn, tenant, session_pk, &fresh, &records, model, now_ms).await?;
+    let change = Change { leave: previous, enter: Some(projection.label), feedback: 0 };
+    rollup::apply(&txn, tenant.id, session_pk, change).await?;
+    txn.commit().await?;
+    Ok(Ingested {
+        events_stored: fresh.len(),
+        duplicates,
+        total_events: state.event_count as i64,
+        mood: projection.label,
+    })
+}
+
+fn find(tenant: &Tenant, id: &SessionId) -> sea_orm::Select<session::Entity> {
+    session::Entity::find()
+        .filter(session::Column::TenantId.eq(tenant.id.get()))
+        .filter(session::Column::ExternalId.eq(id.as_str()))
+}
+
+/// Which of the batch's event ids the session already stored.
+async fn known_event_ids(
+    db: &impl ConnectionTrait,
+    session_pk: i64,
+    batch: &[NewEvent],
+) -> Result<HashSet<String>, StoreError> {
+    let ids: Vec<&str> = batch.iter().filter_map(|e| e.event_id.as_deref()).collect();
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let known: Vec<Option<String>> = event::Entity::find()
+        .select_only()
+        .column(event::Column::EventId)
+        .filter(event::Column::SessionId.eq(session_pk))
+        .filter(event::Column::EventId.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(known.into_iter().flatten().collect())
+}
+
+/// sqlx binds at most 32,766 parameters per SQLite statement (65,535 on PostgreSQL).
+const EVENT_COLUMNS: usize = 28;
+const EVENTS_PER_STATEMENT: usize = 32_766 / EVENT_COLUMNS;
+
+async fn insert_events(
+    db: &impl ConnectionTrait,
+    tenant: &Tenant,
+    session_pk: i64,
+    events: &[&NewEvent],
+    records: &[HistoryRecord],
+    model: &Model,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let mut rows = Vec::with_capacity(events.len());
+    for (e, r) in events.iter().zip(records) {
+        rows.push(event::ActiveModel {
+            id: NotSet,
+            tenant_id: Set(tenant.id.get()),
+            session_id: Set(session_pk),
+            event_id: Set(e.event_id.clone()),
+            ts_ms: Set(e.event.ts_ms),
+            received_at_ms: Set(now_ms),
+            kind: Set(e.event.kind.as_str().to_owned()),
+            x: Set(e.event.x),
+            y: Set(e.event.y),
+            duration_ms: Set(e.event.duration_ms),
+            speed: Set(e.event.speed),
+            direction: Set(e.event.direction.map(|d| match d {
+                ScrollDirection::Up => "up".to_owned(),
+                ScrollDirection::Down => "down".to_owned(),
+            })),
+            url: Set(e.url.clone()),
+            message: Set(e.message.clone()),
+            valence: Set(r.dims[0]),
+            arousal: Set(r.dims[1]),
+            tension: Set(r.dims[2]),
+            affiliation: Set(r.dims[3]),
+            delta_valence: Set(r.delta[0]),
+            delta_arousal: Set(r.delta[1]),
+            delta_tension: Set(r.delta[2]),
+            delta_affiliation: Set(r.delta[3]),
+            label: Set(r.label.as_str().to_owned()),
+            confidence: Set(r.confidence),
+            signals: Set(serde_json::to_string(&r.signals)?),
+            trigger_reason: Set(r.trigger_reason.clone()),
+            model_version: Set(model.version.clone()),
+        });
+    }
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(EVENTS_PER_STATEMENT));
+        event::Entity::insert_many(std::mem::replace(&mut rows, rest)).exec(db).await?;
+    }
+    Ok(())
+}
+
+fn parse_label(s: &str) -> Result<Mood, StoreError> {
+    s.parse().map_err(|()| StoreError::Corrupt(format!("unknown mood label {s:?}")))
+}
+
+/// The session's mood at its latest event, or `None` if the tenant has no such session.
+pub async fn current_mood(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<Option<CurrentMood>, StoreError> {
+    let Some(row) = find(tenant, id).one(store.reader()).await? else { return Ok(None) };
+    Ok(Some(CurrentMood {
+        label: parse_label(&row.label)?,
+        confidence: row.confidence,
+        signals: serde_json::from_str(&row.signals)?,
+        action: row.action.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {:?}", row.action)))?,
+        event_count: row.event_count,
+        updated_at_ms: row.updated_at_ms,
+    }))
+}
+
+/// Erases the session's events, state and feedback in one transaction; `false` if there was
+/// no such session for this tenant.
+pub async fn erase(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<bool, StoreError> {
+    let txn = store.begin_write().await?;
+    let Some(row) = find(tenant, id).lock_exclusive().one(&txn).await? else { return Ok(false) };
+    event::Entity::delete_many().filter(event::Column::SessionId.eq(row.id)).exec(&txn).await?;
+    feedback::Entity::delete_many().filter(feedback::Column::SessionId.eq(row.id)).exec(&txn).await?;
+    session::Entity::delete_by_id(row.id).exec(&txn).await?;
+    let change = Change { leave: Some(parse_label(&row.label)?), enter: None, feedback: -i64::from(row.has_feedback) };
+    rollup::apply(&txn, tenant.id, row.id, change).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Locks and returns the session row inside a write transaction (for feedback).
+pub(super) async fn lock(
+    txn: &sea_orm::DatabaseTransaction,
+    tenant: &Tenant,
+    id: &SessionId,
+) -> Result<Option<session::Model>, StoreError> {
+    Ok(find(tenant, id).lock_exclusive().one(txn).await?)
+}
