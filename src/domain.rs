@@ -58,7 +58,7 @@ impl Plan {
         let n = self.monthly_sessions().to_string();
         let mut grouped = String::new();
         for (i, c) in n.chars().enumerate() {
-            if i > 0 && (n.len() - i) % 3 == 0 {
+            if i > 0 && (n.len() - i).is_multiple_of(3) {
                 grouped.push(',');
             }
             grouped.push(c);

@@ -138,7 +138,9 @@ mod tests {
 
     #[test]
     fn malformed_keys_are_refused_before_any_lookup() {
-        for bad in ["", "sm_", "sm_abc", "SM_0123", &format!("sm_{}", "G".repeat(64)), &format!("sm_{}", "a".repeat(65))] {
+        for bad in
+            ["", "sm_", "sm_abc", "SM_0123", &format!("sm_{}", "G".repeat(64)), &format!("sm_{}", "a".repeat(65))]
+        {
             assert_eq!(ApiKey::parse(bad), None, "{bad}");
         }
     }

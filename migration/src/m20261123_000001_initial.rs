@@ -238,7 +238,12 @@ impl MigrationTrait for Migration {
         // History reads walk a session's events by id; the unique index makes client event ids
         // idempotent per session (NULLs never conflict).
         m.create_index(
-            Index::create().name("events_session_id").table(Events::Table).col(Events::SessionId).col(Events::Id).to_owned(),
+            Index::create()
+                .name("events_session_id")
+                .table(Events::Table)
+                .col(Events::SessionId)
+                .col(Events::Id)
+                .to_owned(),
         )
         .await?;
         m.create_index(
@@ -252,7 +257,12 @@ impl MigrationTrait for Migration {
         )
         .await?;
         m.create_index(
-            Index::create().name("events_tenant_ts").table(Events::Table).col(Events::TenantId).col(Events::TsMs).to_owned(),
+            Index::create()
+                .name("events_tenant_ts")
+                .table(Events::Table)
+                .col(Events::TenantId)
+                .col(Events::TsMs)
+                .to_owned(),
         )
         .await?;
 

@@ -1,13 +1,13 @@
 use super::Tag;
 use super::auth::Auth;
-use super::error::{Failures, Fails};
+use super::error::{Fails, Failures};
 use super::wire::MoodLabel;
 use crate::app::AppState;
 use crate::engine::Mood;
 use crate::store::analytics;
 use poem::web::Data;
-use poem_openapi::types::Example;
 use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
 use std::sync::Arc;
 

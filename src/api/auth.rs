@@ -105,7 +105,10 @@ mod tests {
         assert_eq!(credential(&headers(&[("x-api-key", k.clone())])), Some(key()));
         assert_eq!(credential(&headers(&[("authorization", format!("Bearer {k}"))])), Some(key()));
         assert_eq!(credential(&headers(&[("authorization", format!("bearer  {k}"))])), Some(key()));
-        assert_eq!(credential(&headers(&[("x-api-key", k.clone()), ("authorization", format!("Bearer {k}"))])), Some(key()));
+        assert_eq!(
+            credential(&headers(&[("x-api-key", k.clone()), ("authorization", format!("Bearer {k}"))])),
+            Some(key())
+        );
     }
 
     #[test]

@@ -90,6 +90,10 @@ impl<'a, T: Type + DeserializeOwned> ApiExtractor<'a> for JsonBody<T> {
 
 /// Parses a whole JSON document into `T`, naming the field at fault on failure.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde would build a struct from a JSON array too; bodies are objects.
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::MalformedJson("the body must be a JSON object".into()));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -110,9 +114,6 @@ fn classify(path: &str, err: &serde_json::Error) -> ApiError {
     if let Some(name) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
         let field = if path == "." { name.to_owned() } else { format!("{path}.{name}") };
         return ApiError::MissingField(field);
-    }
-    if path == "." {
-        return ApiError::MalformedJson(format!("the body must be a JSON object ({message})"));
     }
     ApiError::InvalidField { field: path.to_owned(), message }
 }
@@ -144,8 +145,10 @@ mod tests {
 
     #[test]
     fn failures_name_the_field() {
-        assert!(err(r#"{"events":[{"type":"click"},{"type":"idle","duration_ms":"5"}]}"#)
-            .contains(r#"field: Some("events[1].duration_ms")"#));
+        assert!(
+            err(r#"{"events":[{"type":"click"},{"type":"idle","duration_ms":"5"}]}"#)
+                .contains(r#"field: Some("events[1].duration_ms")"#)
+        );
         assert!(err(r#"{"events":[{"duration_ms":5}]}"#).contains(r#"field: Some("events[0].type")"#));
         assert!(err(r#"{}"#).contains(r#"error: "Missing required field", message: None, field: Some("events")"#));
         assert!(err(r#"{"events":[{"type":5}]}"#).contains(r#"field: Some("events[0].type")"#));
@@ -153,7 +156,8 @@ mod tests {
 
     #[test]
     fn broken_documents_are_malformed() {
-        for body in ["", "{", r#"{"events":[]} x"#, "[1,2]", "null", &"[".repeat(200)] {
+        for body in ["", "{", r#"{"events":[]} x"#, "[1,2]", r#"[[{"type":"click"}]]"#, "null", &"{\"a\":".repeat(200)]
+        {
             assert!(err(body).contains("Malformed JSON body"), "{body}: {}", err(body));
         }
     }

@@ -6,8 +6,8 @@ use crate::engine::EventKind;
 use crate::store::StoreError;
 use chrono::{DateTime, SecondsFormat, Utc};
 use poem::http::StatusCode;
-use poem_openapi::types::Example;
 use poem_openapi::registry::{MetaHeader, MetaMediaType, MetaResponse, MetaResponses, Registry};
+use poem_openapi::types::Example;
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Object};
 use serde::Serialize;
@@ -55,7 +55,6 @@ impl ErrorBody {
     fn new(error: &str) -> Self {
         Self { error: error.to_owned(), ..Self::default() }
     }
-
 }
 
 impl Example for ErrorBody {
@@ -155,9 +154,10 @@ impl ApiError {
             Self::Unauthorized => ErrorBody { message: Some("Missing or invalid API key".into()), ..e("Unauthorized") },
             Self::SessionNotFound(id) => ErrorBody { session_id: Some(id.clone()), ..e("Session not found") },
             Self::RouteNotFound => ErrorBody { message: Some("No such endpoint".into()), ..e("Not Found") },
-            Self::MethodNotAllowed => {
-                ErrorBody { message: Some("This endpoint does not accept that method".into()), ..e("Method Not Allowed") }
-            }
+            Self::MethodNotAllowed => ErrorBody {
+                message: Some("This endpoint does not accept that method".into()),
+                ..e("Method Not Allowed")
+            },
             Self::PayloadTooLarge(limit) => ErrorBody {
                 message: Some(format!("Request bodies are limited to {limit} bytes")),
                 ..e("Payload Too Large")
@@ -193,7 +193,9 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge(0),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType,
             StatusCode::BAD_REQUEST => Self::MalformedJson(err.to_string()),
-            status if status.is_client_error() => Self::InvalidParameter { param: String::new(), message: err.to_string() },
+            status if status.is_client_error() => {
+                Self::InvalidParameter { param: String::new(), message: err.to_string() }
+            }
             _ => Self::Internal(anyhow::anyhow!("{err}")),
         }
     }
@@ -237,12 +239,20 @@ impl<S> From<Fails<S>> for poem::Error {
 fn describe(status: u16) -> &'static str {
     match status {
         400 => "Invalid request: the body, a field, a parameter or the session id (`ApiError` names which).",
-        401 => "Missing, malformed, wrong or revoked API key: `{\"error\":\"Unauthorized\",\"message\":\"Missing or invalid API key\"}`.",
-        404 => "The session has no stored events, was deleted, or belongs to another key: `{\"error\":\"Session not found\",\"session_id\":\"user_abc\"}`.",
+        401 => {
+            "Missing, malformed, wrong or revoked API key: `{\"error\":\"Unauthorized\",\"message\":\"Missing or invalid API key\"}`."
+        }
+        404 => {
+            "The session has no stored events, was deleted, or belongs to another key: `{\"error\":\"Session not found\",\"session_id\":\"user_abc\"}`."
+        }
         413 => "The request body is over the size limit.",
         415 => "The body is not sent as `application/json`.",
-        429 => "The plan's monthly allowance of new sessions is used up: `{\"error\":\"Rate limit exceeded\",\"plan\":\"starter\",\"limit\":5000,\"reset_at\":\"2026-06-01T00:00:00.000Z\"}`. Events to existing sessions and reads continue.",
-        500 => "Unexpected server-side failure; retry with exponential backoff: `{\"error\":\"Internal Server Error\",\"request_id\":\"req_7f3a2b\"}`.",
+        429 => {
+            "The plan's monthly allowance of new sessions is used up: `{\"error\":\"Rate limit exceeded\",\"plan\":\"starter\",\"limit\":5000,\"reset_at\":\"2026-06-01T00:00:00.000Z\"}`. Events to existing sessions and reads continue."
+        }
+        500 => {
+            "Unexpected server-side failure; retry with exponential backoff: `{\"error\":\"Internal Server Error\",\"request_id\":\"req_7f3a2b\"}`."
+        }
         _ => "Error.",
     }
 }

@@ -101,14 +101,19 @@ impl EventIn {
     fn validate(self, i: usize, now_ms: i64) -> Result<NewEvent, ApiError> {
         let field = |name: &str| format!("events[{i}].{name}");
         let within = |name: &str, v: Option<f64>, min: f64, max: f64| match v {
-            Some(v) if !(min..=max).contains(&v) => Err(ApiError::invalid(field(name), format!("must be between {min} and {max}"))),
+            Some(v) if !(min..=max).contains(&v) => {
+                Err(ApiError::invalid(field(name), format!("must be between {min} and {max}")))
+            }
             _ => Ok(v),
         };
         let text = |name: &str, v: Option<String>, max: usize| match v {
-            Some(s) if s.chars().count() > max => Err(ApiError::invalid(field(name), format!("must be at most {max} characters"))),
+            Some(s) if s.chars().count() > max => {
+                Err(ApiError::invalid(field(name), format!("must be at most {max} characters")))
+            }
             other => Ok(other),
         };
-        let kind: EventKind = self.kind.value.parse().map_err(|_| ApiError::InvalidEventTypes(vec![self.kind.value.clone()]))?;
+        let kind: EventKind =
+            self.kind.value.parse().map_err(|_| ApiError::InvalidEventTypes(vec![self.kind.value.clone()]))?;
         let ts_ms = match self.ts {
             None => now_ms,
             Some(ts) => {

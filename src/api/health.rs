@@ -1,8 +1,8 @@
 use super::Tag;
 use crate::app::AppState;
 use poem::web::Data;
-use poem_openapi::types::Example;
 use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use std::sync::Arc;
 

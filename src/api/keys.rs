@@ -1,14 +1,14 @@
 use super::Tag;
 use super::body::JsonBody;
-use super::error::{ApiError, Failures, Fails};
+use super::error::{ApiError, Fails, Failures};
 use super::wire::{OpenEnum, Plans};
 use crate::app::AppState;
 use crate::domain::Plan;
 use crate::keys::ApiKey;
 use crate::store::tenants::{self, NewTenant};
 use poem::web::Data;
-use poem_openapi::types::Example;
 use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -37,7 +37,7 @@ impl Example for GenerateKeyRequest {
 
 /// A new key, shown this once.
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, skip_serializing_if_is_none)]
 pub struct GeneratedKey {
     /// The API key. It cannot be retrieved again: store it now.
     pub api_key: String,

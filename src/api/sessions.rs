@@ -1,17 +1,17 @@
 use super::Tag;
 use super::auth::Auth;
 use super::body::JsonBody;
-use super::error::{ApiError, Failures, Fails};
+use super::error::{ApiError, Fails, Failures};
 use super::events::PostEventsRequest;
-use super::wire::{Action, MoodLabel, iso8601};
+use super::wire::{MoodLabel, UiAction, iso8601};
 use crate::app::AppState;
 use crate::domain::{InvalidSessionId, SessionId};
 use crate::store::feedback::{self, NewFeedback};
 use crate::store::sessions;
 use poem::web::Data;
-use poem_openapi::types::Example;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -56,7 +56,7 @@ pub struct MoodResponse {
     /// Signal identifiers that drove the mood, strongest first (e.g. `rage_click_detected`).
     pub signals: Vec<String>,
     /// The UI action to trigger; `no_action` when the mood is not confident enough for its action.
-    pub suggested_action: Action,
+    pub suggested_action: UiAction,
     /// Total number of events stored for the session.
     pub event_count: i64,
     /// ISO 8601 time of the latest event processed.
@@ -70,7 +70,7 @@ impl Example for MoodResponse {
             mood: MoodLabel::Frustrated,
             confidence: 0.89,
             signals: vec!["rage_click_detected".into(), "repeated_errors".into()],
-            suggested_action: Action::ShowLiveChat,
+            suggested_action: UiAction::ShowLiveChat,
             event_count: 6,
             updated_at: "2026-05-04T10:00:00.000Z".into(),
         }

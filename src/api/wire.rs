@@ -2,9 +2,9 @@
 
 use crate::engine::{EventKind, Mood, SuggestedAction};
 use chrono::{DateTime, SecondsFormat, Utc};
+use poem_openapi::Enum;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, ParseResult, ToJSON, Type};
-use poem_openapi::Enum;
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -96,8 +96,7 @@ pub struct Plans;
 
 impl EnumNames for Plans {
     const NAME: &'static str = "Plan";
-    const DESCRIPTION: &'static str =
-        "`starter` (5,000 new sessions a month), `growth` (50,000) or `pro` (200,000).";
+    const DESCRIPTION: &'static str = "`starter` (5,000 new sessions a month), `growth` (50,000) or `pro` (200,000).";
     fn names() -> Vec<&'static str> {
         crate::domain::Plan::NAMES.to_vec()
     }
@@ -133,7 +132,7 @@ impl From<Mood> for MoodLabel {
 /// The UI action the mood suggests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
 #[oai(rename = "SuggestedAction", rename_all = "snake_case")]
-pub enum Action {
+pub enum UiAction {
     /// Do nothing.
     NoAction,
     /// Open the chat widget.
@@ -146,7 +145,7 @@ pub enum Action {
     ShowExitOffer,
 }
 
-impl From<SuggestedAction> for Action {
+impl From<SuggestedAction> for UiAction {
     fn from(a: SuggestedAction) -> Self {
         match a {
             SuggestedAction::NoAction => Self::NoAction,

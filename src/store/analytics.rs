@@ -6,7 +6,7 @@ use crate::domain::Tenant;
 use crate::engine::Mood;
 use entity::mood_rollup::{self, Column};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
 
 /// Sessions per current label, and sessions with feedback.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,19 +22,42 @@ impl MoodCounts {
     }
 }
 
+#[derive(FromQueryResult)]
+struct Sums {
+    frustrated: Option<i64>,
+    confused: Option<i64>,
+    decisive: Option<i64>,
+    browsing: Option<i64>,
+    disengaged: Option<i64>,
+    focused: Option<i64>,
+    neutral: Option<i64>,
+    with_feedback: Option<i64>,
+}
+
 pub async fn mood_counts(store: &Store, tenant: &Tenant) -> Result<MoodCounts, StoreError> {
     let mut query = mood_rollup::Entity::find().select_only();
+    // PostgreSQL sums BIGINT to NUMERIC: cast back.
     for mood in Mood::ALL {
         query = query.column_as(Expr::col(rollup::column(mood)).sum().cast_as("BIGINT"), mood.as_str());
     }
-    let sums: Option<(Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>, Option<i64>)> =
-        query
-            .column_as(Expr::col(Column::WithFeedback).sum().cast_as("BIGINT"), "with_feedback")
-            .filter(Column::TenantId.eq(tenant.id.get()))
-            .into_tuple()
-            .one(store.reader())
-            .await?;
-    let (a, b, c, d, e, f, g, fb) = sums.unwrap_or_default();
+    let sums = query
+        .column_as(Expr::col(Column::WithFeedback).sum().cast_as("BIGINT"), "with_feedback")
+        .filter(Column::TenantId.eq(tenant.id.get()))
+        .into_model::<Sums>()
+        .one(store.reader())
+        .await?;
+    let Some(s) = sums else { return Ok(MoodCounts { sessions: [0; Mood::COUNT], with_feedback: 0 }) };
     let z = |v: Option<i64>| v.unwrap_or(0);
-    Ok(MoodCounts { sessions: [z(a), z(b), z(c), z(d), z(e), z(f), z(g)], with_feedback: z(fb) })
+    Ok(MoodCounts {
+        sessions: [
+            z(s.frustrated),
+            z(s.confused),
+            z(s.decisive),
+            z(s.browsing),
+            z(s.disengaged),
+            z(s.focused),
+            z(s.neutral),
+        ],
+        with_feedback: z(s.with_feedback),
+    })
 }

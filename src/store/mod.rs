@@ -15,8 +15,8 @@ use crate::domain::Plan;
 use chrono::{DateTime, Utc};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use std::time::Duration;
 
@@ -67,7 +67,8 @@ impl Store {
             let db = Database::connect(opts).await?;
             return Ok(Self { writer: db.clone(), reader: db });
         }
-        let synchronous = if options.sqlite_synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
+        let synchronous =
+            if options.sqlite_synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
         let sqlite = |connections: u32| {
             let mut opts = ConnectOptions::new(options.url.clone());
             opts.max_connections(connections).min_connections(1).sqlx_logging(false).map_sqlx_sqlite_opts(move |o| {

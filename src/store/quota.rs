@@ -27,5 +27,9 @@ pub(super) async fn take_one(db: &impl ConnectionTrait, tenant: &Tenant, now: Da
         .filter(Column::Used.lt(limit))
         .exec(db)
         .await?;
-    if taken.rows_affected == 1 { Ok(()) } else { Err(StoreError::QuotaExceeded { plan: tenant.plan, limit, reset_at: month.reset_at() }) }
+    if taken.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::QuotaExceeded { plan: tenant.plan, limit, reset_at: month.reset_at() })
+    }
 }

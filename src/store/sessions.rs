@@ -66,7 +66,12 @@ async fn ingest_once(
     let duplicates = batch.len() - fresh.len();
     if fresh.is_empty() {
         let row = existing.expect("a batch has at least one event, so an all-duplicate batch has a session");
-        return Ok(Ingested { events_stored: 0, duplicates, total_events: row.event_count, mood: parse_label(&row.label)? });
+        return Ok(Ingested {
+            events_stored: 0,
+            duplicates,
+            total_events: row.event_count,
+            mood: parse_label(&row.label)?,
+        });
     }
     // Stable sort: apply_batch keeps this order, so records line up with `fresh`.
     fresh.sort_by_key(|e| e.event.ts_ms);

@@ -1,0 +1,51 @@
+use crate::helpers::{T0, spawn};
+use futures::StreamExt;
+use serde_json::json;
+
+/// 16 writers, 160 batches to one session: every acknowledged event is counted exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_batches_to_one_session_lose_nothing() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    let statuses: Vec<u16> = futures::stream::iter(0..160)
+        .map(|b: i64| {
+            let (app, key) = (&app, &key);
+            let events: Vec<_> = (0..5).map(|i| json!({"type": "click", "ts": T0 + b * 5 + i})).collect();
+            async move { app.post_events(key, "hot", json!(events)).await.status.as_u16() }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(app.mood(&key, "hot").await.json["event_count"], 800);
+    assert_eq!(app.analytics(&key).await.json["total_sessions"], 1);
+}
+
+/// The first batches of a new session racing each other create it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_first_batches_create_one_session() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    for round in 0..5 {
+        let session = format!("new{round}");
+        let replies: Vec<_> = futures::future::join_all(
+            (0..16).map(|i| app.post_events(&key, &session, json!([{"type": "click", "event_id": format!("e{i}")}]))),
+        )
+        .await;
+        assert!(replies.iter().all(|r| r.status == 200), "{replies:?}");
+        assert_eq!(app.mood(&key, &session).await.json["event_count"], 16);
+    }
+    assert_eq!(app.analytics(&key).await.json["total_sessions"], 5);
+}
+
+/// Retries of one batch racing each other store it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_retries_store_a_batch_once() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    let batch = json!([{"type": "error", "event_id": "a"}, {"type": "error", "event_id": "b"}]);
+    let replies = futures::future::join_all((0..8).map(|_| app.post_events(&key, "s", batch.clone()))).await;
+    let stored: i64 = replies.iter().map(|r| r.json["events_stored"].as_i64().unwrap()).sum();
+    assert_eq!(stored, 2);
+    assert_eq!(app.mood(&key, "s").await.json["event_count"], 2);
+}

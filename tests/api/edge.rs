@@ -1,0 +1,114 @@
+use crate::helpers::{TestApp, spawn};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn health_reports_ok_and_the_version() {
+    let app = spawn().await;
+    let r = TestApp::read(app.http.get(format!("{}/health", app.base))).await;
+    r.expect(200, json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}));
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    app.get("/v1/nothing/here", &key).await.expect(404, json!({"error": "Not Found", "message": "No such endpoint"}));
+    app.send(Method::PUT, "/v1/sessions/s/mood", Some(&key), None)
+        .await
+        .expect(405, json!({"error": "Method Not Allowed", "message": "This endpoint does not accept that method"}));
+}
+
+#[tokio::test]
+async fn bodies_must_be_json() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    let url = format!("{}/v1/sessions/s/events", app.base);
+    let post = |ct: Option<&str>, body: &str| {
+        let mut req = app.http.post(&url).header("x-api-key", &key).body(body.to_owned());
+        if let Some(ct) = ct {
+            req = req.header("content-type", ct);
+        }
+        TestApp::read(req)
+    };
+    let unsupported = json!({"error": "Unsupported Media Type", "message": "Send the body as JSON with Content-Type: application/json"});
+    post(None, r#"{"events":[{"type":"click"}]}"#).await.expect(415, unsupported.clone());
+    post(Some("text/plain"), r#"{"events":[{"type":"click"}]}"#).await.expect(415, unsupported);
+    for body in
+        ["", "{", "{\"events\": [", "not json", "[]", "\"events\"", "{\"events\": [{\"type\": \"click\"}]} trailing"]
+    {
+        let r = post(Some("application/json"), body).await;
+        assert_eq!(
+            (r.status.as_u16(), r.json["error"].as_str()),
+            (400, Some("Malformed JSON body")),
+            "{body:?}: {}",
+            r.json
+        );
+    }
+    let nested = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    assert_eq!(post(Some("application/json"), &nested).await.status, 400);
+    assert_eq!(app.mood(&key, "s").await.status, 404);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_413() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    let huge = format!(r#"{{"events":[{{"type":"error","message":"{}"}}]}}"#, "x".repeat(5 * 1024 * 1024));
+    let req = app
+        .http
+        .post(format!("{}/v1/sessions/s/events", app.base))
+        .header("x-api-key", &key)
+        .header("content-type", "application/json")
+        .body(huge);
+    TestApp::read(req)
+        .await
+        .expect(413, json!({"error": "Payload Too Large", "message": "Request bodies are limited to 4194304 bytes"}));
+    let stream = futures::stream::iter((0..6).map(|_| Ok::<_, std::io::Error>(vec![b' '; 1024 * 1024])));
+    let chunked = app
+        .http
+        .post(format!("{}/v1/sessions/s/events", app.base))
+        .header("x-api-key", &key)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream));
+    assert_eq!(TestApp::read(chunked).await.status, 413, "a body without Content-Length is limited too");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = spawn().await;
+    let ok = TestApp::read(app.http.get(format!("{}/health", app.base))).await;
+    let err = TestApp::read(app.http.get(format!("{}/v1/analytics/moods", app.base))).await;
+    for r in [&ok, &err] {
+        let id = r.header("x-request-id").unwrap();
+        assert!(id.starts_with("req_") && id.len() == 20, "{id}");
+    }
+    assert_ne!(ok.header("x-request-id"), err.header("x-request-id"));
+}
+
+#[tokio::test]
+async fn browsers_may_call_with_either_auth_header() {
+    let app = spawn().await;
+    let req = app
+        .http
+        .request(Method::OPTIONS, format!("{}/v1/sessions/s/events", app.base))
+        .header("origin", "https://shop.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "x-api-key, authorization, content-type");
+    let r = TestApp::read(req).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), Some("https://shop.example"));
+    let allowed = r.header("access-control-allow-headers").unwrap().to_lowercase();
+    for h in ["x-api-key", "authorization", "content-type"] {
+        assert!(allowed.contains(h), "{allowed}");
+    }
+    let key = app.key("starter").await;
+    let req = app
+        .http
+        .get(format!("{}/v1/analytics/moods", app.base))
+        .header("x-api-key", &key)
+        .header("origin", "https://shop.example");
+    let r = TestApp::read(req).await;
+    assert_eq!(r.header("access-control-allow-origin"), Some("https://shop.example"));
+    assert!(r.header("access-control-expose-headers").unwrap().to_lowercase().contains("x-request-id"));
+}

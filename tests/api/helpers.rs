@@ -1,0 +1,196 @@
+//! Spawning the app on a fresh database and talking to it over HTTP.
+//!
+//! SQLite by default (a file in a temporary directory per test). With `TEST_DATABASE_URL` set
+//! to a PostgreSQL URL, each test gets a fresh schema on that server instead.
+
+use moodring::api::body::BodyLimit;
+use moodring::app::{Bound, Clock, ServerOptions};
+use moodring::store::StoreOptions;
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::OnceCell;
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    _sqlite_dir: Option<tempfile::TempDir>,
+}
+
+/// A response: status, headers and the body parsed as JSON (`Value::Null` when it is not).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub json: Value,
+}
+
+impl Reply {
+    /// Asserts status and the whole body at once, so a failure shows both.
+    #[track_caller]
+    pub fn expect(&self, status: u16, body: Value) {
+        assert_eq!((self.status.as_u16(), &self.json), (status, &body));
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+static SCHEMAS: AtomicUsize = AtomicUsize::new(0);
+static CLEANED: OnceCell<()> = OnceCell::const_new();
+
+/// Drops the schemas earlier runs of this suite left behind (once per test binary).
+async fn clean_old_schemas(base: &str) {
+    CLEANED
+        .get_or_init(|| async {
+            let db = Database::connect(base).await.expect("TEST_DATABASE_URL connects");
+            let rows = db
+                .query_all_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mrt\\_%'",
+                ))
+                .await
+                .unwrap();
+            for row in rows {
+                let name: String = row.try_get("", "nspname").unwrap();
+                db.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE")).await.unwrap();
+            }
+        })
+        .await;
+}
+
+/// A database URL nobody else uses.
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+    match std::env::var("TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            clean_old_schemas(&base).await;
+            let schema = format!("mrt_{}_{}", std::process::id(), SCHEMAS.fetch_add(1, Ordering::SeqCst));
+            let db = Database::connect(&base).await.expect("TEST_DATABASE_URL connects");
+            db.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.unwrap();
+            let sep = if base.contains('?') { '&' } else { '?' };
+            (format!("{base}{sep}options[search_path]={schema}"), None)
+        }
+        _ => {
+            let dir = tempfile::tempdir().unwrap();
+            (format!("sqlite://{}/moodring.db?mode=rwc", dir.path().display()), Some(dir))
+        }
+    }
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(Clock::default()).await
+}
+
+pub async fn spawn_with(clock: Clock) -> TestApp {
+    let (database_url, dir) = fresh_database().await;
+    let app = spawn_on(&database_url, clock).await;
+    TestApp { _sqlite_dir: dir, ..app }
+}
+
+async fn spawn_on(database_url: &str, clock: Clock) -> TestApp {
+    let options = ServerOptions {
+        store: StoreOptions { url: database_url.to_owned(), max_connections: 4, sqlite_synchronous_full: false },
+        body_limit: BodyLimit::default(),
+        clock,
+    };
+    let bound = Bound::new(&options, "127.0.0.1:0").await.expect("the app starts");
+    let addr = bound.local_addr();
+    tokio::spawn(bound.run_until(std::future::pending()));
+    TestApp { base: format!("http://{addr}"), http: reqwest::Client::new(), _sqlite_dir: None }
+}
+
+impl TestApp {
+    pub async fn send(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> Reply {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            req = req.header("x-api-key", key);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        Self::read(req).await
+    }
+
+    pub async fn read(req: reqwest::RequestBuilder) -> Reply {
+        let resp = req.send().await.expect("the server answers");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.unwrap();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply { status, headers, json }
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> Reply {
+        self.send(Method::GET, path, Some(key), None).await
+    }
+
+    /// A new tenant's key.
+    pub async fn key(&self, plan: &str) -> String {
+        let r = self
+            .send(Method::POST, "/v1/keys/generate", None, Some(json!({"customer_name": "Test Co", "plan": plan})))
+            .await;
+        assert_eq!(r.status, 201, "{:?}", r.json);
+        r.json["api_key"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn post_events(&self, key: &str, session: &str, events: Value) -> Reply {
+        self.send(
+            Method::POST,
+            &format!("/v1/sessions/{}/events", enc(session)),
+            Some(key),
+            Some(json!({"events": events})),
+        )
+        .await
+    }
+
+    pub async fn mood(&self, key: &str, session: &str) -> Reply {
+        self.get(&format!("/v1/sessions/{}/mood", enc(session)), key).await
+    }
+
+    pub async fn feedback(&self, key: &str, session: &str, body: Value) -> Reply {
+        self.send(Method::POST, &format!("/v1/sessions/{}/feedback", enc(session)), Some(key), Some(body)).await
+    }
+
+    pub async fn delete(&self, key: &str, session: &str) -> Reply {
+        self.send(Method::DELETE, &format!("/v1/sessions/{}", enc(session)), Some(key), None).await
+    }
+
+    pub async fn analytics(&self, key: &str) -> Reply {
+        self.get("/v1/analytics/moods", key).await
+    }
+}
+
+/// Percent-encodes a session id for a path segment.
+pub fn enc(id: &str) -> String {
+    percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+pub const T0: i64 = 1_746_352_800;
+
+/// The contract's checkout example: rage clicks and errors, then idle.
+pub fn meltdown() -> Value {
+    json!([
+        {"type": "rage_click", "x": 240, "y": 580, "ts": T0},
+        {"type": "error", "message": "Payment failed", "ts": T0 + 2},
+        {"type": "idle", "duration_ms": 4500, "ts": T0 + 7},
+        {"type": "rage_click", "x": 240, "y": 580, "ts": T0 + 8},
+        {"type": "error", "message": "Payment failed", "ts": T0 + 10},
+        {"type": "back_nav", "ts": T0 + 12}
+    ])
+}
+
+/// The distribution body with the given counts, in the documented order rules.
+pub fn distribution(total: i64, feedback: i64, counts: &[(&str, i64)]) -> Value {
+    let order = ["frustrated", "confused", "decisive", "browsing", "disengaged", "focused", "neutral"];
+    let mut rows: Vec<(usize, &str, i64)> =
+        order.iter().enumerate().map(|(i, m)| (i, *m, counts.iter().find(|c| c.0 == *m).map_or(0, |c| c.1))).collect();
+    rows.sort_by_key(|r| (std::cmp::Reverse(r.2), r.0));
+    let pct = |n: i64| if total == 0 { 0.0 } else { (n as f64 * 1000.0 / total as f64).round() / 10.0 };
+    json!({
+        "total_sessions": total,
+        "feedback_count": feedback,
+        "mood_distribution": rows.iter().map(|(_, m, n)| json!({"mood": m, "count": n, "percentage": pct(*n)})).collect::<Vec<_>>()
+    })
+}

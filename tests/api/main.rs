@@ -1,0 +1,15 @@
+//! The HTTP API, end to end against a real database: SQLite by default, PostgreSQL when
+//! `TEST_DATABASE_URL` is set. One test binary; each test spawns its own server and database.
+
+mod helpers;
+
+mod analytics;
+mod auth;
+mod concurrency;
+mod edge;
+mod events;
+mod keys;
+mod quota;
+mod sessions;
+mod spec;
+mod tenancy;

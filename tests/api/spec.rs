@@ -1,0 +1,60 @@
+use crate::helpers::{TestApp, spawn};
+use serde_json::Value;
+
+const COMMITTED: &str = "openapi/openapi.json";
+
+/// The committed spec is what the code generates. On failure, regenerate it with
+/// `cargo run --quiet -- openapi > openapi/openapi.json` and commit the result.
+#[test]
+fn the_committed_spec_matches_the_code() {
+    let generated: Value = serde_json::from_str(&moodring::api::spec_json()).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(COMMITTED);
+    let committed: Value =
+        std::fs::read_to_string(&path).ok().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or(Value::Null);
+    assert!(
+        generated == committed,
+        "{COMMITTED} is out of date: run `cargo run --quiet -- openapi > {COMMITTED}` and commit it"
+    );
+}
+
+#[tokio::test]
+async fn the_server_serves_the_spec_and_docs() {
+    let app = spawn().await;
+    let served = TestApp::read(app.http.get(format!("{}/openapi.json", app.base))).await;
+    assert_eq!(served.json, serde_json::from_str::<Value>(&moodring::api::spec_json()).unwrap());
+    let docs = app.http.get(format!("{}/docs", app.base)).send().await.unwrap();
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("swagger"));
+}
+
+/// Every operation has an id, a summary, a tag, its error responses, and (but for the public
+/// two) both security schemes, either one sufficing.
+#[test]
+fn every_operation_is_documented() {
+    let spec: Value = serde_json::from_str(&moodring::api::spec_json()).unwrap();
+    let public = ["getHealth", "generateKey"];
+    let mut ids = Vec::new();
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            ids.push(id.to_owned());
+            assert!(op["summary"].is_string() && op["tags"].is_array(), "{id}");
+            let responses = op["responses"].as_object().unwrap();
+            if public.contains(&id) {
+                assert!(op.get("security").is_none(), "{id}");
+            } else {
+                assert_eq!(op["security"], serde_json::json!([{"ApiKeyHeader": []}, {"BearerKey": []}]), "{id}");
+                assert!(responses.contains_key("401"), "{id}");
+            }
+            for (status, r) in responses {
+                let schema = &r["content"]["application/json; charset=utf-8"]["schema"];
+                assert!(schema.is_object(), "{id} {status} has no JSON schema");
+            }
+        }
+    }
+    ids.sort();
+    assert_eq!(
+        ids,
+        ["deleteSession", "generateKey", "getHealth", "getMood", "getMoodAnalytics", "postEvents", "postFeedback"]
+    );
+}
