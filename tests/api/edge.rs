@@ -112,3 +112,14 @@ async fn browsers_may_call_with_either_auth_header() {
     assert_eq!(r.header("access-control-allow-origin"), Some("https://shop.example"));
     assert!(r.header("access-control-expose-headers").unwrap().to_lowercase().contains("x-request-id"));
 }
+
+#[tokio::test]
+async fn a_server_failure_answers_500_with_a_request_id() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    sea_orm::ConnectionTrait::execute_unprepared(&db, "DROP TABLE mood_rollup").await.unwrap();
+    let r = app.analytics(&key).await;
+    let id = r.header("x-request-id").unwrap().to_owned();
+    r.expect(500, json!({"error": "Internal Server Error", "request_id": id}));
+}

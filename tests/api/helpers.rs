@@ -15,6 +15,7 @@ use tokio::sync::OnceCell;
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
+    pub database_url: String,
     _sqlite_dir: Option<tempfile::TempDir>,
 }
 
@@ -84,21 +85,16 @@ pub async fn spawn() -> TestApp {
 }
 
 pub async fn spawn_with(clock: Clock) -> TestApp {
-    let (database_url, dir) = fresh_database().await;
-    let app = spawn_on(&database_url, clock).await;
-    TestApp { _sqlite_dir: dir, ..app }
-}
-
-async fn spawn_on(database_url: &str, clock: Clock) -> TestApp {
+    let (database_url, sqlite_dir) = fresh_database().await;
     let options = ServerOptions {
-        store: StoreOptions { url: database_url.to_owned(), max_connections: 4, sqlite_synchronous_full: false },
+        store: StoreOptions { url: database_url.clone(), max_connections: 4, sqlite_synchronous_full: false },
         body_limit: BodyLimit::default(),
         clock,
     };
     let bound = Bound::new(&options, "127.0.0.1:0").await.expect("the app starts");
     let addr = bound.local_addr();
     tokio::spawn(bound.run_until(std::future::pending()));
-    TestApp { base: format!("http://{addr}"), http: reqwest::Client::new(), _sqlite_dir: None }
+    TestApp { base: format!("http://{addr}"), http: reqwest::Client::new(), database_url, _sqlite_dir: sqlite_dir }
 }
 
 impl TestApp {
