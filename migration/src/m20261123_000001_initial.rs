@@ -191,12 +191,17 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Covers the aggregate over a tenant's recently active sessions (no table access).
         m.create_index(
             Index::create()
                 .name("sessions_tenant_updated")
                 .table(Sessions::Table)
                 .col(Sessions::TenantId)
                 .col(Sessions::UpdatedAtMs)
+                .col(Sessions::Valence)
+                .col(Sessions::Arousal)
+                .col(Sessions::Tension)
+                .col(Sessions::Affiliation)
                 .to_owned(),
         )
         .await?;

@@ -186,6 +186,9 @@ impl ApiError {
 
     /// A poem or poem-openapi error that did not come from us, by its status.
     pub fn from_foreign(err: &poem::Error) -> Self {
+        if let Some(p) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+            return Self::InvalidParameter { param: p.name.to_owned(), message: p.reason.clone() };
+        }
         match err.status() {
             StatusCode::UNAUTHORIZED => Self::Unauthorized,
             StatusCode::NOT_FOUND => Self::RouteNotFound,

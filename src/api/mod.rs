@@ -1,6 +1,7 @@
 //! The HTTP API: poem-openapi endpoints (the spec is generated from them), their request and
 //! response types, the error type, authentication and the edge middleware.
 
+mod affect;
 mod analytics;
 mod auth;
 pub mod body;
@@ -28,12 +29,12 @@ enum Tag {
     Health,
 }
 
-pub type Apis = (health::HealthApi, keys::KeysApi, sessions::SessionsApi, analytics::AnalyticsApi);
+pub type Apis = (health::HealthApi, keys::KeysApi, sessions::SessionsApi, affect::AffectApi, analytics::AnalyticsApi);
 
 /// The API and its spec. Needs no database: `moodring openapi` prints the spec from this.
 pub fn service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (health::HealthApi, keys::KeysApi, sessions::SessionsApi, analytics::AnalyticsApi),
+        (health::HealthApi, keys::KeysApi, sessions::SessionsApi, affect::AffectApi, analytics::AnalyticsApi),
         "moodring",
         env!("CARGO_PKG_VERSION"),
     )

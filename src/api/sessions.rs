@@ -3,7 +3,7 @@ use super::auth::Auth;
 use super::body::JsonBody;
 use super::error::{ApiError, Fails, Failures};
 use super::events::PostEventsRequest;
-use super::wire::{MoodLabel, UiAction, iso8601};
+use super::wire::{MoodLabel, UiAction, iso8601, round4};
 use crate::app::AppState;
 use crate::domain::{InvalidSessionId, SessionId};
 use crate::store::feedback::{self, NewFeedback};
@@ -143,7 +143,7 @@ impl Failures for OnFeedback {
     const STATUSES: &'static [u16] = &[400, 401, 404, 413, 415, 500];
 }
 
-fn session_id(raw: &str) -> Result<SessionId, ApiError> {
+pub(super) fn session_id(raw: &str) -> Result<SessionId, ApiError> {
     SessionId::parse(raw).map_err(|e| {
         ApiError::InvalidSessionId(match e {
             InvalidSessionId::Empty => "must not be empty",
@@ -151,10 +151,6 @@ fn session_id(raw: &str) -> Result<SessionId, ApiError> {
             InvalidSessionId::ControlCharacter => "must not contain control characters",
         })
     })
-}
-
-fn round4(v: f64) -> f64 {
-    (v * 10_000.0).round() / 10_000.0
 }
 
 pub struct SessionsApi;

@@ -1,5 +1,6 @@
 //! Types shared by several endpoints' request and response bodies.
 
+use super::error::ApiError;
 use crate::engine::{EventKind, Mood, SuggestedAction};
 use chrono::{DateTime, SecondsFormat, Utc};
 use poem_openapi::Enum;
@@ -160,4 +161,57 @@ impl From<SuggestedAction> for UiAction {
 /// ISO 8601 in UTC with milliseconds, as the contract writes it: `2026-05-04T10:00:00.000Z`.
 pub fn iso8601(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Confidences and strengths are reported to 4 decimals.
+pub fn round4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
+}
+
+/// Parses an instant given as ISO 8601 (RFC 3339) or as Unix seconds (fractions allowed).
+pub fn parse_instant(param: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
+    let invalid = || ApiError::InvalidParameter {
+        param: param.to_owned(),
+        message: "must be an ISO 8601 time (2026-05-04T10:00:00Z) or Unix seconds".into(),
+    };
+    if let Ok(secs) = raw.trim().parse::<f64>() {
+        let ms = (secs * 1000.0).round();
+        return if ms.is_finite() && (0.0..=253_402_300_799_000.0).contains(&ms) {
+            DateTime::from_timestamp_millis(ms as i64).ok_or_else(invalid)
+        } else {
+            Err(invalid())
+        };
+    }
+    DateTime::parse_from_rfc3339(raw.trim()).map(|t| t.with_timezone(&Utc)).map_err(|_| invalid())
+}
+
+/// How dimensions are reported.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Enum)]
+pub enum Scale {
+    /// Each dimension in [-1, 1]; `tension` high = tense (moodring's own orientation).
+    #[default]
+    #[oai(rename = "unit")]
+    Unit,
+    /// Sonzai's view: each dimension in [0, 100] (`(v + 1) · 50`), with `tension` turned around
+    /// so that high = calm (`(1 − t) · 50`). Deltas scale by 50, the tension delta changes sign.
+    #[oai(rename = "0-100")]
+    Sonzai,
+}
+
+impl Scale {
+    /// A point (state or baseline) on this scale; dimensions in v/a/t/f order.
+    pub fn point(self, d: [f64; 4]) -> [f64; 4] {
+        match self {
+            Self::Unit => d,
+            Self::Sonzai => [(d[0] + 1.0) * 50.0, (d[1] + 1.0) * 50.0, (1.0 - d[2]) * 50.0, (d[3] + 1.0) * 50.0],
+        }
+    }
+
+    /// A change on this scale.
+    pub fn delta(self, d: [f64; 4]) -> [f64; 4] {
+        match self {
+            Self::Unit => d,
+            Self::Sonzai => [d[0] * 50.0, d[1] * 50.0, -d[2] * 50.0, d[3] * 50.0],
+        }
+    }
 }

@@ -107,7 +107,7 @@ pub use event::{Event, EventKind, ScrollDirection, UnknownEventKind, page_hash};
 pub use history::{HistoryRecord, apply_batch};
 pub use model::{Context, Dims, Model, Scaling, SignalRules};
 pub use mood::{Mood, SuggestedAction};
-pub use projection::{Projection, posterior, project, project_at};
+pub use projection::{Projection, label_of, posterior, project, project_at};
 pub use signals::{Signal, SignalId};
 pub use state::{AffectState, RecentEvent};
 

@@ -45,6 +45,14 @@ fn argmax(p: &[f64; Mood::COUNT]) -> Mood {
     Mood::ALL[best]
 }
 
+/// The label whose prototype best explains a point in deviation space (no evidence gate): how
+/// an aggregate of many states reads.
+pub fn label_of(model: &Model, deviation: &super::Dims) -> Mood {
+    let mut state = AffectState::new(model);
+    state.dims = state.baseline + deviation;
+    argmax(&posterior(model, &state))
+}
+
 /// The state's meaning at its own instant (its latest event).
 pub fn project(model: &Model, state: &AffectState) -> Projection {
     let p = posterior(model, state);

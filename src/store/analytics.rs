@@ -61,3 +61,43 @@ pub async fn mood_counts(store: &Store, tenant: &Tenant) -> Result<MoodCounts, S
         with_feedback: z(s.with_feedback),
     })
 }
+
+/// Mean dimensions over the sessions whose latest event is at or after `since_ms`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Aggregate {
+    pub sessions: i64,
+    /// (valence, arousal, tension, affiliation); zeros when there are no sessions.
+    pub mean: [f64; 4],
+}
+
+#[derive(FromQueryResult)]
+struct Means {
+    sessions: i64,
+    valence: Option<f64>,
+    arousal: Option<f64>,
+    tension: Option<f64>,
+    affiliation: Option<f64>,
+}
+
+pub async fn aggregate(store: &Store, tenant: &Tenant, since_ms: i64) -> Result<Aggregate, StoreError> {
+    use entity::session::{self, Column as S};
+    let means = session::Entity::find()
+        .select_only()
+        .column_as(Expr::col(S::Id).count(), "sessions")
+        .column_as(Expr::col(S::Valence).avg(), "valence")
+        .column_as(Expr::col(S::Arousal).avg(), "arousal")
+        .column_as(Expr::col(S::Tension).avg(), "tension")
+        .column_as(Expr::col(S::Affiliation).avg(), "affiliation")
+        .filter(S::TenantId.eq(tenant.id.get()))
+        .filter(S::UpdatedAtMs.gte(since_ms))
+        .into_model::<Means>()
+        .one(store.reader())
+        .await?;
+    Ok(match means {
+        Some(m) => Aggregate {
+            sessions: m.sessions,
+            mean: [m.valence, m.arousal, m.tension, m.affiliation].map(|v| v.unwrap_or(0.0)),
+        },
+        None => Aggregate { sessions: 0, mean: [0.0; 4] },
+    })
+}

@@ -6,6 +6,7 @@
 
 pub mod analytics;
 pub mod feedback;
+pub mod history;
 mod quota;
 mod rollup;
 pub mod sessions;

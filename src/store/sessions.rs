@@ -227,6 +227,28 @@ pub async fn current_mood(store: &Store, tenant: &Tenant, id: &SessionId) -> Res
     }))
 }
 
+/// A session's engine state as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredState {
+    pub state: AffectState,
+    pub created_at_ms: i64,
+    pub model_version: String,
+}
+
+pub async fn state(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<Option<StoredState>, StoreError> {
+    let Some(row) = find(tenant, id).one(store.reader()).await? else { return Ok(None) };
+    Ok(Some(StoredState {
+        state: serde_json::from_str(&row.state)?,
+        created_at_ms: row.created_at_ms,
+        model_version: row.model_version,
+    }))
+}
+
+/// The session's row id, for queries over its events.
+pub(super) async fn pk(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<Option<i64>, StoreError> {
+    Ok(find(tenant, id).select_only().column(session::Column::Id).into_tuple().one(store.reader()).await?)
+}
+
 /// Erases the session's events, state and feedback in one transaction; `false` if there was
 /// no such session for this tenant.
 pub async fn erase(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<bool, StoreError> {

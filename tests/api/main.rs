@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod affect;
 mod analytics;
 mod auth;
 mod concurrency;

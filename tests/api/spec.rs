@@ -55,6 +55,17 @@ fn every_operation_is_documented() {
     ids.sort();
     assert_eq!(
         ids,
-        ["deleteSession", "generateKey", "getHealth", "getMood", "getMoodAnalytics", "postEvents", "postFeedback"]
+        [
+            "deleteSession",
+            "generateKey",
+            "getHealth",
+            "getMood",
+            "getMoodAggregate",
+            "getMoodAnalytics",
+            "getSessionMoodHistory",
+            "getSessionState",
+            "postEvents",
+            "postFeedback"
+        ]
     );
 }

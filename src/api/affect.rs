@@ -1,0 +1,289 @@
+//! The dimensional views of a session (Sonzai's shapes): its state and its mood history.
+
+use super::Tag;
+use super::auth::Auth;
+use super::error::{ApiError, Fails, Failures};
+use super::sessions::session_id;
+use super::wire::{EventTypes, MoodLabel, OpenEnum, Scale, UiAction, iso8601, parse_instant, round4};
+use crate::app::AppState;
+use crate::engine::{Mood, Signal, project, project_at};
+use crate::store::{history, sessions};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::Example;
+use poem_openapi::{Object, OpenApi};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A signal and the values that fired it.
+#[derive(Debug, Object)]
+pub struct SignalDetail {
+    /// Stable snake_case id, e.g. `repeated_errors`.
+    pub id: String,
+    /// How strongly it fired, 0–1.
+    pub strength: f64,
+    /// The measurements behind it, e.g. `{"errors": 2, "window_s": 60}`.
+    pub values: BTreeMap<String, f64>,
+}
+
+impl From<&Signal> for SignalDetail {
+    fn from(s: &Signal) -> Self {
+        Self { id: s.id.as_str().to_owned(), strength: round4(s.strength), values: s.values.clone() }
+    }
+}
+
+/// A session's continuous affect at one instant.
+#[derive(Debug, Object)]
+#[oai(rename = "SessionAffect")]
+pub struct SessionAffect {
+    pub session_id: String,
+    pub valence: f64,
+    pub arousal: f64,
+    pub tension: f64,
+    pub affiliation: f64,
+    /// The point the dimensions decay toward.
+    pub baseline_valence: f64,
+    pub baseline_arousal: f64,
+    pub baseline_tension: f64,
+    pub baseline_affiliation: f64,
+    pub label: MoodLabel,
+    /// 0–1, rounded to 4 decimals.
+    pub confidence: f64,
+    pub suggested_action: UiAction,
+    /// Signals behind the label at this instant, strongest first.
+    pub signals: Vec<SignalDetail>,
+    pub event_count: i64,
+    /// When the session's first batch was received.
+    pub created_at: String,
+    /// Time of the latest event processed (as in `GET …/mood`).
+    pub updated_at: String,
+    /// The instant the dimensions are evaluated at: `at`, or the latest event.
+    pub last_decay_at: String,
+    /// Time of the latest event.
+    pub last_interaction_at: String,
+    /// The engine model the state was built with.
+    pub model_version: String,
+    /// The scale the dimensions are reported on.
+    pub scale: Scale,
+}
+
+/// `{"mood": {...}}`, as Sonzai's `GET /agents/{agentId}/mood` answers.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct StateResponse {
+    pub mood: SessionAffect,
+}
+
+impl Example for StateResponse {
+    fn example() -> Self {
+        Self {
+            mood: SessionAffect {
+                session_id: "user_abc".into(),
+                valence: -0.52,
+                arousal: 0.47,
+                tension: 0.61,
+                affiliation: -0.18,
+                baseline_valence: 0.0,
+                baseline_arousal: 0.0,
+                baseline_tension: 0.0,
+                baseline_affiliation: 0.0,
+                label: MoodLabel::Frustrated,
+                confidence: 0.7731,
+                suggested_action: UiAction::ShowLiveChat,
+                signals: vec![],
+                event_count: 6,
+                created_at: "2026-05-04T10:00:01.250Z".into(),
+                updated_at: "2026-05-04T10:00:12.000Z".into(),
+                last_decay_at: "2026-05-04T10:00:12.000Z".into(),
+                last_interaction_at: "2026-05-04T10:00:12.000Z".into(),
+                model_version: "session-1".into(),
+                scale: Scale::Unit,
+            },
+        }
+    }
+}
+
+/// The state right after one event.
+#[derive(Debug, Object)]
+#[oai(rename = "MoodHistoryEntry")]
+pub struct HistoryEntryOut {
+    pub valence: f64,
+    pub arousal: f64,
+    pub tension: f64,
+    pub affiliation: f64,
+    /// The change the event caused (decay before it excluded).
+    pub delta_valence: f64,
+    pub delta_arousal: f64,
+    pub delta_tension: f64,
+    pub delta_affiliation: f64,
+    pub label: MoodLabel,
+    pub confidence: f64,
+    /// The event's time (ISO 8601).
+    pub timestamp: String,
+    /// The event type.
+    pub trigger_type: OpenEnum<EventTypes>,
+    /// One sentence: what moved the state and why.
+    pub trigger_reason: String,
+    pub signals: Vec<SignalDetail>,
+}
+
+/// A page of history, newest first.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct HistoryResponse {
+    pub entries: Vec<HistoryEntryOut>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+pub struct OnAffectRead;
+impl Failures for OnAffectRead {
+    const STATUSES: &'static [u16] = &[400, 401, 404, 500];
+}
+
+fn label(s: &str) -> MoodLabel {
+    s.parse::<Mood>().unwrap_or(Mood::Neutral).into()
+}
+
+const MAX_HISTORY: i64 = 500;
+
+pub struct AffectApi;
+
+#[OpenApi(prefix_path = "/v1/sessions", tag = "Tag::Sessions")]
+impl AffectApi {
+    /// Get the dimensional state
+    ///
+    /// Valence, arousal, tension and affiliation with their baselines, the label, confidence
+    /// and signals, evaluated at the latest event — or at a later instant `at`, where the state
+    /// has only decayed toward its baseline (the label stays the latest one while it leads,
+    /// then becomes `neutral`).
+    #[oai(path = "/:id/state", method = "get", operation_id = "getSessionState")]
+    async fn state(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Auth,
+        /// Your session identifier.
+        id: Path<String>,
+        /// Evaluate at this instant (ISO 8601 or Unix seconds), not before the latest event.
+        at: Query<Option<String>>,
+        /// `unit` (default) or Sonzai's `0-100`.
+        scale: Query<Option<Scale>>,
+    ) -> Result<Json<StateResponse>, Fails<OnAffectRead>> {
+        let id = session_id(&id)?;
+        let stored = sessions::state(&state.store, auth.tenant(), &id)
+            .await?
+            .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
+        let model = &state.model;
+        let latest = stored.state.last_decay_at_ms.unwrap_or(stored.created_at_ms);
+        let (affect, projection) = match at.0.as_deref() {
+            None => (stored.state.clone(), project(model, &stored.state)),
+            Some(raw) => {
+                let at_ms = parse_instant("at", raw)?.timestamp_millis();
+                if at_ms < latest {
+                    return Err(ApiError::InvalidParameter {
+                        param: "at".into(),
+                        message: format!("must not be before the session's latest event ({})", iso8601(latest)),
+                    }
+                    .into());
+                }
+                project_at(model, &stored.state, at_ms)
+            }
+        };
+        let scale = scale.0.unwrap_or_default();
+        let dims = scale.point(affect.dims.into());
+        let base = scale.point(affect.baseline.into());
+        let last_event = affect.last_interaction_at_ms.unwrap_or(latest);
+        Ok(Json(StateResponse {
+            mood: SessionAffect {
+                session_id: id.to_string(),
+                valence: dims[0],
+                arousal: dims[1],
+                tension: dims[2],
+                affiliation: dims[3],
+                baseline_valence: base[0],
+                baseline_arousal: base[1],
+                baseline_tension: base[2],
+                baseline_affiliation: base[3],
+                label: projection.label.into(),
+                confidence: round4(projection.confidence),
+                suggested_action: projection.action.into(),
+                signals: projection.signals.iter().map(SignalDetail::from).collect(),
+                event_count: affect.event_count as i64,
+                created_at: iso8601(stored.created_at_ms),
+                updated_at: iso8601(last_event),
+                last_decay_at: iso8601(affect.last_decay_at_ms.unwrap_or(latest)),
+                last_interaction_at: iso8601(last_event),
+                model_version: stored.model_version,
+                scale,
+            },
+        }))
+    }
+
+    /// Get the mood history
+    ///
+    /// One entry per applied event — the state right after it, what it changed, and why —
+    /// newest first. Page with `before` = the previous page's `next_cursor`: pages never skip
+    /// or repeat an entry while new events arrive.
+    #[oai(path = "/:id/mood-history", method = "get", operation_id = "getSessionMoodHistory")]
+    async fn history(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Auth,
+        /// Your session identifier.
+        id: Path<String>,
+        /// Entries per page, 1–500 (default 50).
+        limit: Query<Option<i64>>,
+        /// A `next_cursor` from an earlier page.
+        before: Query<Option<String>>,
+        /// `unit` (default) or Sonzai's `0-100`.
+        scale: Query<Option<Scale>>,
+    ) -> Result<Json<HistoryResponse>, Fails<OnAffectRead>> {
+        let id = session_id(&id)?;
+        let limit = limit.0.unwrap_or(50);
+        if !(1..=MAX_HISTORY).contains(&limit) {
+            return Err(ApiError::InvalidParameter {
+                param: "limit".into(),
+                message: format!("must be between 1 and {MAX_HISTORY}"),
+            }
+            .into());
+        }
+        let before = match before.0.as_deref() {
+            None => None,
+            Some(raw) => {
+                Some(raw.parse::<i64>().ok().filter(|c| *c > 0).ok_or_else(|| ApiError::InvalidParameter {
+                    param: "before".into(),
+                    message: "must be a next_cursor from an earlier page".into(),
+                })?)
+            }
+        };
+        let page = history::page(&state.store, auth.tenant(), &id, limit as u64, before)
+            .await?
+            .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
+        let scale = scale.0.unwrap_or_default();
+        let entries = page
+            .entries
+            .iter()
+            .map(|e| {
+                let (d, c) = (scale.point(e.dims), scale.delta(e.delta));
+                HistoryEntryOut {
+                    valence: d[0],
+                    arousal: d[1],
+                    tension: d[2],
+                    affiliation: d[3],
+                    delta_valence: c[0],
+                    delta_arousal: c[1],
+                    delta_tension: c[2],
+                    delta_affiliation: c[3],
+                    label: label(&e.label),
+                    confidence: round4(e.confidence),
+                    timestamp: iso8601(e.ts_ms),
+                    trigger_type: OpenEnum::new(e.trigger_type.clone()),
+                    trigger_reason: e.trigger_reason.clone(),
+                    signals: e.signals.iter().map(SignalDetail::from).collect(),
+                }
+            })
+            .collect();
+        Ok(Json(HistoryResponse { entries, next_cursor: page.next.map(|c| c.to_string()) }))
+    }
+}
