@@ -7,4 +7,5 @@ pub mod feedback;
 pub mod mood_rollup;
 pub mod quota_usage;
 pub mod session;
+pub mod session_slot;
 pub mod tenant;

@@ -5,12 +5,13 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
+mod m20261123_000002_session_slots;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_initial::Migration)]
+        vec![Box::new(m20261123_000001_initial::Migration), Box::new(m20261123_000002_session_slots::Migration)]
     }
 }
 

@@ -1,15 +1,18 @@
 use super::Tag;
 use super::auth::Auth;
 use super::error::{ApiError, Fails, Failures};
-use super::wire::{MoodLabel, Scale};
+use super::wire::{MoodLabel, Scale, parse_instant, round4};
 use crate::app::AppState;
 use crate::engine::{Dims, Mood, label_of};
 use crate::store::analytics;
+use crate::store::timeline::{self, Interval, MAX_BUCKETS, Plan, PlanError};
+use chrono::SecondsFormat;
+use chrono_tz::Tz;
 use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{Enum, Object, OpenApi};
 use std::sync::Arc;
 
 #[derive(Debug, Object)]
@@ -100,6 +103,67 @@ impl Failures for OnAnalytics {
     const STATUSES: &'static [u16] = &[401, 500];
 }
 
+/// Bucket width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum IntervalParam {
+    Hour,
+    Day,
+    Week,
+}
+
+impl From<IntervalParam> for Interval {
+    fn from(i: IntervalParam) -> Self {
+        match i {
+            IntervalParam::Hour => Interval::Hour,
+            IntervalParam::Day => Interval::Day,
+            IntervalParam::Week => Interval::Week,
+        }
+    }
+}
+
+/// Sessions at one mood in a bucket.
+#[derive(Debug, Object)]
+pub struct MoodCount {
+    pub mood: MoodLabel,
+    pub count: i64,
+    /// `count / sessions`, 0–1 to 4 decimals (0 in an empty bucket).
+    pub share: f64,
+}
+
+/// One bucket of a time series.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct TimeBucket {
+    /// Bucket start, in the requested zone's offset.
+    pub start: String,
+    pub end: String,
+    /// Sessions with events in the bucket, each counted once.
+    pub sessions: i64,
+    /// Events in the bucket.
+    pub events: i64,
+    /// All seven moods (documented order), each session counted under its label at its last
+    /// event in the bucket.
+    pub moods: Vec<MoodCount>,
+    /// Mean dimensions over those sessions at those events; absent in an empty bucket.
+    pub valence: Option<f64>,
+    pub arousal: Option<f64>,
+    pub tension: Option<f64>,
+    pub affiliation: Option<f64>,
+}
+
+/// Mood over time, zero-filled.
+#[derive(Debug, Object)]
+pub struct TimeSeries {
+    /// The range covered, widened to whole buckets.
+    pub from: String,
+    pub to: String,
+    pub interval: IntervalParam,
+    pub tz: String,
+    pub scale: Scale,
+    pub buckets: Vec<TimeBucket>,
+}
+
 pub struct OnQuery;
 impl Failures for OnQuery {
     const STATUSES: &'static [u16] = &[400, 401, 500];
@@ -117,6 +181,101 @@ impl AnalyticsApi {
     #[oai(path = "/moods", method = "get", operation_id = "getMoodAnalytics")]
     async fn moods(&self, state: Data<&Arc<AppState>>, auth: Auth) -> Result<Json<MoodAnalytics>, Fails<OnAnalytics>> {
         Ok(Json(analytics::mood_counts(&state.store, auth.tenant()).await?.into()))
+    }
+
+    /// Mood over time
+    ///
+    /// Zero-filled buckets (hours, days or weeks starting Monday) of local time in an IANA
+    /// zone, DST included, over `[from, to)` widened to whole buckets: per-mood session counts
+    /// and shares (a session counts under its label at its last event inside the bucket), mean
+    /// dimensions and the event count. At most 1,000 buckets. Defaults: the last 30 days by
+    /// day, 48 hours by hour, 12 weeks by week, in UTC.
+    #[oai(path = "/moods/timeseries", method = "get", operation_id = "getMoodTimeseries")]
+    #[allow(clippy::too_many_arguments)]
+    async fn timeseries(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Auth,
+        /// Start (ISO 8601 or Unix seconds).
+        from: Query<Option<String>>,
+        /// End, exclusive (ISO 8601 or Unix seconds); default now.
+        to: Query<Option<String>>,
+        /// `hour`, `day` (default) or `week`.
+        interval: Query<Option<IntervalParam>>,
+        /// IANA zone, e.g. `Europe/Paris` (default `UTC`).
+        tz: Query<Option<String>>,
+        /// `unit` (default) or Sonzai's `0-100`.
+        scale: Query<Option<Scale>>,
+    ) -> Result<Json<TimeSeries>, Fails<OnQuery>> {
+        let interval = interval.0.unwrap_or(IntervalParam::Day);
+        let zone_name = tz.0.unwrap_or_else(|| "UTC".into());
+        let zone: Tz = zone_name.parse().map_err(|_| ApiError::InvalidParameter {
+            param: "tz".into(),
+            message: "must be an IANA time zone such as Europe/Paris".into(),
+        })?;
+        let to = match to.0.as_deref() {
+            Some(raw) => parse_instant("to", raw)?,
+            None => state.clock.now(),
+        };
+        let from = match from.0.as_deref() {
+            Some(raw) => parse_instant("from", raw)?,
+            None => {
+                to - match interval {
+                    IntervalParam::Hour => chrono::Duration::hours(48),
+                    IntervalParam::Day => chrono::Duration::days(30),
+                    IntervalParam::Week => chrono::Duration::weeks(12),
+                }
+            }
+        };
+        let plan = Plan::new(from, to, interval.into(), zone).map_err(|e| ApiError::InvalidParameter {
+            param: match e {
+                PlanError::Empty => "from".into(),
+                PlanError::TooManyBuckets => "interval".into(),
+            },
+            message: match e {
+                PlanError::Empty => "must be before to".into(),
+                PlanError::TooManyBuckets => {
+                    format!("the range holds more than {MAX_BUCKETS} buckets: widen the interval or narrow the range")
+                }
+            },
+        })?;
+        let stats = timeline::series(&state.store, auth.tenant(), &plan).await?;
+        let scale = scale.0.unwrap_or_default();
+        let local =
+            |t: &chrono::DateTime<chrono::Utc>| t.with_timezone(&zone).to_rfc3339_opts(SecondsFormat::Millis, true);
+        let buckets = stats
+            .iter()
+            .zip(plan.edges.windows(2))
+            .map(|(s, edge)| {
+                let mean = (s.sessions > 0).then(|| scale.point(s.sums.map(|v| v / s.sessions as f64)));
+                TimeBucket {
+                    start: local(&edge[0]),
+                    end: local(&edge[1]),
+                    sessions: s.sessions,
+                    events: s.events,
+                    moods: Mood::ALL
+                        .iter()
+                        .map(|m| {
+                            let count = s.moods[m.index()];
+                            let share = if s.sessions == 0 { 0.0 } else { round4(count as f64 / s.sessions as f64) };
+                            MoodCount { mood: (*m).into(), count, share }
+                        })
+                        .collect(),
+                    valence: mean.map(|d| d[0]),
+                    arousal: mean.map(|d| d[1]),
+                    tension: mean.map(|d| d[2]),
+                    affiliation: mean.map(|d| d[3]),
+                }
+            })
+            .collect();
+        Ok(Json(TimeSeries {
+            from: local(&plan.edges[0]),
+            to: local(&plan.edges[plan.edges.len() - 1]),
+            interval,
+            tz: zone_name,
+            scale,
+            buckets,
+        }))
     }
 
     /// Mean mood of recent sessions

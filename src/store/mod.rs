@@ -11,6 +11,7 @@ mod quota;
 mod rollup;
 pub mod sessions;
 pub mod tenants;
+pub mod timeline;
 
 use crate::domain::Plan;
 use chrono::{DateTime, Utc};

@@ -1,13 +1,13 @@
 //! Sessions: ingesting event batches, reading the current mood, erasure.
 
 use super::rollup::{self, Change};
-use super::{Store, StoreError, quota, retry_on_conflict};
+use super::{Store, StoreError, quota, retry_on_conflict, timeline};
 use crate::domain::{NewEvent, SessionId, Tenant};
 use crate::engine::{
     AffectState, HistoryRecord, Model, Mood, ScrollDirection, Signal, SuggestedAction, apply_batch, project,
 };
 use chrono::{DateTime, Utc};
-use entity::{event, feedback, session};
+use entity::{event, feedback, session, session_slot};
 use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::HashSet;
@@ -75,10 +75,11 @@ async fn ingest_once(
     }
     // Stable sort: apply_batch keeps this order, so records line up with `fresh`.
     fresh.sort_by_key(|e| e.event.ts_ms);
-    let mut state = match &existing {
+    let mut state: AffectState = match &existing {
         Some(row) => serde_json::from_str(&row.state)?,
         None => AffectState::new(model),
     };
+    let previous_latest_ms = state.last_interaction_at_ms;
     let engine_events: Vec<_> = fresh.iter().map(|e| e.event.clone()).collect();
     let records = apply_batch(model, &mut state, &engine_events);
     let projection = project(model, &state);
@@ -117,6 +118,7 @@ async fn ingest_once(
         }
     };
     insert_events(&txn, tenant, session_pk, &fresh, &records, model, now_ms).await?;
+    timeline::record(&txn, tenant, session_pk, previous_latest_ms, &records).await?;
     let change = Change { leave: previous, enter: Some(projection.label), feedback: 0 };
     rollup::apply(&txn, tenant.id, session_pk, change).await?;
     txn.commit().await?;
@@ -256,6 +258,7 @@ pub async fn erase(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<boo
     let Some(row) = find(tenant, id).lock_exclusive().one(&txn).await? else { return Ok(false) };
     event::Entity::delete_many().filter(event::Column::SessionId.eq(row.id)).exec(&txn).await?;
     feedback::Entity::delete_many().filter(feedback::Column::SessionId.eq(row.id)).exec(&txn).await?;
+    session_slot::Entity::delete_many().filter(session_slot::Column::SessionId.eq(row.id)).exec(&txn).await?;
     session::Entity::delete_by_id(row.id).exec(&txn).await?;
     let change = Change { leave: Some(parse_label(&row.label)?), enter: None, feedback: -i64::from(row.has_feedback) };
     rollup::apply(&txn, tenant.id, row.id, change).await?;

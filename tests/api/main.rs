@@ -14,3 +14,4 @@ mod quota;
 mod sessions;
 mod spec;
 mod tenancy;
+mod timeseries;

@@ -62,6 +62,7 @@ fn every_operation_is_documented() {
             "getMood",
             "getMoodAggregate",
             "getMoodAnalytics",
+            "getMoodTimeseries",
             "getSessionMoodHistory",
             "getSessionState",
             "postEvents",
