@@ -261,12 +261,14 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        // Exports and time ranges walk a tenant's events by (time, id).
         m.create_index(
             Index::create()
                 .name("events_tenant_ts")
                 .table(Events::Table)
                 .col(Events::TenantId)
                 .col(Events::TsMs)
+                .col(Events::Id)
                 .to_owned(),
         )
         .await?;

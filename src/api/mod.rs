@@ -8,6 +8,7 @@ pub mod body;
 mod edge;
 pub mod error;
 mod events;
+mod export;
 mod health;
 mod keys;
 mod sessions;
@@ -29,12 +30,17 @@ enum Tag {
     Health,
 }
 
-pub type Apis = (health::HealthApi, keys::KeysApi, sessions::SessionsApi, affect::AffectApi, analytics::AnalyticsApi);
-
 /// The API and its spec. Needs no database: `moodring openapi` prints the spec from this.
-pub fn service() -> OpenApiService<Apis, ()> {
+pub fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
     OpenApiService::new(
-        (health::HealthApi, keys::KeysApi, sessions::SessionsApi, affect::AffectApi, analytics::AnalyticsApi),
+        (
+            health::HealthApi,
+            keys::KeysApi,
+            sessions::SessionsApi,
+            affect::AffectApi,
+            analytics::AnalyticsApi,
+            export::ExportApi,
+        ),
         "moodring",
         env!("CARGO_PKG_VERSION"),
     )

@@ -5,6 +5,7 @@
 //! PostgreSQL gets one pool; writes to a session are serialised by a row lock on it.
 
 pub mod analytics;
+pub mod export;
 pub mod feedback;
 pub mod history;
 mod quota;

@@ -9,6 +9,7 @@ mod auth;
 mod concurrency;
 mod edge;
 mod events;
+mod export;
 mod keys;
 mod quota;
 mod sessions;

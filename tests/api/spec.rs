@@ -47,8 +47,8 @@ fn every_operation_is_documented() {
                 assert!(responses.contains_key("401"), "{id}");
             }
             for (status, r) in responses {
-                let schema = &r["content"]["application/json; charset=utf-8"]["schema"];
-                assert!(schema.is_object(), "{id} {status} has no JSON schema");
+                let content = r["content"].as_object().unwrap();
+                assert!(content.values().all(|c| c["schema"].is_object()), "{id} {status} has no schema");
             }
         }
     }
@@ -57,6 +57,7 @@ fn every_operation_is_documented() {
         ids,
         [
             "deleteSession",
+            "exportEvents",
             "generateKey",
             "getHealth",
             "getMood",
