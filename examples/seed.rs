@@ -47,7 +47,9 @@ async fn main() -> anyhow::Result<()> {
     let arg = |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     let (total, per_session, days, concurrency) = (arg(1, 1_000_000), arg(2, 10), arg(3, 180), arg(4, 8));
 
-    let store = Store::connect(&StoreOptions { url, max_connections: concurrency as u32 + 2, sqlite_synchronous_full: false }).await?;
+    let store =
+        Store::connect(&StoreOptions { url, max_connections: concurrency as u32 + 2, sqlite_synchronous_full: false })
+            .await?;
     store.migrate().await?;
     let key = ApiKey::generate();
     let hash = key.hash().await?;

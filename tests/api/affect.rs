@@ -1,32 +1,12 @@
-use crate::helpers::{T0, TestApp, meltdown, spawn_with};
+use crate::helpers::{T0, TestApp, engine_meltdown, meltdown, r4, spawn_with};
 use chrono::DateTime;
 use moodring::app::Clock;
-use moodring::engine::{AffectState, Event, EventKind, Model, apply_batch, project, project_at};
+use moodring::engine::{project, project_at};
 use serde_json::{Value, json};
 
 /// The server's clock: a minute after the meltdown.
 fn clock() -> Clock {
     Clock::fixed(DateTime::from_timestamp(T0 + 60, 0).unwrap())
-}
-
-fn engine_meltdown() -> (Model, AffectState, Vec<moodring::engine::HistoryRecord>) {
-    let model = Model::session_v1();
-    let ev = |k, s: i64| Event::new(k, (T0 + s) * 1000);
-    let events = [
-        ev(EventKind::RageClick, 0).at(240.0, 580.0),
-        ev(EventKind::Error, 2),
-        ev(EventKind::Idle, 7).lasting(4500.0),
-        ev(EventKind::RageClick, 8).at(240.0, 580.0),
-        ev(EventKind::Error, 10),
-        ev(EventKind::BackNav, 12),
-    ];
-    let mut state = AffectState::new(&model);
-    let records = apply_batch(&model, &mut state, &events);
-    (model, state, records)
-}
-
-fn r4(v: f64) -> f64 {
-    (v * 10_000.0).round() / 10_000.0
 }
 
 async fn app_with_meltdown() -> (TestApp, String) {

@@ -5,6 +5,7 @@
 
 use moodring::api::body::BodyLimit;
 use moodring::app::{Bound, Clock, ServerOptions};
+use moodring::engine::{AffectState, Event, EventKind, HistoryRecord, Model, apply_batch};
 use moodring::store::StoreOptions;
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Database};
@@ -175,6 +176,28 @@ pub fn meltdown() -> Value {
         {"type": "error", "message": "Payment failed", "ts": T0 + 10},
         {"type": "back_nav", "ts": T0 + 12}
     ])
+}
+
+/// [`meltdown`] as engine events, applied to a fresh session state.
+pub fn engine_meltdown() -> (Model, AffectState, Vec<HistoryRecord>) {
+    let model = Model::session_v1();
+    let ev = |k, s: i64| Event::new(k, (T0 + s) * 1000);
+    let events = [
+        ev(EventKind::RageClick, 0).at(240.0, 580.0),
+        ev(EventKind::Error, 2),
+        ev(EventKind::Idle, 7).lasting(4500.0),
+        ev(EventKind::RageClick, 8).at(240.0, 580.0),
+        ev(EventKind::Error, 10),
+        ev(EventKind::BackNav, 12),
+    ];
+    let mut state = AffectState::new(&model);
+    let records = apply_batch(&model, &mut state, &events);
+    (model, state, records)
+}
+
+/// The API's 4-decimal rounding.
+pub fn r4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
 }
 
 /// The distribution body with the given counts, in the documented order rules.

@@ -1,22 +1,11 @@
-use crate::helpers::{T0, distribution, meltdown, spawn};
-use moodring::engine::{AffectState, Event, EventKind, Model, apply_batch, project};
+use crate::helpers::{T0, distribution, engine_meltdown, meltdown, r4, spawn};
+use moodring::engine::project;
 use serde_json::json;
 
 /// What the engine itself says about the meltdown stream.
 fn meltdown_confidence() -> f64 {
-    let model = Model::session_v1();
-    let ev = |k, s: i64| Event::new(k, (T0 + s) * 1000);
-    let events = [
-        ev(EventKind::RageClick, 0).at(240.0, 580.0),
-        ev(EventKind::Error, 2),
-        ev(EventKind::Idle, 7).lasting(4500.0),
-        ev(EventKind::RageClick, 8).at(240.0, 580.0),
-        ev(EventKind::Error, 10),
-        ev(EventKind::BackNav, 12),
-    ];
-    let mut state = AffectState::new(&model);
-    apply_batch(&model, &mut state, &events);
-    (project(&model, &state).confidence * 10_000.0).round() / 10_000.0
+    let (model, state, _) = engine_meltdown();
+    r4(project(&model, &state).confidence)
 }
 
 #[tokio::test]
