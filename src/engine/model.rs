@@ -23,6 +23,11 @@ pub struct Model {
     pub version: String,
     /// The resting point a fresh state starts at and decays toward.
     pub baseline: Dims,
+    /// How far the baseline moves toward the state after each event (an exponential moving
+    /// average over about `1 / baseline_rate` events), so a person's usual behaviour comes to
+    /// read as their neutral. 0 keeps the baseline fixed (sessions).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub baseline_rate: f64,
     /// Per-dimension half-life of the pull back to the baseline, in seconds.
     pub half_life_s: Dims,
     /// Half-life of the effective evidence count, in seconds.
@@ -109,6 +114,10 @@ pub struct SignalRules {
     pub sustained_max_gap_s: f64,
 }
 
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
 impl Model {
     pub fn impulse(&self, kind: EventKind) -> Dims {
         self.impulse[kind.index()]
@@ -173,6 +182,7 @@ impl Model {
         Self {
             version: "session-1".into(),
             baseline: Dims::zeros(),
+            baseline_rate: 0.0,
             half_life_s: d(180.0, 60.0, 120.0, 300.0),
             evidence_half_life_s: 300.0,
             impulse,
@@ -224,6 +234,23 @@ impl Model {
             },
             window_s: 300.0,
             window_max_events: 64,
+        }
+    }
+}
+
+impl Model {
+    /// The person-level model behind `GET /v1/users/{id}/mood`: the session model's impulses,
+    /// prototypes and rules, with a person's slower rhythm — valence settles in 30 minutes,
+    /// arousal in 10, tension in 20, affiliation in an hour, evidence in an hour — and a
+    /// baseline that follows their last ~250 events (days of regular use).
+    pub fn user_v1() -> Self {
+        Self {
+            version: "user-1".into(),
+            baseline_rate: 0.004,
+            half_life_s: d(1800.0, 600.0, 1200.0, 3600.0),
+            evidence_half_life_s: 3600.0,
+            window_s: 600.0,
+            ..Self::session_v1()
         }
     }
 }

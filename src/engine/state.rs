@@ -129,6 +129,9 @@ impl AffectState {
             let moved = if di > 0.0 { s + di * (1.0 - s) } else { s + di * (1.0 + s) };
             self.dims[i] = moved.clamp(-1.0, 1.0);
         }
+        if model.baseline_rate > 0.0 {
+            self.baseline += (self.dims - self.baseline) * model.baseline_rate;
+        }
         self.event_count += 1;
         self.effective_count += 1.0;
         self.last_interaction_at_ms = Some(self.last_interaction_at_ms.map_or(event.ts_ms, |t| t.max(event.ts_ms)));

@@ -229,10 +229,55 @@ fn scenario_labels_survive_twenty_percent_perturbations() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Changing any number of the model without changing its version fails here: bump `version`
-/// in `Model::session_v1` and update the pinned fingerprint together.
+/// Changing any number of a model without changing its version fails here: bump `version` in
+/// `Model::session_v1` / `Model::user_v1` and update the pinned fingerprint together.
 #[test]
 fn the_model_version_names_its_numbers() {
-    let model = Model::session_v1();
-    assert_eq!((model.version.as_str(), model.fingerprint()), ("session-1", 2162064115625853432));
+    let session = Model::session_v1();
+    assert_eq!((session.version.as_str(), session.fingerprint()), ("session-1", 2162064115625853432));
+    let user = Model::user_v1();
+    assert_eq!((user.version.as_str(), user.fingerprint()), ("user-1", 17728191114233808825));
+}
+
+/// A person who is always a little hesitant comes to read as neutral when hesitant: the
+/// baseline converges on their usual state within days of regular use.
+#[test]
+fn a_users_baseline_converges_on_their_usual_behaviour() {
+    let model = Model::user_v1();
+    let day_ms = 86_400_000;
+    let usual_day = |day: i64| -> Vec<Event> {
+        let start = T0 + day * day_ms;
+        (0..40)
+            .map(|i| {
+                let kind = [EventKind::Hover, EventKind::InputPause, EventKind::Backtrack, EventKind::Scroll][i % 4];
+                Event::new(kind, start + i as i64 * 20_000).lasting(3_000.0)
+            })
+            .collect()
+    };
+    let mut state = AffectState::new(&model);
+    let first = apply_batch(&model, &mut state, &usual_day(0));
+    assert_eq!(first.last().unwrap().label, Mood::Confused, "at first their habit reads as confusion");
+    let mut baselines = vec![state.baseline];
+    for day in 1..30 {
+        apply_batch(&model, &mut state, &usual_day(day));
+        baselines.push(state.baseline);
+    }
+    let step = |a: usize, b: usize| (baselines[b] - baselines[a]).norm();
+    assert!(step(0, 1) > 10.0 * step(28, 29), "the baseline settles: {} then {}", step(0, 1), step(28, 29));
+    assert!(baselines[29][2] > 0.1, "it moved toward their usual tension: {:?}", baselines[29]);
+    let last = apply_batch(&model, &mut state, &usual_day(30));
+    assert_eq!(last.last().unwrap().label, Mood::Neutral, "a month on, the same habit reads as their neutral");
+    // A real change still shows.
+    let meltdown: Vec<Event> = (0..6)
+        .map(|i| Event::new([EventKind::RageClick, EventKind::Error][i % 2], T0 + 31 * day_ms + i as i64 * 2_000))
+        .collect();
+    assert_eq!(apply_batch(&model, &mut state, &meltdown).last().unwrap().label, Mood::Frustrated);
+}
+
+#[test]
+fn a_moving_baseline_stays_in_bounds() {
+    let model = Model::user_v1();
+    let events: Vec<Event> = (0..5000).map(|i| Event::new(EventKind::RageClick, T0 + i * 1000)).collect();
+    let state = replay(&model, &events);
+    assert!(state.baseline.iter().chain(state.dims.iter()).all(|v| (-1.0..=1.0).contains(v)));
 }
