@@ -1,7 +1,7 @@
 //! The running service: shared state, the route tree with its middleware, and the server.
 
 use crate::api::{self, Edge, body::BodyLimit};
-use crate::engine::Model;
+use crate::engine::Models;
 use crate::keys::KeyCache;
 use crate::store::{Store, StoreOptions};
 use chrono::{DateTime, Utc};
@@ -30,14 +30,14 @@ impl Clock {
 /// What every handler shares.
 pub struct AppState {
     pub store: Store,
-    pub model: Model,
+    pub models: Models,
     pub keys: KeyCache,
     pub clock: Clock,
 }
 
 impl AppState {
     pub fn new(store: Store, clock: Clock) -> Self {
-        Self { store, model: Model::session_v1(), keys: KeyCache::default(), clock }
+        Self { store, models: Models::default(), keys: KeyCache::default(), clock }
     }
 }
 

@@ -80,40 +80,66 @@ impl FromStr for Plan {
     }
 }
 
-/// A client's session id: 1–256 characters, no control characters. Opaque otherwise.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct SessionId(String);
-
-/// Why a string is not a [`SessionId`].
+/// Why a string is not a client id ([`SessionId`], [`UserId`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InvalidSessionId {
+pub enum InvalidId {
     Empty,
     TooLong,
     ControlCharacter,
 }
 
-impl SessionId {
-    pub const MAX_CHARS: usize = 256;
-
-    pub fn parse(raw: &str) -> Result<Self, InvalidSessionId> {
-        match raw.chars().count() {
-            0 => Err(InvalidSessionId::Empty),
-            n if n > Self::MAX_CHARS => Err(InvalidSessionId::TooLong),
-            _ if raw.chars().any(char::is_control) => Err(InvalidSessionId::ControlCharacter),
-            _ => Ok(Self(raw.to_owned())),
+impl InvalidId {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::Empty => "must not be empty",
+            Self::TooLong => "must be at most 256 characters",
+            Self::ControlCharacter => "must not contain control characters",
         }
     }
+}
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+/// Client ids are opaque: 1–256 characters, no control characters.
+fn check_id(raw: &str) -> Result<String, InvalidId> {
+    match raw.chars().count() {
+        0 => Err(InvalidId::Empty),
+        n if n > 256 => Err(InvalidId::TooLong),
+        _ if raw.chars().any(char::is_control) => Err(InvalidId::ControlCharacter),
+        _ => Ok(raw.to_owned()),
     }
 }
 
-impl fmt::Display for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+macro_rules! client_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, InvalidId> {
+                check_id(raw).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
+
+client_id!(
+    /// A client's session id.
+    SessionId
+);
+client_id!(
+    /// A client's id for a person across sessions. Opaque: never an e-mail address or a name.
+    UserId
+);
 
 /// One validated event of a batch, with what is stored beside the engine's view of it.
 #[derive(Clone, Debug, PartialEq)]
@@ -163,9 +189,9 @@ mod tests {
     #[test]
     fn session_ids_are_checked_in_characters() {
         assert!(SessionId::parse(&"é".repeat(256)).is_ok());
-        assert_eq!(SessionId::parse(&"a".repeat(257)), Err(InvalidSessionId::TooLong));
-        assert_eq!(SessionId::parse(""), Err(InvalidSessionId::Empty));
-        assert_eq!(SessionId::parse("a\nb"), Err(InvalidSessionId::ControlCharacter));
+        assert_eq!(SessionId::parse(&"a".repeat(257)), Err(InvalidId::TooLong));
+        assert_eq!(UserId::parse(""), Err(InvalidId::Empty));
+        assert_eq!(SessionId::parse("a\nb"), Err(InvalidId::ControlCharacter));
         assert!(SessionId::parse("user abc/1 ünïcødé 🙂").is_ok());
     }
 

@@ -9,3 +9,5 @@ pub mod quota_usage;
 pub mod session;
 pub mod session_slot;
 pub mod tenant;
+pub mod user;
+pub mod user_history;

@@ -27,6 +27,8 @@ pub struct Model {
     pub state: String,
     pub model_version: String,
     pub has_feedback: bool,
+    /// The user the session belongs to, if any.
+    pub user_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,12 +6,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_initial;
 mod m20261123_000002_session_slots;
+mod m20261123_000003_users;
 
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_initial::Migration), Box::new(m20261123_000002_session_slots::Migration)]
+        vec![
+            Box::new(m20261123_000001_initial::Migration),
+            Box::new(m20261123_000002_session_slots::Migration),
+            Box::new(m20261123_000003_users::Migration),
+        ]
     }
 }
 

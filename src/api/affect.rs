@@ -7,7 +7,8 @@ use super::sessions::session_id;
 use super::wire::{EventTypes, MoodLabel, OpenEnum, Scale, UiAction, iso8601, parse_instant, round4};
 use crate::app::AppState;
 use crate::engine::{Mood, Signal, project, project_at};
-use crate::store::{history, sessions};
+use crate::store::history::{self, HistoryPage};
+use crate::store::sessions;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -137,6 +138,54 @@ pub struct HistoryResponse {
     pub next_cursor: Option<String>,
 }
 
+impl HistoryResponse {
+    pub(super) fn new(page: &HistoryPage, scale: Scale) -> Self {
+        let entries = page
+            .entries
+            .iter()
+            .map(|e| {
+                let (d, c) = (scale.point(e.dims), scale.delta(e.delta));
+                HistoryEntryOut {
+                    valence: d[0],
+                    arousal: d[1],
+                    tension: d[2],
+                    affiliation: d[3],
+                    delta_valence: c[0],
+                    delta_arousal: c[1],
+                    delta_tension: c[2],
+                    delta_affiliation: c[3],
+                    label: label(&e.label),
+                    confidence: round4(e.confidence),
+                    timestamp: iso8601(e.ts_ms),
+                    trigger_type: OpenEnum::new(e.trigger_type.clone()),
+                    trigger_reason: e.trigger_reason.clone(),
+                    signals: e.signals.iter().map(SignalDetail::from).collect(),
+                }
+            })
+            .collect();
+        Self { entries, next_cursor: page.next.map(|c| c.to_string()) }
+    }
+}
+
+/// `limit` (1–500, default 50) and `before` (a cursor from an earlier page) of a history read.
+pub(super) fn page_params(limit: Option<i64>, before: Option<&str>) -> Result<(u64, Option<i64>), ApiError> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=MAX_HISTORY).contains(&limit) {
+        return Err(ApiError::InvalidParameter {
+            param: "limit".into(),
+            message: format!("must be between 1 and {MAX_HISTORY}"),
+        });
+    }
+    let before = match before {
+        None => None,
+        Some(raw) => Some(raw.parse::<i64>().ok().filter(|c| *c > 0).ok_or_else(|| ApiError::InvalidParameter {
+            param: "before".into(),
+            message: "must be a next_cursor from an earlier page".into(),
+        })?),
+    };
+    Ok((limit as u64, before))
+}
+
 pub struct OnAffectRead;
 impl Failures for OnAffectRead {
     const STATUSES: &'static [u16] = &[400, 401, 404, 500];
@@ -174,7 +223,7 @@ impl AffectApi {
         let stored = sessions::state(&state.store, auth.tenant(), &id)
             .await?
             .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
-        let model = &state.model;
+        let model = &state.models.session;
         let latest = stored.state.last_decay_at_ms.unwrap_or(stored.created_at_ms);
         let (affect, projection) = match at.0.as_deref() {
             None => (stored.state.clone(), project(model, &stored.state)),
@@ -240,50 +289,10 @@ impl AffectApi {
         scale: Query<Option<Scale>>,
     ) -> Result<Json<HistoryResponse>, Fails<OnAffectRead>> {
         let id = session_id(&id)?;
-        let limit = limit.0.unwrap_or(50);
-        if !(1..=MAX_HISTORY).contains(&limit) {
-            return Err(ApiError::InvalidParameter {
-                param: "limit".into(),
-                message: format!("must be between 1 and {MAX_HISTORY}"),
-            }
-            .into());
-        }
-        let before = match before.0.as_deref() {
-            None => None,
-            Some(raw) => {
-                Some(raw.parse::<i64>().ok().filter(|c| *c > 0).ok_or_else(|| ApiError::InvalidParameter {
-                    param: "before".into(),
-                    message: "must be a next_cursor from an earlier page".into(),
-                })?)
-            }
-        };
-        let page = history::page(&state.store, auth.tenant(), &id, limit as u64, before)
+        let (limit, before) = page_params(limit.0, before.0.as_deref())?;
+        let page = history::page(&state.store, auth.tenant(), &id, limit, before)
             .await?
             .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
-        let scale = scale.0.unwrap_or_default();
-        let entries = page
-            .entries
-            .iter()
-            .map(|e| {
-                let (d, c) = (scale.point(e.dims), scale.delta(e.delta));
-                HistoryEntryOut {
-                    valence: d[0],
-                    arousal: d[1],
-                    tension: d[2],
-                    affiliation: d[3],
-                    delta_valence: c[0],
-                    delta_arousal: c[1],
-                    delta_tension: c[2],
-                    delta_affiliation: c[3],
-                    label: label(&e.label),
-                    confidence: round4(e.confidence),
-                    timestamp: iso8601(e.ts_ms),
-                    trigger_type: OpenEnum::new(e.trigger_type.clone()),
-                    trigger_reason: e.trigger_reason.clone(),
-                    signals: e.signals.iter().map(SignalDetail::from).collect(),
-                }
-            })
-            .collect();
-        Ok(Json(HistoryResponse { entries, next_cursor: page.next.map(|c| c.to_string()) }))
+        Ok(Json(HistoryResponse::new(&page, scale.0.unwrap_or_default())))
     }
 }

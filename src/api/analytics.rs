@@ -75,7 +75,7 @@ pub struct MoodAggregate {
     pub label: MoodLabel,
     /// Sessions whose latest event falls in the window.
     pub session_count: i64,
-    /// Sonzai's name for the count: equal to `session_count`.
+    /// Distinct users among those sessions (sessions not linked to a `user_id` do not count).
     pub user_count: i64,
     /// The window, in days back from now.
     pub days_window: i64,
@@ -91,7 +91,7 @@ impl Example for MoodAggregate {
             affiliation: 0.1,
             label: MoodLabel::Neutral,
             session_count: 1842,
-            user_count: 1842,
+            user_count: 977,
             days_window: 5,
             scale: Scale::Unit,
         }
@@ -302,7 +302,8 @@ impl AnalyticsApi {
         }
         let since = state.clock.now().timestamp_millis() - days * 86_400_000;
         let agg = analytics::aggregate(&state.store, auth.tenant(), since).await?;
-        let label = if agg.sessions == 0 { Mood::Neutral } else { label_of(&state.model, &Dims::from(agg.mean)) };
+        let label =
+            if agg.sessions == 0 { Mood::Neutral } else { label_of(&state.models.session, &Dims::from(agg.mean)) };
         let scale = scale.0.unwrap_or_default();
         let mean = scale.point(agg.mean);
         Ok(Json(MoodAggregate {
@@ -312,7 +313,7 @@ impl AnalyticsApi {
             affiliation: mean[3],
             label: label.into(),
             session_count: agg.sessions,
-            user_count: agg.sessions,
+            user_count: agg.users,
             days_window: days,
             scale,
         }))

@@ -46,6 +46,9 @@ pub struct ErrorBody {
     /// The affected session (404).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// The affected user (404).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     /// Opaque id for support; also in the server's log line for the request (500).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -86,6 +89,12 @@ pub enum ApiError {
     Unauthorized,
     #[error("session not found")]
     SessionNotFound(String),
+    #[error("user not found")]
+    UserNotFound(String),
+    #[error("the session belongs to another user")]
+    UserConflict,
+    #[error("invalid user id: {0}")]
+    InvalidUserId(&'static str),
     #[error("no such route")]
     RouteNotFound,
     #[error("method not allowed")]
@@ -114,9 +123,11 @@ impl ApiError {
             | Self::CustomerNameRequired
             | Self::InvalidPlan
             | Self::InvalidSessionId(_)
+            | Self::InvalidUserId(_)
             | Self::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::SessionNotFound(_) | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::SessionNotFound(_) | Self::UserNotFound(_) | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::UserConflict => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -153,6 +164,17 @@ impl ApiError {
             }
             Self::Unauthorized => ErrorBody { message: Some("Missing or invalid API key".into()), ..e("Unauthorized") },
             Self::SessionNotFound(id) => ErrorBody { session_id: Some(id.clone()), ..e("Session not found") },
+            Self::UserNotFound(id) => ErrorBody { user_id: Some(id.clone()), ..e("User not found") },
+            Self::UserConflict => ErrorBody {
+                field: Some("user_id".into()),
+                message: Some("This session is linked to a different user_id; a session belongs to one user.".into()),
+                ..e("Session belongs to another user")
+            },
+            Self::InvalidUserId(why) => ErrorBody {
+                field: Some("user_id".into()),
+                message: Some(format!("user id {why}")),
+                ..e("Invalid user id")
+            },
             Self::RouteNotFound => ErrorBody { message: Some("No such endpoint".into()), ..e("Not Found") },
             Self::MethodNotAllowed => ErrorBody {
                 message: Some("This endpoint does not accept that method".into()),
@@ -214,6 +236,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::QuotaExceeded { plan, limit, reset_at } => Self::RateLimited { plan, limit, reset_at },
+            StoreError::UserConflict => Self::UserConflict,
             other => Self::Internal(other.into()),
         }
     }
@@ -246,7 +269,10 @@ fn describe(status: u16) -> &'static str {
             "Missing, malformed, wrong or revoked API key: `{\"error\":\"Unauthorized\",\"message\":\"Missing or invalid API key\"}`."
         }
         404 => {
-            "The session has no stored events, was deleted, or belongs to another key: `{\"error\":\"Session not found\",\"session_id\":\"user_abc\"}`."
+            "No such session or user for this key (never seen, erased, or another customer's): `{\"error\":\"Session not found\",\"session_id\":\"user_abc\"}` or `{\"error\":\"User not found\",\"user_id\":\"u_8f3k2a\"}`."
+        }
+        409 => {
+            "The session is already linked to a different `user_id`; nothing was stored: `{\"error\":\"Session belongs to another user\",\"field\":\"user_id\",\"message\":\"...\"}`."
         }
         413 => "The request body is over the size limit.",
         415 => "The body is not sent as `application/json`.",

@@ -26,6 +26,11 @@ const MAX_FUTURE_MS: i64 = 3_600_000;
 pub struct PostEventsRequest {
     /// 1 to 1,000 events, applied in `ts` order (stable for equal times).
     pub events: Vec<EventIn>,
+    /// The person this session belongs to (1–256 characters; an opaque id of yours, never an
+    /// e-mail address or a name). Links the session to the user on first use; the user's own
+    /// affect state then follows every event of the session. A session belongs to one user:
+    /// another `user_id` for a linked session is a 409.
+    pub user_id: Option<String>,
 }
 
 impl Example for PostEventsRequest {

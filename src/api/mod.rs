@@ -12,6 +12,7 @@ mod export;
 mod health;
 mod keys;
 mod sessions;
+mod users;
 mod wire;
 
 pub use edge::Edge;
@@ -24,6 +25,8 @@ enum Tag {
     Keys,
     /// Sessions: send behavioural events, read the mood, record feedback, erase.
     Sessions,
+    /// People across sessions: their current affect, history and sessions, for agents.
+    Users,
     /// Aggregates over all sessions of your API key.
     Analytics,
     /// Liveness for monitors and load balancers.
@@ -38,6 +41,7 @@ pub fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             keys::KeysApi,
             sessions::SessionsApi,
             affect::AffectApi,
+            users::UsersApi,
             analytics::AnalyticsApi,
             export::ExportApi,
         ),

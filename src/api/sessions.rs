@@ -5,9 +5,9 @@ use super::error::{ApiError, Fails, Failures};
 use super::events::PostEventsRequest;
 use super::wire::{MoodLabel, UiAction, iso8601, round4};
 use crate::app::AppState;
-use crate::domain::{InvalidSessionId, SessionId};
+use crate::domain::SessionId;
 use crate::store::feedback::{self, NewFeedback};
-use crate::store::sessions;
+use crate::store::sessions::{self, Batch};
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
@@ -130,7 +130,7 @@ const ERASED: &str = "Session data permanently erased.";
 
 pub struct OnPostEvents;
 impl Failures for OnPostEvents {
-    const STATUSES: &'static [u16] = &[400, 401, 413, 415, 429, 500];
+    const STATUSES: &'static [u16] = &[400, 401, 409, 413, 415, 429, 500];
 }
 
 pub struct OnSessionRead;
@@ -144,13 +144,7 @@ impl Failures for OnFeedback {
 }
 
 pub(super) fn session_id(raw: &str) -> Result<SessionId, ApiError> {
-    SessionId::parse(raw).map_err(|e| {
-        ApiError::InvalidSessionId(match e {
-            InvalidSessionId::Empty => "must not be empty",
-            InvalidSessionId::TooLong => "must be at most 256 characters",
-            InvalidSessionId::ControlCharacter => "must not contain control characters",
-        })
-    })
+    SessionId::parse(raw).map_err(|e| ApiError::InvalidSessionId(e.reason()))
 }
 
 pub struct SessionsApi;
@@ -174,8 +168,10 @@ impl SessionsApi {
     ) -> Result<Json<PostEventsResponse>, Fails<OnPostEvents>> {
         let id = session_id(&id)?;
         let now = state.clock.now();
-        let batch = body.0.validate(now.timestamp_millis())?;
-        let out = sessions::ingest(&state.store, &state.model, auth.tenant(), &id, &batch, now).await?;
+        let user = body.0.user_id.as_deref().map(super::users::user_id).transpose()?;
+        let events = body.0.validate(now.timestamp_millis())?;
+        let batch = Batch { session: &id, user: user.as_ref(), events: &events };
+        let out = sessions::ingest(&state.store, &state.models, auth.tenant(), batch, now).await?;
         Ok(Json(PostEventsResponse {
             session_id: id.to_string(),
             events_stored: out.events_stored as u64,

@@ -102,14 +102,16 @@ mod mood;
 mod projection;
 mod signals;
 mod state;
+mod summary;
 
 pub use event::{Event, EventKind, ScrollDirection, UnknownEventKind, page_hash};
 pub use history::{HistoryRecord, apply_batch};
-pub use model::{Context, Dims, Model, Scaling, SignalRules};
+pub use model::{Context, Dims, Model, Models, Scaling, SignalRules};
 pub use mood::{Mood, SuggestedAction};
 pub use projection::{Projection, label_of, posterior, project, project_at};
 pub use signals::{Signal, SignalId};
 pub use state::{AffectState, RecentEvent};
+pub use summary::summarize;
 
 #[cfg(test)]
 mod tests;

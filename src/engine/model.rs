@@ -255,6 +255,19 @@ impl Model {
     }
 }
 
+/// The two models a deployment runs: per session and per person.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Models {
+    pub session: Model,
+    pub user: Model,
+}
+
+impl Default for Models {
+    fn default() -> Self {
+        Self { session: Model::session_v1(), user: Model::user_v1() }
+    }
+}
+
 impl Default for Model {
     fn default() -> Self {
         Self::session_v1()

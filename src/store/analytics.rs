@@ -66,6 +66,8 @@ pub async fn mood_counts(store: &Store, tenant: &Tenant) -> Result<MoodCounts, S
 #[derive(Clone, Debug, PartialEq)]
 pub struct Aggregate {
     pub sessions: i64,
+    /// Distinct users among those sessions (sessions not linked to a user are not counted).
+    pub users: i64,
     /// (valence, arousal, tension, affiliation); zeros when there are no sessions.
     pub mean: [f64; 4],
 }
@@ -73,6 +75,7 @@ pub struct Aggregate {
 #[derive(FromQueryResult)]
 struct Means {
     sessions: i64,
+    users: i64,
     valence: Option<f64>,
     arousal: Option<f64>,
     tension: Option<f64>,
@@ -84,6 +87,7 @@ pub async fn aggregate(store: &Store, tenant: &Tenant, since_ms: i64) -> Result<
     let means = session::Entity::find()
         .select_only()
         .column_as(Expr::col(S::Id).count(), "sessions")
+        .column_as(Expr::col(S::UserId).count_distinct(), "users")
         .column_as(Expr::col(S::Valence).avg(), "valence")
         .column_as(Expr::col(S::Arousal).avg(), "arousal")
         .column_as(Expr::col(S::Tension).avg(), "tension")
@@ -96,8 +100,9 @@ pub async fn aggregate(store: &Store, tenant: &Tenant, since_ms: i64) -> Result<
     Ok(match means {
         Some(m) => Aggregate {
             sessions: m.sessions,
+            users: m.users,
             mean: [m.valence, m.arousal, m.tension, m.affiliation].map(|v| v.unwrap_or(0.0)),
         },
-        None => Aggregate { sessions: 0, mean: [0.0; 4] },
+        None => Aggregate { sessions: 0, users: 0, mean: [0.0; 4] },
     })
 }

@@ -13,6 +13,7 @@ mod rollup;
 pub mod sessions;
 pub mod tenants;
 pub mod timeline;
+pub mod users;
 
 use crate::domain::Plan;
 use chrono::{DateTime, Utc};
@@ -28,6 +29,8 @@ use std::time::Duration;
 pub enum StoreError {
     #[error("the monthly allowance of new sessions is used up")]
     QuotaExceeded { plan: Plan, limit: i64, reset_at: DateTime<Utc> },
+    #[error("the session belongs to another user")]
+    UserConflict,
     #[error("stored data could not be read back: {0}")]
     Corrupt(String),
     #[error(transparent)]

@@ -1,13 +1,13 @@
 //! Sessions: ingesting event batches, reading the current mood, erasure.
 
 use super::rollup::{self, Change};
-use super::{Store, StoreError, quota, retry_on_conflict, timeline};
-use crate::domain::{NewEvent, SessionId, Tenant};
+use super::{Store, StoreError, quota, retry_on_conflict, timeline, users};
+use crate::domain::{NewEvent, SessionId, Tenant, UserId};
 use crate::engine::{
-    AffectState, HistoryRecord, Model, Mood, ScrollDirection, Signal, SuggestedAction, apply_batch, project,
+    AffectState, HistoryRecord, Model, Models, Mood, ScrollDirection, Signal, SuggestedAction, apply_batch, project,
 };
 use chrono::{DateTime, Utc};
-use entity::{event, feedback, session, session_slot};
+use entity::{event, session};
 use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::HashSet;
@@ -35,27 +35,46 @@ pub struct CurrentMood {
 
 /// Stores a validated batch and the state it leads to, atomically: all of it or nothing.
 /// The first batch of a session takes one new session from the tenant's monthly allowance.
+/// A batch for one session, optionally naming the person it belongs to.
+#[derive(Clone, Copy, Debug)]
+pub struct Batch<'a> {
+    pub session: &'a SessionId,
+    pub user: Option<&'a UserId>,
+    pub events: &'a [NewEvent],
+}
+
+/// Stores a validated batch and the states it leads to, atomically: all of it or nothing.
+/// The first batch of a session takes one new session from the tenant's monthly allowance.
+/// A session linked to a user (now or before) also moves that user's state.
 pub async fn ingest(
     store: &Store,
-    model: &Model,
+    models: &Models,
     tenant: &Tenant,
-    id: &SessionId,
-    batch: &[NewEvent],
+    batch: Batch<'_>,
     now: DateTime<Utc>,
 ) -> Result<Ingested, StoreError> {
-    retry_on_conflict(|| ingest_once(store, model, tenant, id, batch, now)).await
+    retry_on_conflict(|| ingest_once(store, models, tenant, batch, now)).await
 }
 
 async fn ingest_once(
     store: &Store,
-    model: &Model,
+    models: &Models,
     tenant: &Tenant,
-    id: &SessionId,
-    batch: &[NewEvent],
+    Batch { session: id, user, events: batch }: Batch<'_>,
     now: DateTime<Utc>,
 ) -> Result<Ingested, StoreError> {
+    let model = &models.session;
     let txn = store.begin_write().await?;
     let existing = find(tenant, id).lock_exclusive().one(&txn).await?;
+    let owner = match existing.as_ref().and_then(|row| row.user_id) {
+        Some(pk) => users::lock_pk(&txn, tenant, pk).await?,
+        None => None,
+    };
+    if let (Some(owner), Some(requested)) = (&owner, user)
+        && owner.external_id != requested.as_str()
+    {
+        return Err(StoreError::UserConflict);
+    }
     let known = match &existing {
         Some(row) => known_event_ids(&txn, row.id, batch).await?,
         None => HashSet::new(),
@@ -73,6 +92,11 @@ async fn ingest_once(
             mood: parse_label(&row.label)?,
         });
     }
+    let owner = match (owner, user) {
+        (Some(owner), _) => Some(owner),
+        (None, Some(requested)) => Some(users::lock_or_create(&txn, &models.user, tenant, requested, now).await?),
+        (None, None) => None,
+    };
     // Stable sort: apply_batch keeps this order, so records line up with `fresh`.
     fresh.sort_by_key(|e| e.event.ts_ms);
     let mut state: AffectState = match &existing {
@@ -103,6 +127,7 @@ async fn ingest_once(
         state: Set(serde_json::to_string(&state)?),
         model_version: Set(model.version.clone()),
         has_feedback: Set(false),
+        user_id: Set(owner.as_ref().map(|u| u.id)),
     };
     let (session_pk, previous) = match &existing {
         Some(old) => {
@@ -121,6 +146,9 @@ async fn ingest_once(
     timeline::record(&txn, tenant, session_pk, previous_latest_ms, &records).await?;
     let change = Change { leave: previous, enter: Some(projection.label), feedback: 0 };
     rollup::apply(&txn, tenant.id, session_pk, change).await?;
+    if let Some(owner) = owner {
+        users::apply(&txn, &models.user, owner, session_pk, &engine_events).await?;
+    }
     txn.commit().await?;
     Ok(Ingested {
         events_stored: fresh.len(),
@@ -212,7 +240,7 @@ async fn insert_events(
     Ok(())
 }
 
-fn parse_label(s: &str) -> Result<Mood, StoreError> {
+pub(super) fn parse_label(s: &str) -> Result<Mood, StoreError> {
     s.parse().map_err(|()| StoreError::Corrupt(format!("unknown mood label {s:?}")))
 }
 
@@ -256,10 +284,7 @@ pub(super) async fn pk(store: &Store, tenant: &Tenant, id: &SessionId) -> Result
 pub async fn erase(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<bool, StoreError> {
     let txn = store.begin_write().await?;
     let Some(row) = find(tenant, id).lock_exclusive().one(&txn).await? else { return Ok(false) };
-    event::Entity::delete_many().filter(event::Column::SessionId.eq(row.id)).exec(&txn).await?;
-    feedback::Entity::delete_many().filter(feedback::Column::SessionId.eq(row.id)).exec(&txn).await?;
-    session_slot::Entity::delete_many().filter(session_slot::Column::SessionId.eq(row.id)).exec(&txn).await?;
-    session::Entity::delete_by_id(row.id).exec(&txn).await?;
+    users::erase_session_rows(&txn, row.id).await?;
     let change = Change { leave: Some(parse_label(&row.label)?), enter: None, feedback: -i64::from(row.has_feedback) };
     rollup::apply(&txn, tenant.id, row.id, change).await?;
     txn.commit().await?;

@@ -193,7 +193,7 @@ async fn the_aggregate_averages_recently_active_sessions() {
     let r = app.get("/v1/analytics/moods/aggregate", &key).await;
     assert_eq!(
         (r.json["session_count"].clone(), r.json["user_count"].clone(), r.json["days_window"].clone()),
-        (json!(2), json!(2), json!(5))
+        (json!(2), json!(0), json!(5))
     );
     for k in ["valence", "arousal", "tension", "affiliation"] {
         assert!((r.json[k].as_f64().unwrap() - mean(k)).abs() < 1e-9, "{k}");

@@ -49,3 +49,25 @@ async fn racing_retries_store_a_batch_once() {
     assert_eq!(stored, 2);
     assert_eq!(app.mood(&key, "s").await.json["event_count"], 2);
 }
+
+/// 16 sessions of one person written at once, first batches racing to create the user: the
+/// person's state counts every event exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sessions_of_one_user_lose_nothing() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    let statuses: Vec<u16> = futures::stream::iter(0..80)
+        .map(|b: i64| {
+            let (app, key) = (&app, &key);
+            let events: Vec<_> = (0..4).map(|i| json!({"type": "click", "ts": T0 + b * 4 + i})).collect();
+            let body = json!({"user_id": "u", "events": events});
+            let path = format!("/v1/sessions/s{}/events", b % 16);
+            async move { app.send(reqwest::Method::POST, &path, Some(key), Some(body)).await.status.as_u16() }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(app.get("/v1/users/u/mood", &key).await.json["event_count"], 320);
+    assert_eq!(app.get("/v1/users/u/sessions", &key).await.json["sessions"].as_array().unwrap().len(), 16);
+}

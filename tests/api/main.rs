@@ -16,3 +16,4 @@ mod sessions;
 mod spec;
 mod tenancy;
 mod timeseries;
+mod users;

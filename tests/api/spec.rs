@@ -57,6 +57,7 @@ fn every_operation_is_documented() {
         ids,
         [
             "deleteSession",
+            "deleteUser",
             "exportEvents",
             "generateKey",
             "getHealth",
@@ -66,6 +67,9 @@ fn every_operation_is_documented() {
             "getMoodTimeseries",
             "getSessionMoodHistory",
             "getSessionState",
+            "getUserMood",
+            "getUserMoodHistory",
+            "getUserSessions",
             "postEvents",
             "postFeedback"
         ]

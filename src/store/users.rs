@@ -1,0 +1,255 @@
+//! People across sessions: their affect state (the user model), its history, their sessions,
+//! and erasure by person.
+
+use super::history::{HistoryEntry, HistoryPage};
+use super::rollup::{self, Change};
+use super::{Store, StoreError, sessions};
+use crate::domain::{Tenant, UserId};
+use crate::engine::{AffectState, Event, Model, Mood, apply_batch};
+use chrono::{DateTime, Utc};
+use entity::{event, feedback, session, session_slot, user, user_history};
+use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+fn find(tenant: &Tenant, id: &UserId) -> sea_orm::Select<user::Entity> {
+    user::Entity::find()
+        .filter(user::Column::TenantId.eq(tenant.id.get()))
+        .filter(user::Column::ExternalId.eq(id.as_str()))
+}
+
+/// The user's row, locked for this transaction.
+pub(super) async fn lock(
+    txn: &DatabaseTransaction,
+    tenant: &Tenant,
+    id: &UserId,
+) -> Result<Option<user::Model>, StoreError> {
+    Ok(find(tenant, id).lock_exclusive().one(txn).await?)
+}
+
+/// The user with this row id, locked (the owner of a linked session).
+pub(super) async fn lock_pk(
+    txn: &DatabaseTransaction,
+    tenant: &Tenant,
+    pk: i64,
+) -> Result<Option<user::Model>, StoreError> {
+    Ok(user::Entity::find_by_id(pk)
+        .filter(user::Column::TenantId.eq(tenant.id.get()))
+        .lock_exclusive()
+        .one(txn)
+        .await?)
+}
+
+/// The user, created at `now` with a fresh state if new. Two transactions creating the same
+/// user race on the unique index; the loser is retried by the caller and finds the row.
+pub(super) async fn lock_or_create(
+    txn: &DatabaseTransaction,
+    model: &Model,
+    tenant: &Tenant,
+    id: &UserId,
+    now: DateTime<Utc>,
+) -> Result<user::Model, StoreError> {
+    if let Some(row) = lock(txn, tenant, id).await? {
+        return Ok(row);
+    }
+    let state = AffectState::new(model);
+    let row = user::ActiveModel {
+        id: NotSet,
+        tenant_id: Set(tenant.id.get()),
+        external_id: Set(id.as_str().to_owned()),
+        created_at_ms: Set(now.timestamp_millis()),
+        updated_at_ms: Set(now.timestamp_millis()),
+        event_count: Set(0),
+        state: Set(serde_json::to_string(&state)?),
+        model_version: Set(model.version.clone()),
+    };
+    Ok(user::Entity::insert(row).exec_with_returning(txn).await?)
+}
+
+const HISTORY_COLUMNS: usize = 19;
+
+/// Applies a session's new events to its user's state and records the user's history.
+pub(super) async fn apply(
+    txn: &DatabaseTransaction,
+    model: &Model,
+    user: user::Model,
+    session_pk: i64,
+    events: &[Event],
+) -> Result<(), StoreError> {
+    let mut state: AffectState = serde_json::from_str(&user.state)?;
+    let records = apply_batch(model, &mut state, events);
+    let mut rows: Vec<user_history::ActiveModel> = records
+        .iter()
+        .map(|r| {
+            Ok(user_history::ActiveModel {
+                id: NotSet,
+                tenant_id: Set(user.tenant_id),
+                user_id: Set(user.id),
+                session_id: Set(session_pk),
+                ts_ms: Set(r.ts_ms),
+                kind: Set(r.trigger.as_str().to_owned()),
+                valence: Set(r.dims[0]),
+                arousal: Set(r.dims[1]),
+                tension: Set(r.dims[2]),
+                affiliation: Set(r.dims[3]),
+                delta_valence: Set(r.delta[0]),
+                delta_arousal: Set(r.delta[1]),
+                delta_tension: Set(r.delta[2]),
+                delta_affiliation: Set(r.delta[3]),
+                label: Set(r.label.as_str().to_owned()),
+                confidence: Set(r.confidence),
+                signals: Set(serde_json::to_string(&r.signals)?),
+                trigger_reason: Set(r.trigger_reason.clone()),
+                model_version: Set(model.version.clone()),
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(32_766 / HISTORY_COLUMNS));
+        user_history::Entity::insert_many(std::mem::replace(&mut rows, rest)).exec(txn).await?;
+    }
+    user::Entity::update(user::ActiveModel {
+        id: Unchanged(user.id),
+        updated_at_ms: Set(state.last_interaction_at_ms.unwrap_or(user.updated_at_ms)),
+        event_count: Set(state.event_count as i64),
+        state: Set(serde_json::to_string(&state)?),
+        model_version: Set(model.version.clone()),
+        ..Default::default()
+    })
+    .exec(txn)
+    .await?;
+    Ok(())
+}
+
+/// One of a user's sessions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserSession {
+    pub session_id: String,
+    pub label: Mood,
+    pub confidence: f64,
+    pub event_count: i64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// A user's stored state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredUser {
+    pub state: AffectState,
+    pub created_at_ms: i64,
+    pub model_version: String,
+}
+
+pub async fn state(store: &Store, tenant: &Tenant, id: &UserId) -> Result<Option<(i64, StoredUser)>, StoreError> {
+    let Some(row) = find(tenant, id).one(store.reader()).await? else { return Ok(None) };
+    let stored = StoredUser {
+        state: serde_json::from_str(&row.state)?,
+        created_at_ms: row.created_at_ms,
+        model_version: row.model_version,
+    };
+    Ok(Some((row.id, stored)))
+}
+
+/// The user's sessions, most recently active first.
+pub async fn sessions_of(store: &Store, user_pk: i64, limit: u64) -> Result<Vec<UserSession>, StoreError> {
+    let rows = session::Entity::find()
+        .filter(session::Column::UserId.eq(user_pk))
+        .order_by_desc(session::Column::UpdatedAtMs)
+        .order_by_desc(session::Column::Id)
+        .limit(limit)
+        .all(store.reader())
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(UserSession {
+                label: sessions::parse_label(&r.label)?,
+                session_id: r.external_id,
+                confidence: r.confidence,
+                event_count: r.event_count,
+                created_at_ms: r.created_at_ms,
+                updated_at_ms: r.updated_at_ms,
+            })
+        })
+        .collect()
+}
+
+/// The user's `pk`, if the tenant has such a user.
+pub async fn pk(store: &Store, tenant: &Tenant, id: &UserId) -> Result<Option<i64>, StoreError> {
+    Ok(find(tenant, id).select_only().column(user::Column::Id).into_tuple().one(store.reader()).await?)
+}
+
+/// A page of the user's history, newest first (as [`super::history::page`] for sessions).
+pub async fn history(
+    store: &Store,
+    tenant: &Tenant,
+    id: &UserId,
+    limit: u64,
+    before: Option<i64>,
+) -> Result<Option<HistoryPage>, StoreError> {
+    use user_history::Column as H;
+    let Some(user_pk) = pk(store, tenant, id).await? else { return Ok(None) };
+    let mut query = user_history::Entity::find().filter(H::UserId.eq(user_pk));
+    if let Some(before) = before {
+        query = query.filter(H::Id.lt(before));
+    }
+    let mut rows = query.order_by_desc(H::Id).limit(limit + 1).all(store.reader()).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more { rows.last().map(|r| r.id) } else { None };
+    let entries = rows
+        .into_iter()
+        .map(|r| {
+            Ok(HistoryEntry {
+                cursor: r.id,
+                ts_ms: r.ts_ms,
+                trigger_type: r.kind,
+                trigger_reason: r.trigger_reason,
+                dims: [r.valence, r.arousal, r.tension, r.affiliation],
+                delta: [r.delta_valence, r.delta_arousal, r.delta_tension, r.delta_affiliation],
+                label: r.label,
+                confidence: r.confidence,
+                signals: serde_json::from_str(&r.signals)?,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Some(HistoryPage { entries, next }))
+}
+
+/// Erases the user and every session linked to them — events, states, histories, feedback,
+/// slots and rollup counts — in one transaction. `None` if the tenant has no such user,
+/// otherwise how many sessions went with them.
+pub async fn erase(store: &Store, tenant: &Tenant, id: &UserId) -> Result<Option<u64>, StoreError> {
+    let txn = store.begin_write().await?;
+    let Some(user_pk) = find(tenant, id).select_only().column(user::Column::Id).into_tuple::<i64>().one(&txn).await?
+    else {
+        return Ok(None);
+    };
+    // Sessions first, then the user: the order ingest takes its locks in.
+    let linked = session::Entity::find()
+        .filter(session::Column::TenantId.eq(tenant.id.get()))
+        .filter(session::Column::UserId.eq(user_pk))
+        .order_by_asc(session::Column::Id)
+        .lock_exclusive()
+        .all(&txn)
+        .await?;
+    lock_pk(&txn, tenant, user_pk).await?;
+    for s in &linked {
+        erase_session_rows(&txn, s.id).await?;
+        let change =
+            Change { leave: Some(sessions::parse_label(&s.label)?), enter: None, feedback: -i64::from(s.has_feedback) };
+        rollup::apply(&txn, tenant.id, s.id, change).await?;
+    }
+    user_history::Entity::delete_many().filter(user_history::Column::UserId.eq(user_pk)).exec(&txn).await?;
+    user::Entity::delete_by_id(user_pk).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(Some(linked.len() as u64))
+}
+
+/// Deletes everything stored under one session row, the row included (no rollup change).
+pub(super) async fn erase_session_rows(db: &impl ConnectionTrait, session_pk: i64) -> Result<(), StoreError> {
+    event::Entity::delete_many().filter(event::Column::SessionId.eq(session_pk)).exec(db).await?;
+    feedback::Entity::delete_many().filter(feedback::Column::SessionId.eq(session_pk)).exec(db).await?;
+    session_slot::Entity::delete_many().filter(session_slot::Column::SessionId.eq(session_pk)).exec(db).await?;
+    user_history::Entity::delete_many().filter(user_history::Column::SessionId.eq(session_pk)).exec(db).await?;
+    session::Entity::delete_by_id(session_pk).exec(db).await?;
+    Ok(())
+}
