@@ -78,6 +78,18 @@
 //! support its label — strength × cosine between the signal's direction (the impulse of the
 //! behaviour behind it) and the label's prototype — strongest first.
 //!
+//! # The person-level model ([`Model::user_v1`])
+//!
+//! A person's state spans their sessions and is read at *now*, so it runs on a slower clock:
+//! half-lives valence 30 min, arousal 10 min, tension 20 min, affiliation 1 h, evidence 1 h; a
+//! window of 10 minutes for signals. Its baseline is not fixed: after each event it moves toward
+//! the state by [`Model::baseline_rate`] = 0.004 (an exponential moving average over about the
+//! last 250 events — days of regular use), so a person who is always a little hesitant comes to
+//! read as neutral when hesitant, while a real change still shows. Per event, not per second: a
+//! person is active for minutes a day and the baseline should learn from what they do then.
+//! The baseline stays a convex combination of states, so it never leaves [-1, 1].
+//! [`summarize`] writes the reading as one paragraph for an LLM prompt.
+//!
 //! # Changing a number safely
 //!
 //! All numbers live in one [`Model`], which the engine takes as a value (a tenant profile is
