@@ -75,11 +75,10 @@ async fn ingest_once(
     {
         return Err(StoreError::UserConflict);
     }
-    let known = match &existing {
+    let mut seen = match &existing {
         Some(row) => known_event_ids(&txn, row.id, batch).await?,
         None => HashSet::new(),
     };
-    let mut seen = known;
     let mut fresh: Vec<&NewEvent> =
         batch.iter().filter(|e| e.event_id.as_ref().is_none_or(|eid| seen.insert(eid.clone()))).collect();
     let duplicates = batch.len() - fresh.len();
