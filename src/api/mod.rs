@@ -7,13 +7,13 @@ mod auth;
 pub mod body;
 mod edge;
 pub mod error;
-mod events;
+pub mod events;
 mod export;
 mod health;
 mod keys;
 mod sessions;
 mod users;
-mod wire;
+pub mod wire;
 
 pub use edge::Edge;
 

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Ingest and read throughput against the limits, in one run on loopback:
+#   - baseline: examples/baseline.rs, the same API-key check and JSON parse, nothing else;
+#   - storage limit: examples/storage_probe.rs, the same event rows as multi-row INSERTs of 100
+#     rows per transaction through the same driver;
+#   - moodring on SQLite and on PostgreSQL, each on a store seeded with 100,000 sessions.
+# Drives POST /v1/sessions/{id}/events (10-event batches over 1,000 sessions), GET …/mood and
+# GET /v1/analytics/moods with wrk (-t1 -c32), prints req/s, events/s, p50/p99 and the ratios.
+# SOAK=300 adds a 5-minute soak at full load reporting the server's RSS before and after.
+#
+#   bash benches/load.sh          DURATION=10s BACKENDS=sqlite bash benches/load.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-15s}
+BACKENDS=${BACKENDS:-"sqlite postgres"}
+SOAK=${SOAK:-0}
+SEEDED=${SEEDED:-100000}
+PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}
+PORT=${PORT:-18183}
+BASE_PORT=${BASE_PORT:-18184}
+WORK=$(mktemp -d /var/tmp/moodring-load.XXXX)
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --quiet --bin moodring --example baseline --example storage_probe --example seed
+BIN=${CARGO_TARGET_DIR:-target}/release
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+wait_up() { for _ in $(seq 150); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.2; done; return 1; }
+# wrk PORT LUA|PATH → "req_per_s p50_ms p99_ms errors"
+load() {
+  local port=$1 target=$2 duration=${3:-$DURATION} out
+  if [[ $target == *.lua ]]; then
+    out=$(wrk -t1 -c32 -d"$duration" --latency -s "$target" "http://127.0.0.1:$port")
+  else
+    out=$(wrk -t1 -c32 -d"$duration" --latency -H "X-Api-Key: $KEY" "http://127.0.0.1:$port$target")
+  fi
+  echo "$out" | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+    /Non-2xx/ { err = $NF } END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, err }'
+}
+rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+row() { printf '%-10s %-26s %10s %10s %8s %8s %8s  %s\n' "$@"; }
+
+# Baseline.
+"$BIN/examples/baseline" "127.0.0.1:$BASE_PORT" > "$WORK/baseline.key" & pids+=($!)
+wait_up "$BASE_PORT"; export KEY; KEY=$(head -n 1 "$WORK/baseline.key")
+read -r b_post _ _ _ < <(load "$BASE_PORT" benches/wrk/post_events.lua)
+read -r b_get _ _ _ < <(load "$BASE_PORT" /v1/sessions/load-1/mood)
+echo "baseline: POST events $b_post req/s, GET $b_get req/s"
+
+row backend call req/s events/s p50_ms p99_ms errors ratio
+for backend in $BACKENDS; do
+  case $backend in
+    sqlite) url="sqlite://$WORK/load.db?mode=rwc"; probe_url="sqlite://$WORK/probe.db?mode=rwc"; seed_url=$url ;;
+    postgres)
+      psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS moodring_load" -c "CREATE DATABASE moodring_load" \
+        -c "DROP DATABASE IF EXISTS moodring_probe" -c "CREATE DATABASE moodring_probe"
+      url="${PG_ADMIN%/*}/moodring_load"; probe_url="${PG_ADMIN%/*}/moodring_probe"
+      seed_url="$url?options[synchronous_commit]=off" ;;
+  esac
+  limit=$("$BIN/examples/storage_probe" "$probe_url" 4 10 100)
+  KEY=$("$BIN/examples/seed" "$seed_url" "$SEEDED" 10 30 8 2>/dev/null | tail -n 1)
+  RUST_LOG=warn "$BIN/moodring" --database-url "$url" --bind "127.0.0.1:$PORT" & server=$!; pids+=($server)
+  wait_up "$PORT"
+  read -r rps p50 p99 err < <(load "$PORT" benches/wrk/post_events.lua)
+  events=$((rps * 10))
+  row "$backend" "storage limit (rows/s)" - "$limit" - - - ""
+  row "$backend" "POST events (10/batch)" "$rps" "$events" "$p50" "$p99" "$err" \
+    "$(awk -v a="$events" -v b="$limit" 'BEGIN { printf "%.0f%% of storage limit", 100 * a / b }')"
+  read -r rps p50 p99 err < <(load "$PORT" benches/wrk/get_mood.lua)
+  row "$backend" "GET mood" "$rps" - "$p50" "$p99" "$err" \
+    "$(awk -v a="$rps" -v b="$b_get" 'BEGIN { printf "%.0f%% of baseline", 100 * a / b }')"
+  read -r rps p50 p99 err < <(load "$PORT" /v1/analytics/moods)
+  row "$backend" "GET analytics ($SEEDED)" "$rps" - "$p50" "$p99" "$err" \
+    "$(awk -v a="$rps" -v b="$b_get" 'BEGIN { printf "%.0f%% of baseline", 100 * a / b }')"
+  if [ "$SOAK" -gt 0 ]; then
+    before=$(rss_kb "$server")
+    read -r rps _ p99 err < <(load "$PORT" benches/wrk/post_events.lua "${SOAK}s")
+    row "$backend" "soak ${SOAK}s POST" "$rps" $((rps * 10)) - "$p99" "$err" "RSS ${before} kB -> $(rss_kb "$server") kB"
+  fi
+  kill "$server"; wait "$server" 2>/dev/null || true
+done
