@@ -42,7 +42,12 @@ struct Api;
 #[OpenApi]
 impl Api {
     #[oai(path = "/v1/sessions/:id/events", method = "post")]
-    async fn events(&self, _auth: Auth, id: Path<String>, body: JsonBody<PostEventsRequest>) -> poem::Result<Json<Accepted>> {
+    async fn events(
+        &self,
+        _auth: Auth,
+        id: Path<String>,
+        body: JsonBody<PostEventsRequest>,
+    ) -> poem::Result<Json<Accepted>> {
         let events = body.0.validate(chrono::Utc::now().timestamp_millis())?;
         Ok(Json(Accepted { session_id: id.0, events_stored: events.len() as u64 }))
     }

@@ -52,7 +52,8 @@ async fn main() -> anyhow::Result<()> {
     let url = args.first().cloned().unwrap_or_else(|| "sqlite://probe.db?mode=rwc".into());
     let arg = |i: usize, d: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
     let (writers, seconds, rows) = (arg(1, 4), arg(2, 10), arg(3, 100));
-    let store = Store::connect(&StoreOptions { url: url.clone(), max_connections: 2, sqlite_synchronous_full: false }).await?;
+    let store =
+        Store::connect(&StoreOptions { url: url.clone(), max_connections: 2, sqlite_synchronous_full: false }).await?;
     store.migrate().await?;
     let key = ApiKey::generate();
     let new = NewTenant { name: "Probe", email: None, plan: Plan::Pro, key_lookup: key.lookup(), key_hash: "-" };
@@ -75,7 +76,10 @@ async fn main() -> anyhow::Result<()> {
     drop(db);
     // SQLite has one writer: concurrent SQLite writers only queue, so they share one connection.
     let sqlite = url.starts_with("sqlite:");
-    let pool = Database::connect(sea_orm::ConnectOptions::new(url.clone()).max_connections(if sqlite { 1 } else { writers as u32 }).to_owned()).await?;
+    let pool = Database::connect(
+        sea_orm::ConnectOptions::new(url.clone()).max_connections(if sqlite { 1 } else { writers as u32 }).to_owned(),
+    )
+    .await?;
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let counts = join_all((0..writers).map(|w| {
@@ -84,7 +88,8 @@ async fn main() -> anyhow::Result<()> {
             let mut n = 0u64;
             while Instant::now() < deadline {
                 let txn = pool.begin().await.expect("begin");
-                let batch: Vec<_> = (0..rows).map(|i| row(tenant.id.get(), session, (w * 1_000_000_000 + n + i) as i64)).collect();
+                let batch: Vec<_> =
+                    (0..rows).map(|i| row(tenant.id.get(), session, (w * 1_000_000_000 + n + i) as i64)).collect();
                 event::Entity::insert_many(batch).exec(&txn).await.expect("insert");
                 txn.commit().await.expect("commit");
                 n += rows;

@@ -6,28 +6,29 @@ use super::StoreError;
 use crate::domain::{QuotaMonth, Tenant};
 use chrono::{DateTime, Utc};
 use entity::quota_usage::{self, Column};
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-/// Takes one new session from the tenant's allowance for the month of `now`.
+/// Takes one new session from the tenant's allowance for the month of `now`: one statement
+/// that creates the month's counter at 1 or adds 1 while under the limit (0 rows: used up).
 pub(super) async fn take_one(db: &impl ConnectionTrait, tenant: &Tenant, now: DateTime<Utc>) -> Result<(), StoreError> {
     let month = QuotaMonth::containing(now);
     let limit = tenant.plan.monthly_sessions();
-    let create = Query::insert()
+    // PostgreSQL needs the table-qualified column in the update expression.
+    let used = Expr::col((quota_usage::Entity, Column::Used));
+    let take = Query::insert()
         .into_table(quota_usage::Entity)
         .columns([Column::TenantId, Column::Month, Column::Used])
-        .values_panic([tenant.id.get().into(), month.key().into(), 0i64.into()])
-        .on_conflict(OnConflict::columns([Column::TenantId, Column::Month]).do_nothing().to_owned())
+        .values_panic([tenant.id.get().into(), month.key().into(), 1i64.into()])
+        .on_conflict(
+            OnConflict::columns([Column::TenantId, Column::Month])
+                .value(Column::Used, used.clone().add(1))
+                .action_and_where(used.lt(limit))
+                .to_owned(),
+        )
         .to_owned();
-    db.execute(&create).await?;
-    let taken = quota_usage::Entity::update_many()
-        .col_expr(Column::Used, Expr::col(Column::Used).add(1))
-        .filter(Column::TenantId.eq(tenant.id.get()))
-        .filter(Column::Month.eq(month.key()))
-        .filter(Column::Used.lt(limit))
-        .exec(db)
-        .await?;
-    if taken.rows_affected == 1 {
+    let taken = db.execute(&take).await?;
+    if taken.rows_affected() == 1 {
         Ok(())
     } else {
         Err(StoreError::QuotaExceeded { plan: tenant.plan, limit, reset_at: month.reset_at() })
