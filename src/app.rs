@@ -2,7 +2,7 @@
 
 use crate::api::{self, Edge, body::BodyLimit};
 use crate::engine::Models;
-use crate::keys::KeyCache;
+use crate::keys::{AuthThrottle, KeyCache};
 use crate::store::{Store, StoreOptions};
 use chrono::{DateTime, Utc};
 use poem::http::Method;
@@ -32,12 +32,13 @@ pub struct AppState {
     pub store: Store,
     pub models: Models,
     pub keys: KeyCache,
+    pub throttle: AuthThrottle,
     pub clock: Clock,
 }
 
 impl AppState {
     pub fn new(store: Store, clock: Clock) -> Self {
-        Self { store, models: Models::default(), keys: KeyCache::default(), clock }
+        Self { store, models: Models::default(), keys: KeyCache::default(), throttle: AuthThrottle::default(), clock }
     }
 }
 
@@ -64,6 +65,7 @@ pub fn routes(state: Arc<AppState>, body_limit: BodyLimit) -> impl Endpoint {
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/", api)
+        .with(api::AuthGuard)
         .data(state)
         .data(body_limit)
         .with(cors)

@@ -95,6 +95,13 @@ impl KeyCache {
         entries.get(&key.fingerprint()).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(t, _)| t.clone())
     }
 
+    /// Forgets every cached key of one key id (after revoking it here; other replicas forget it
+    /// within [`Self::TTL`]).
+    pub fn forget(&self, key_id: i64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|_, (t, _)| t.key_id != key_id);
+    }
+
     fn put(&self, key: &ApiKey, tenant: Tenant) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= Self::MAX_ENTRIES {
@@ -152,5 +159,39 @@ mod tests {
         assert!(hash.starts_with("$argon2id$"));
         assert!(key.matches(hash.clone()).await);
         assert!(!ApiKey::generate().matches(hash).await);
+    }
+}
+
+/// Failed authentications per client address: after [`AuthThrottle::MAX_FAILURES`] failures
+/// within [`AuthThrottle::WINDOW`], the address gets 429 until the window ends. Guessing keys
+/// costs a round trip and an argon2 run each; this caps both.
+#[derive(Default)]
+pub struct AuthThrottle {
+    failures: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
+}
+
+impl AuthThrottle {
+    pub const MAX_FAILURES: u32 = 20;
+    pub const WINDOW: Duration = Duration::from_secs(60);
+    const MAX_ADDRESSES: usize = 100_000;
+
+    /// How long `ip` must wait, if it is blocked.
+    pub fn blocked(&self, ip: std::net::IpAddr) -> Option<Duration> {
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let (since, count) = failures.get(&ip)?;
+        let left = Self::WINDOW.checked_sub(since.elapsed())?;
+        (*count >= Self::MAX_FAILURES).then_some(left)
+    }
+
+    pub fn failed(&self, ip: std::net::IpAddr) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if failures.len() >= Self::MAX_ADDRESSES {
+            failures.retain(|_, (since, _)| since.elapsed() < Self::WINDOW);
+        }
+        let entry = failures.entry(ip).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= Self::WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
     }
 }

@@ -188,7 +188,7 @@ pub(super) fn page_params(limit: Option<i64>, before: Option<&str>) -> Result<(u
 
 pub struct OnAffectRead;
 impl Failures for OnAffectRead {
-    const STATUSES: &'static [u16] = &[400, 401, 404, 500];
+    const STATUSES: &'static [u16] = &[400, 401, 404, 429, 500];
 }
 
 fn label(s: &str) -> MoodLabel {

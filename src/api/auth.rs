@@ -5,8 +5,9 @@ use super::error::ApiError;
 use crate::app::AppState;
 use crate::domain::Tenant;
 use crate::keys::{self, ApiKey};
-use poem::Request;
 use poem::http::HeaderMap;
+use poem::http::StatusCode;
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey as HeaderKey, Bearer};
 use std::sync::Arc;
@@ -81,6 +82,46 @@ fn credential(headers: &HeaderMap) -> Option<ApiKey> {
         _ => return None,
     };
     ApiKey::parse(raw)
+}
+
+/// Throttles clients that fail to authenticate: a request carrying credentials from an address
+/// with too many recent failures gets 429 (with `Retry-After`) before it is looked at. A middleware rather than part of
+/// the checkers: poem-openapi keeps only the last security scheme's error.
+pub struct AuthGuard;
+
+impl<E: Endpoint> Middleware<E> for AuthGuard {
+    type Output = AuthGuardEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        AuthGuardEndpoint(ep)
+    }
+}
+
+pub struct AuthGuardEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for AuthGuardEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let state = req.data::<Arc<AppState>>().cloned();
+        let ip = req.remote_addr().as_socket_addr().map(|a| a.ip());
+        let credentialed = req.headers().contains_key("x-api-key") || req.headers().contains_key("authorization");
+        let (Some(state), Some(ip), true) = (state, ip, credentialed) else {
+            return self.0.call(req).await.map(IntoResponse::into_response);
+        };
+        if let Some(wait) = state.throttle.blocked(ip) {
+            return Err(ApiError::AuthThrottled(wait.as_secs().max(1)).into());
+        }
+        let result = self.0.call(req).await.map(IntoResponse::into_response);
+        let status = match &result {
+            Ok(resp) => resp.status(),
+            Err(err) => err.status(),
+        };
+        if status == StatusCode::UNAUTHORIZED {
+            state.throttle.failed(ip);
+        }
+        result
+    }
 }
 
 #[cfg(test)]

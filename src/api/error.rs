@@ -103,6 +103,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("unsupported content type")]
     UnsupportedMediaType,
+    #[error("too many failed authentications from this address")]
+    AuthThrottled(u64),
     #[error("monthly session quota exhausted")]
     RateLimited { plan: Plan, limit: i64, reset_at: DateTime<Utc> },
     #[error("internal error: {0:#}")]
@@ -131,7 +133,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited { .. } | Self::AuthThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -194,6 +196,12 @@ impl ApiError {
                 reset_at: Some(reset_at.to_rfc3339_opts(SecondsFormat::Millis, true)),
                 ..e("Rate limit exceeded")
             },
+            Self::AuthThrottled(secs) => ErrorBody {
+                message: Some(format!(
+                    "Too many failed authentications from this address; try again in {secs} seconds."
+                )),
+                ..e("Too Many Requests")
+            },
             Self::Internal(_) => ErrorBody { request_id: Some(request_id.to_owned()), ..e("Internal Server Error") },
         }
     }
@@ -202,6 +210,7 @@ impl ApiError {
     pub fn retry_after(&self, now: DateTime<Utc>) -> Option<i64> {
         match self {
             Self::RateLimited { reset_at, .. } => Some((*reset_at - now).num_seconds().max(1)),
+            Self::AuthThrottled(secs) => Some(*secs as i64),
             _ => None,
         }
     }
@@ -277,7 +286,7 @@ fn describe(status: u16) -> &'static str {
         413 => "The request body is over the size limit.",
         415 => "The body is not sent as `application/json`.",
         429 => {
-            "The plan's monthly allowance of new sessions is used up: `{\"error\":\"Rate limit exceeded\",\"plan\":\"starter\",\"limit\":5000,\"reset_at\":\"2026-06-01T00:00:00.000Z\"}`. Events to existing sessions and reads continue."
+            "Too many requests: a new session over the plan's monthly allowance (`{\"error\":\"Rate limit exceeded\",\"plan\":\"starter\",\"limit\":5000,\"reset_at\":\"2026-06-01T00:00:00.000Z\"}`; events to existing sessions and reads continue), or too many failed authentications from this address (`{\"error\":\"Too Many Requests\",\"message\":\"...\"}`). `Retry-After` says when to try again."
         }
         500 => {
             "Unexpected server-side failure; retry with exponential backoff: `{\"error\":\"Internal Server Error\",\"request_id\":\"req_7f3a2b\"}`."

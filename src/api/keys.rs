@@ -1,4 +1,5 @@
 use super::Tag;
+use super::auth::Auth;
 use super::body::JsonBody;
 use super::error::{ApiError, Fails, Failures};
 use super::wire::{OpenEnum, Plans};
@@ -77,6 +78,34 @@ impl Failures for OnGenerate {
     const STATUSES: &'static [u16] = &[400, 413, 415, 500];
 }
 
+/// Another key for the same customer.
+#[derive(Debug, Object)]
+pub struct IssuedKey {
+    /// The new key. It cannot be retrieved again: store it now.
+    pub api_key: String,
+    pub plan: OpenEnum<Plans>,
+    pub limits: String,
+    pub message: String,
+}
+
+#[derive(ApiResponse)]
+pub enum Issued {
+    /// The key was created; the calling key keeps working until revoked.
+    #[oai(status = 201)]
+    Key(Json<IssuedKey>),
+}
+
+#[derive(Debug, Object)]
+pub struct RevokedKey {
+    pub revoked: bool,
+    pub message: String,
+}
+
+pub struct OnKeyChange;
+impl Failures for OnKeyChange {
+    const STATUSES: &'static [u16] = &[401, 429, 500];
+}
+
 pub struct KeysApi;
 
 #[OpenApi(prefix_path = "/v1", tag = "Tag::Keys")]
@@ -120,5 +149,38 @@ impl KeysApi {
             limits: plan.limits_text(),
             message: KEY_MESSAGE.into(),
         })))
+    }
+
+    /// Issue another key
+    ///
+    /// A new key for the calling key's customer, shown once. For rotation: issue a new key,
+    /// move your clients to it, then revoke the old one with `DELETE /v1/keys/current`.
+    #[oai(path = "/keys", method = "post", operation_id = "issueKey")]
+    async fn issue(&self, state: Data<&Arc<AppState>>, auth: Auth) -> Result<Issued, Fails<OnKeyChange>> {
+        let key = ApiKey::generate();
+        let hash = key.hash().await.map_err(ApiError::Internal)?;
+        let tenant = auth.tenant();
+        tenants::add_key(&state.store, tenant.id, key.lookup(), &hash, state.clock.now()).await?;
+        Ok(Issued::Key(Json(IssuedKey {
+            api_key: key.expose().to_owned(),
+            plan: OpenEnum::new(tenant.plan.as_str()),
+            limits: tenant.plan.limits_text(),
+            message: KEY_MESSAGE.into(),
+        })))
+    }
+
+    /// Revoke the calling key
+    ///
+    /// The key used for this request stops working: at once on this server, and within 30
+    /// seconds on every server (verified keys are cached that long).
+    #[oai(path = "/keys/current", method = "delete", operation_id = "revokeCurrentKey")]
+    async fn revoke(&self, state: Data<&Arc<AppState>>, auth: Auth) -> Result<Json<RevokedKey>, Fails<OnKeyChange>> {
+        let tenant = auth.tenant();
+        tenants::revoke_key(&state.store, tenant.id, tenant.key_id, state.clock.now()).await?;
+        state.keys.forget(tenant.key_id);
+        Ok(Json(RevokedKey {
+            revoked: true,
+            message: "This key no longer works; servers that cached it forget it within 30 seconds.".into(),
+        }))
     }
 }

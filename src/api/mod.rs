@@ -15,6 +15,7 @@ mod sessions;
 mod users;
 pub mod wire;
 
+pub use auth::AuthGuard;
 pub use edge::Edge;
 
 use poem_openapi::{OpenApiService, Tags};

@@ -135,12 +135,12 @@ impl Failures for OnPostEvents {
 
 pub struct OnSessionRead;
 impl Failures for OnSessionRead {
-    const STATUSES: &'static [u16] = &[400, 401, 404, 500];
+    const STATUSES: &'static [u16] = &[400, 401, 404, 429, 500];
 }
 
 pub struct OnFeedback;
 impl Failures for OnFeedback {
-    const STATUSES: &'static [u16] = &[400, 401, 404, 413, 415, 500];
+    const STATUSES: &'static [u16] = &[400, 401, 404, 413, 415, 429, 500];
 }
 
 pub(super) fn session_id(raw: &str) -> Result<SessionId, ApiError> {

@@ -46,6 +46,39 @@ pub async fn create(store: &Store, new: NewTenant<'_>, now: DateTime<Utc>) -> Re
     Ok(TenantId(id))
 }
 
+/// Adds a key to an existing tenant (rotation: issue the new key, move clients, revoke the old).
+pub async fn add_key(
+    store: &Store,
+    tenant: TenantId,
+    key_lookup: &str,
+    key_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    api_key::Entity::insert(api_key::ActiveModel {
+        id: NotSet,
+        tenant_id: Set(tenant.get()),
+        lookup: Set(key_lookup.to_owned()),
+        secret_hash: Set(key_hash.to_owned()),
+        created_at_ms: Set(now.timestamp_millis()),
+        revoked_at_ms: Set(None),
+    })
+    .exec(&store.writer)
+    .await?;
+    Ok(())
+}
+
+/// Revokes one of the tenant's keys; later lookups no longer find it.
+pub async fn revoke_key(store: &Store, tenant: TenantId, key_id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::RevokedAtMs, sea_orm::sea_query::Expr::value(now.timestamp_millis()))
+        .filter(api_key::Column::Id.eq(key_id))
+        .filter(api_key::Column::TenantId.eq(tenant.get()))
+        .filter(api_key::Column::RevokedAtMs.is_null())
+        .exec(&store.writer)
+        .await?;
+    Ok(())
+}
+
 /// A live key found by its lookup id.
 #[derive(Clone, Debug)]
 pub struct StoredKey {

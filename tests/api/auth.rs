@@ -73,3 +73,24 @@ async fn every_tenant_endpoint_needs_a_key() {
         assert_eq!((r.status.as_u16(), &r.json), (401, &unauthorized()), "{method} {path}");
     }
 }
+
+#[tokio::test]
+async fn an_address_that_keeps_failing_is_throttled() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    let wrong = format!("sm_{}", "f".repeat(64));
+    for _ in 0..20 {
+        assert_eq!(mood_with(&app, &[("x-api-key", wrong.clone())]).await.status, 401);
+    }
+    let r = mood_with(&app, &[("authorization", format!("Bearer {key}"))]).await;
+    assert_eq!(r.status, 429, "even a good key waits: {}", r.json);
+    assert_eq!(r.json["error"], "Too Many Requests");
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    // Public endpoints stay open.
+    assert_eq!(TestApp::read(app.http.get(format!("{}/health", app.base))).await.status, 200);
+    assert_eq!(
+        app.send(reqwest::Method::POST, "/v1/keys/generate", None, Some(json!({"customer_name": "x"}))).await.status,
+        201
+    );
+}

@@ -119,6 +119,27 @@ impl TestApp {
         Reply { status, headers, json }
     }
 
+    /// POSTs events declaring a body of `length` bytes and sends none: an oversized body is
+    /// refused from its declared length before it is read (the server answers 413 and closes; a
+    /// client still writing would see its pipe break before reading the answer).
+    pub async fn declare_body(&self, key: &str, length: usize) -> (u16, Value) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.base.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /v1/sessions/s/events HTTP/1.1\r\nHost: {addr}\r\nX-Api-Key: {key}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            length
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let body = text.split("\r\n\r\n").nth(1).and_then(|b| serde_json::from_str(b).ok()).unwrap_or(Value::Null);
+        (status, body)
+    }
+
     pub async fn get(&self, path: &str, key: &str) -> Reply {
         self.send(Method::GET, path, Some(key), None).await
     }

@@ -87,3 +87,26 @@ async fn every_key_is_a_new_tenant() {
     app.post_events(&a, "s1", json!([{"type": "click"}])).await;
     app.mood(&b, "s1").await.expect(404, json!({"error": "Session not found", "session_id": "s1"}));
 }
+
+#[tokio::test]
+async fn keys_rotate_and_revoked_keys_stop_working_at_once() {
+    let app = spawn().await;
+    let old = app.key("growth").await;
+    app.post_events(&old, "s", json!([{"type": "click"}])).await;
+    let r = app.send(Method::POST, "/v1/keys", Some(&old), None).await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["plan"].as_str(), r.json["limits"].as_str()),
+        (201, Some("growth"), Some("50,000 sessions/month"))
+    );
+    let new = r.json["api_key"].as_str().unwrap().to_owned();
+    assert_eq!(app.mood(&new, "s").await.json["event_count"], 1, "the same customer's data");
+
+    app.send(Method::DELETE, "/v1/keys/current", Some(&old), None).await.expect(
+        200,
+        json!({"revoked": true, "message": "This key no longer works; servers that cached it forget it within 30 seconds."}),
+    );
+    let unauthorized = json!({"error": "Unauthorized", "message": "Missing or invalid API key"});
+    app.mood(&old, "s").await.expect(401, unauthorized.clone());
+    app.send(Method::DELETE, "/v1/keys/current", Some(&old), None).await.expect(401, unauthorized);
+    assert_eq!(app.mood(&new, "s").await.status, 200, "the other key keeps working");
+}

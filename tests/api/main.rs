@@ -10,6 +10,8 @@ mod concurrency;
 mod edge;
 mod events;
 mod export;
+mod hostile;
+mod hygiene;
 mod keys;
 mod quota;
 mod sessions;

@@ -70,8 +70,10 @@ fn every_operation_is_documented() {
             "getUserMood",
             "getUserMoodHistory",
             "getUserSessions",
+            "issueKey",
             "postEvents",
-            "postFeedback"
+            "postFeedback",
+            "revokeCurrentKey"
         ]
     );
 }
