@@ -136,13 +136,15 @@ async fn ingest_once(
             session::Entity::update(row).exec(&txn).await?;
             (old.id, Some(parse_label(&old.label)?))
         }
-        None => {
-            quota::take_one(&txn, tenant, now).await?;
-            (session::Entity::insert(row).exec(&txn).await?.last_insert_id, None)
-        }
+        None => (session::Entity::insert(row).exec(&txn).await?.last_insert_id, None),
     };
     insert_events(&txn, tenant, session_pk, &fresh, &records, model, now_ms).await?;
     timeline::record(&txn, tenant, session_pk, previous_latest_ms, &records).await?;
+    // Last, so the tenant's one counter row is locked for as short a time as possible; a
+    // refusal rolls everything above back.
+    if existing.is_none() {
+        quota::take_one(&txn, tenant, now).await?;
+    }
     let change = Change { leave: previous, enter: Some(projection.label), feedback: 0 };
     rollup::apply(&txn, tenant.id, session_pk, change).await?;
     if let Some(owner) = owner {
