@@ -95,8 +95,16 @@ impl Store {
         Ok(Self { writer, reader })
     }
 
+    /// Applies pending migrations; safe when several processes start at once on one database
+    /// (an advisory lock on PostgreSQL, the write lock of an IMMEDIATE transaction on SQLite,
+    /// whose DDL is transactional).
     pub async fn migrate(&self) -> Result<(), DbErr> {
-        migration::migrate(&self.writer).await
+        if self.backend() == DbBackend::Postgres {
+            return migration::migrate(&self.writer).await;
+        }
+        let txn = self.begin_write().await?;
+        <migration::Migrator as migration::MigratorTrait>::up(&txn, None).await?;
+        txn.commit().await
     }
 
     /// Whether the database answers.

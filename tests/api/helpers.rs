@@ -234,3 +234,53 @@ pub fn distribution(total: i64, feedback: i64, counts: &[(&str, i64)]) -> Value 
         "mood_distribution": rows.iter().map(|(_, m, n)| json!({"mood": m, "count": n, "percentage": pct(*n)})).collect::<Vec<_>>()
     })
 }
+
+/// The real `moodring` binary, running: its address and every line it logs (stdout and stderr).
+pub struct Process {
+    pub child: std::process::Child,
+    pub base: String,
+    pub lines: std::sync::mpsc::Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+/// Starts `moodring serve` on `database_url` with JSON logs and waits until it listens.
+pub fn start_binary(database_url: &str) -> Process {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_moodring"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json", "--database-url", database_url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    let out: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().unwrap());
+    let err: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().unwrap());
+    for pipe in [out, err] {
+        let tx = tx.clone();
+        std::thread::spawn(move || BufReader::new(pipe).lines().map_while(Result::ok).for_each(|l| _ = tx.send(l)));
+    }
+    let mut seen = Vec::new();
+    let base = loop {
+        let line = lines
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("no listen line: {seen:?}"));
+        seen.push(line.clone());
+        if let Ok(v) = serde_json::from_str::<Value>(&line)
+            && v["message"] == "moodring listening"
+        {
+            break format!("http://{}", v["addr"].as_str().unwrap());
+        }
+    };
+    Process { child, base, lines, seen }
+}
+
+impl Process {
+    /// Stops the server and returns everything it logged.
+    pub fn stop(mut self) -> Vec<String> {
+        _ = self.child.kill();
+        _ = self.child.wait();
+        self.seen.extend(self.lines.try_iter());
+        self.seen
+    }
+}

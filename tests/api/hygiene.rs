@@ -1,41 +1,13 @@
 //! What the real binary writes to its log: no keys, ever; a request id on every request line.
 
+use crate::helpers::start_binary;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 #[tokio::test]
 async fn logs_never_contain_keys() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_moodring"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
-        .arg("--database-url")
-        .arg(format!("sqlite://{}/log.db?mode=rwc", dir.path().display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel::<String>();
-    for pipe in [
-        Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
-        Box::new(child.stderr.take().unwrap()),
-    ] {
-        let tx = tx.clone();
-        std::thread::spawn(move || BufReader::new(pipe).lines().map_while(Result::ok).for_each(|l| _ = tx.send(l)));
-    }
-    let mut lines = Vec::new();
-    let addr = loop {
-        let line = rx.recv_timeout(Duration::from_secs(60)).expect("the server logs that it listens");
-        lines.push(line.clone());
-        if let Ok(v) = serde_json::from_str::<Value>(&line)
-            && v["message"] == "moodring listening"
-        {
-            break v["addr"].as_str().unwrap().to_owned();
-        }
-    };
-    let base = format!("http://{addr}");
+    let server = start_binary(&format!("sqlite://{}/log.db?mode=rwc", dir.path().display()));
+    let base = server.base.clone();
     let http = reqwest::Client::new();
     let created: Value = http
         .post(format!("{base}/v1/keys/generate"))
@@ -61,10 +33,7 @@ async fn logs_never_contain_keys() {
     }
     http.delete(format!("{base}/v1/keys/current")).header("x-api-key", &key).send().await.unwrap();
     http.get(format!("{base}/v1/sessions/secret-session/mood")).header("x-api-key", &key).send().await.unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    drop(tx);
-    lines.extend(rx.iter());
+    let lines = server.stop();
 
     let log = lines.join("\n");
     for secret in [&key[3..], &wrong[19..], "card 4242", "token=abc", "secret-session", "ops@log.example"] {

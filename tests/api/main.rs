@@ -14,6 +14,7 @@ mod hostile;
 mod hygiene;
 mod keys;
 mod quota;
+mod replicas;
 mod sessions;
 mod spec;
 mod tenancy;

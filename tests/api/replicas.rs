@@ -1,0 +1,140 @@
+//! Two real servers on one database, started together on an empty store (their migrations
+//! race), written to by 32 concurrent clients split across both.
+
+use crate::helpers::{T0, fresh_database, start_binary};
+use futures::StreamExt;
+use moodring::engine::{AffectState, Event, Model, apply_batch};
+use serde_json::{Value, json};
+
+async fn post(http: &reqwest::Client, base: &str, key: &str, session: &str, body: Value) -> (u16, Value) {
+    let r = http
+        .post(format!("{base}/v1/sessions/{session}/events"))
+        .header("x-api-key", key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_lose_nothing_and_share_the_quota() {
+    let (url, _dir) = fresh_database().await;
+    let (a, b) = {
+        let (u1, u2) = (url.clone(), url.clone());
+        let (t1, t2) = (std::thread::spawn(move || start_binary(&u1)), std::thread::spawn(move || start_binary(&u2)));
+        (t1.join().unwrap(), t2.join().unwrap())
+    };
+    let bases = [a.base.clone(), b.base.clone()];
+    let http = reqwest::Client::new();
+    let signup = |plan: &'static str| {
+        let (http, base) = (http.clone(), bases[0].clone());
+        async move {
+            let r: Value = http
+                .post(format!("{base}/v1/keys/generate"))
+                .json(&json!({"customer_name": "R", "plan": plan}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r["api_key"].as_str().unwrap().to_owned()
+        }
+    };
+
+    // 32 writers, alternating replicas: one shared session and fresh ones.
+    let key = signup("pro").await;
+    let results: Vec<(bool, u16, u64)> = futures::stream::iter(0..320u64)
+        .map(|n| {
+            let (http, key, base) = (&http, &key, &bases[(n % 2) as usize]);
+            let hot = n % 2 == 0;
+            let session = if hot { "hot".to_owned() } else { format!("fresh-{n}") };
+            let kinds = ["click", "error", "scroll", "hover", "page_view"];
+            let events: Vec<Value> = (0..5)
+                .map(|k| json!({"type": kinds[k], "ts": T0 + n as i64, "event_id": format!("{n}-{k}")}))
+                .collect();
+            async move {
+                let (status, body) = post(http, base, key, &session, json!({"events": events})).await;
+                (hot, status, body["events_stored"].as_u64().unwrap_or(0))
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert!(results.iter().all(|r| r.1 == 200), "{:?}", results.iter().filter(|r| r.1 != 200).collect::<Vec<_>>());
+    let acked_hot: u64 = results.iter().filter(|r| r.0).map(|r| r.2).sum();
+    assert_eq!(acked_hot, 800);
+
+    let state: Value = http
+        .get(format!("{}/v1/sessions/hot/state", bases[1]))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(state["mood"]["event_count"], 800, "every acknowledged event counted once");
+    // The state equals a replay of the stored events in the order they were applied.
+    let mut entries: Vec<Value> = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page: Value = http
+            .get(format!("{}/v1/sessions/hot/mood-history?limit=500{cursor}", bases[0]))
+            .header("x-api-key", &key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        entries.extend(page["entries"].as_array().unwrap().iter().cloned());
+        match page.get("next_cursor") {
+            Some(c) => cursor = format!("&before={}", c.as_str().unwrap()),
+            None => break,
+        }
+    }
+    entries.reverse();
+    let model = Model::session_v1();
+    let mut replay = AffectState::new(&model);
+    for e in &entries {
+        let ts = chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().unwrap()).unwrap().timestamp_millis();
+        apply_batch(&model, &mut replay, &[Event::new(e["trigger_type"].as_str().unwrap().parse().unwrap(), ts)]);
+    }
+    for (i, d) in ["valence", "arousal", "tension", "affiliation"].iter().enumerate() {
+        assert_eq!(state["mood"][d].as_f64().unwrap(), replay.dims[i], "{d}");
+    }
+    let export = http
+        .get(format!("{}/v1/analytics/export?from={T0}&to={}", bases[0], T0 + 400))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut ids: Vec<String> = export
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1600, "every acknowledged event stored, none twice");
+
+    // A starter tenant gets exactly 5,000 new sessions across both replicas.
+    let starter = signup("starter").await;
+    let statuses: Vec<u16> = futures::stream::iter(0..5_040u64)
+        .map(|n| {
+            let (http, key, base) = (&http, &starter, &bases[(n % 2) as usize]);
+            async move { post(http, base, key, &format!("q{n}"), json!({"events": [{"type": "click"}]})).await.0 }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let count = |s: u16| statuses.iter().filter(|x| **x == s).count();
+    assert_eq!((count(200), count(429)), (5_000, 40));
+    a.stop();
+    b.stop();
+}
