@@ -69,7 +69,12 @@ impl Store {
     pub async fn connect(options: &StoreOptions) -> Result<Self, DbErr> {
         if !options.url.starts_with("sqlite:") {
             let mut opts = ConnectOptions::new(options.url.clone());
-            opts.max_connections(options.max_connections).sqlx_logging(false);
+            // sqlx keeps prepared statements per connection, and PostgreSQL may settle on a
+            // generic plan for one after five runs — planned while the tables were tiny, a
+            // sequential scan that it keeps as they grow. Plan every run with its parameters.
+            opts.max_connections(options.max_connections)
+                .sqlx_logging(false)
+                .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
             let db = Database::connect(opts).await?;
             return Ok(Self { writer: db.clone(), reader: db });
         }
