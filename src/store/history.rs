@@ -44,25 +44,32 @@ pub async fn page(
     if let Some(before) = before {
         query = query.filter(Column::Id.lt(before));
     }
-    let mut rows = query.order_by_desc(Column::Id).limit(limit + 1).all(store.reader()).await?;
+    let rows = query.order_by_desc(Column::Id).limit(limit + 1).all(store.reader()).await?;
+    page_of(rows, limit, |r| {
+        Ok(HistoryEntry {
+            cursor: r.id,
+            ts_ms: r.ts_ms,
+            trigger_type: r.kind,
+            trigger_reason: r.trigger_reason,
+            dims: [r.valence, r.arousal, r.tension, r.affiliation],
+            delta: [r.delta_valence, r.delta_arousal, r.delta_tension, r.delta_affiliation],
+            label: r.label,
+            confidence: r.confidence,
+            signals: serde_json::from_str(&r.signals)?,
+        })
+    })
+    .map(Some)
+}
+
+/// A page from up to `limit + 1` rows read newest first: the extra row only says there is more.
+pub(super) fn page_of<R>(
+    mut rows: Vec<R>,
+    limit: u64,
+    entry: impl Fn(R) -> Result<HistoryEntry, StoreError>,
+) -> Result<HistoryPage, StoreError> {
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
-    let next = if more { rows.last().map(|r| r.id) } else { None };
-    let entries = rows
-        .into_iter()
-        .map(|r| {
-            Ok(HistoryEntry {
-                cursor: r.id,
-                ts_ms: r.ts_ms,
-                trigger_type: r.kind,
-                trigger_reason: r.trigger_reason,
-                dims: [r.valence, r.arousal, r.tension, r.affiliation],
-                delta: [r.delta_valence, r.delta_arousal, r.delta_tension, r.delta_affiliation],
-                label: r.label,
-                confidence: r.confidence,
-                signals: serde_json::from_str(&r.signals)?,
-            })
-        })
-        .collect::<Result<_, StoreError>>()?;
-    Ok(Some(HistoryPage { entries, next }))
+    let entries: Vec<HistoryEntry> = rows.into_iter().map(entry).collect::<Result<_, _>>()?;
+    let next = if more { entries.last().map(|e| e.cursor) } else { None };
+    Ok(HistoryPage { entries, next })
 }

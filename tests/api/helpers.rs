@@ -199,20 +199,24 @@ pub fn meltdown() -> Value {
     ])
 }
 
-/// [`meltdown`] as engine events, applied to a fresh session state.
-pub fn engine_meltdown() -> (Model, AffectState, Vec<HistoryRecord>) {
-    let model = Model::session_v1();
+/// [`meltdown`] as engine events.
+pub fn meltdown_events() -> Vec<Event> {
     let ev = |k, s: i64| Event::new(k, (T0 + s) * 1000);
-    let events = [
+    vec![
         ev(EventKind::RageClick, 0).at(240.0, 580.0),
         ev(EventKind::Error, 2),
         ev(EventKind::Idle, 7).lasting(4500.0),
         ev(EventKind::RageClick, 8).at(240.0, 580.0),
         ev(EventKind::Error, 10),
         ev(EventKind::BackNav, 12),
-    ];
+    ]
+}
+
+/// [`meltdown`] applied to a fresh session state.
+pub fn engine_meltdown() -> (Model, AffectState, Vec<HistoryRecord>) {
+    let model = Model::session_v1();
     let mut state = AffectState::new(&model);
-    let records = apply_batch(&model, &mut state, &events);
+    let records = apply_batch(&model, &mut state, &meltdown_events());
     (model, state, records)
 }
 

@@ -1,4 +1,4 @@
-use crate::helpers::{T0, TestApp, engine_meltdown, meltdown, r4, spawn, spawn_with};
+use crate::helpers::{T0, TestApp, engine_meltdown, meltdown, meltdown_events, r4, spawn, spawn_with};
 use chrono::DateTime;
 use moodring::app::Clock;
 use moodring::engine::{AffectState, Model, apply_batch, project_at, summarize};
@@ -18,7 +18,7 @@ async fn a_linked_sessions_events_move_the_users_state() {
     assert_eq!(post_as(&app, &key, "checkout", "u_8f3k2a", meltdown()).await.status, 200);
 
     let (_, _, session_records) = engine_meltdown();
-    let events: Vec<_> = meltdown_events();
+    let events = meltdown_events();
     let model = Model::user_v1();
     let mut state = AffectState::new(&model);
     apply_batch(&model, &mut state, &events);
@@ -53,19 +53,6 @@ async fn a_linked_sessions_events_move_the_users_state() {
     );
     assert_eq!(p.label.as_str(), "frustrated", "the user model reads the meltdown too");
     assert!(summarize(&p, None).starts_with("The user seems frustrated (confidence "));
-}
-
-fn meltdown_events() -> Vec<moodring::engine::Event> {
-    use moodring::engine::{Event, EventKind};
-    let ev = |k, s: i64| Event::new(k, (T0 + s) * 1000);
-    vec![
-        ev(EventKind::RageClick, 0).at(240.0, 580.0),
-        ev(EventKind::Error, 2),
-        ev(EventKind::Idle, 7).lasting(4500.0),
-        ev(EventKind::RageClick, 8).at(240.0, 580.0),
-        ev(EventKind::Error, 10),
-        ev(EventKind::BackNav, 12),
-    ]
 }
 
 #[tokio::test]
