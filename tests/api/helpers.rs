@@ -288,3 +288,35 @@ impl Process {
         self.seen
     }
 }
+
+/// GETs JSON from a server with a key.
+pub async fn get_json(http: &reqwest::Client, base: &str, key: &str, path: &str) -> Value {
+    http.get(format!("{base}{path}")).header("x-api-key", key).send().await.unwrap().json().await.unwrap()
+}
+
+/// Asserts that a session's stored state equals a replay, through the engine, of its stored
+/// history in the order it was applied (events sent with `type` and `ts` only).
+pub async fn assert_state_is_replay(http: &reqwest::Client, base: &str, key: &str, session: &str) {
+    let mut entries: Vec<Value> = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = get_json(http, base, key, &format!("/v1/sessions/{session}/mood-history?limit=500{cursor}")).await;
+        entries.extend(page["entries"].as_array().unwrap().iter().cloned());
+        match page.get("next_cursor") {
+            Some(c) => cursor = format!("&before={}", c.as_str().unwrap()),
+            None => break,
+        }
+    }
+    entries.reverse();
+    let model = Model::session_v1();
+    let mut replay = AffectState::new(&model);
+    for e in &entries {
+        let ts = chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().unwrap()).unwrap().timestamp_millis();
+        apply_batch(&model, &mut replay, &[Event::new(e["trigger_type"].as_str().unwrap().parse().unwrap(), ts)]);
+    }
+    let state = get_json(http, base, key, &format!("/v1/sessions/{session}/state")).await;
+    assert_eq!(state["mood"]["event_count"].as_u64(), Some(entries.len() as u64), "{session}");
+    for (i, d) in ["valence", "arousal", "tension", "affiliation"].iter().enumerate() {
+        assert_eq!(state["mood"][d].as_f64().unwrap(), replay.dims[i], "{session}: {d}");
+    }
+}

@@ -7,6 +7,7 @@ mod affect;
 mod analytics;
 mod auth;
 mod concurrency;
+mod crash;
 mod edge;
 mod events;
 mod export;

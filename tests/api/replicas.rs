@@ -1,9 +1,8 @@
 //! Two real servers on one database, started together on an empty store (their migrations
 //! race), written to by 32 concurrent clients split across both.
 
-use crate::helpers::{T0, fresh_database, start_binary};
+use crate::helpers::{T0, assert_state_is_replay, fresh_database, get_json, start_binary};
 use futures::StreamExt;
-use moodring::engine::{AffectState, Event, Model, apply_batch};
 use serde_json::{Value, json};
 
 async fn post(http: &reqwest::Client, base: &str, key: &str, session: &str, body: Value) -> (u16, Value) {
@@ -67,45 +66,9 @@ async fn two_replicas_lose_nothing_and_share_the_quota() {
     let acked_hot: u64 = results.iter().filter(|r| r.0).map(|r| r.2).sum();
     assert_eq!(acked_hot, 800);
 
-    let state: Value = http
-        .get(format!("{}/v1/sessions/hot/state", bases[1]))
-        .header("x-api-key", &key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state = get_json(&http, &bases[1], &key, "/v1/sessions/hot/state").await;
     assert_eq!(state["mood"]["event_count"], 800, "every acknowledged event counted once");
-    // The state equals a replay of the stored events in the order they were applied.
-    let mut entries: Vec<Value> = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let page: Value = http
-            .get(format!("{}/v1/sessions/hot/mood-history?limit=500{cursor}", bases[0]))
-            .header("x-api-key", &key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        entries.extend(page["entries"].as_array().unwrap().iter().cloned());
-        match page.get("next_cursor") {
-            Some(c) => cursor = format!("&before={}", c.as_str().unwrap()),
-            None => break,
-        }
-    }
-    entries.reverse();
-    let model = Model::session_v1();
-    let mut replay = AffectState::new(&model);
-    for e in &entries {
-        let ts = chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().unwrap()).unwrap().timestamp_millis();
-        apply_batch(&model, &mut replay, &[Event::new(e["trigger_type"].as_str().unwrap().parse().unwrap(), ts)]);
-    }
-    for (i, d) in ["valence", "arousal", "tension", "affiliation"].iter().enumerate() {
-        assert_eq!(state["mood"][d].as_f64().unwrap(), replay.dims[i], "{d}");
-    }
+    assert_state_is_replay(&http, &bases[0], &key, "hot").await;
     let export = http
         .get(format!("{}/v1/analytics/export?from={T0}&to={}", bases[0], T0 + 400))
         .header("x-api-key", &key)
