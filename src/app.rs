@@ -37,8 +37,14 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, clock: Clock) -> Self {
-        Self { store, models: Models::default(), keys: KeyCache::default(), throttle: AuthThrottle::default(), clock }
+    pub fn new(store: Store, clock: Clock, auth_failure_limit: u32) -> Self {
+        Self {
+            store,
+            models: Models::default(),
+            keys: KeyCache::default(),
+            throttle: AuthThrottle::new(auth_failure_limit),
+            clock,
+        }
     }
 }
 
@@ -48,6 +54,8 @@ pub struct ServerOptions {
     pub store: StoreOptions,
     pub body_limit: BodyLimit,
     pub clock: Clock,
+    /// Failed authentications per address per minute before 429; 0 turns the throttle off.
+    pub auth_failure_limit: u32,
 }
 
 /// The whole HTTP surface: the API, `/docs`, `/openapi.json`, CORS, and the edge middleware
@@ -85,7 +93,7 @@ impl Bound {
         let store = Store::connect(&options.store).await?;
         store.migrate().await?;
         let acceptor = TcpListener::bind(addr).into_acceptor().await?;
-        let state = Arc::new(AppState::new(store, options.clock));
+        let state = Arc::new(AppState::new(store, options.clock, options.auth_failure_limit));
         Ok(Self { acceptor, state, body_limit: options.body_limit })
     }
 

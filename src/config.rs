@@ -2,6 +2,7 @@
 
 use crate::api::body::BodyLimit;
 use crate::app::{Clock, ServerOptions};
+use crate::keys::AuthThrottle;
 use crate::store::StoreOptions;
 use crate::telemetry::LogFormat;
 use clap::{Args, Parser, Subcommand};
@@ -85,6 +86,9 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "MOODRING_MAX_BODY_BYTES", default_value_t = BodyLimit::default().0)]
     pub max_body_bytes: usize,
+    /// Failed authentications per client address per minute before 429 (0: no limit).
+    #[arg(long, env = "MOODRING_AUTH_FAILURE_LIMIT", default_value_t = AuthThrottle::MAX_FAILURES)]
+    pub auth_failure_limit: u32,
 }
 
 impl ServeArgs {
@@ -93,6 +97,7 @@ impl ServeArgs {
             store: self.database.store_options(),
             body_limit: BodyLimit(self.max_body_bytes),
             clock: Clock::default(),
+            auth_failure_limit: self.auth_failure_limit,
         }
     }
 }

@@ -178,7 +178,7 @@ pub(super) fn page_params(limit: Option<i64>, before: Option<&str>) -> Result<(u
     }
     let before = match before {
         None => None,
-        Some(raw) => Some(raw.parse::<i64>().ok().filter(|c| *c > 0).ok_or_else(|| ApiError::InvalidParameter {
+        Some(raw) => Some(raw.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| ApiError::InvalidParameter {
             param: "before".into(),
             message: "must be a next_cursor from an earlier page".into(),
         })?),
@@ -215,6 +215,7 @@ impl AffectApi {
         /// Your session identifier.
         id: Path<String>,
         /// Evaluate at this instant (ISO 8601 or Unix seconds), not before the latest event.
+        #[oai(validator(min_length = 1))]
         at: Query<Option<String>>,
         /// `unit` (default) or Sonzai's `0-100`.
         scale: Query<Option<Scale>>,
@@ -282,8 +283,10 @@ impl AffectApi {
         /// Your session identifier.
         id: Path<String>,
         /// Entries per page, 1–500 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<i64>>,
         /// A `next_cursor` from an earlier page.
+        #[oai(validator(pattern = "^[0-9]{1,18}$"))]
         before: Query<Option<String>>,
         /// `unit` (default) or Sonzai's `0-100`.
         scale: Query<Option<Scale>>,

@@ -197,12 +197,15 @@ impl AnalyticsApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Start (ISO 8601 or Unix seconds).
+        #[oai(validator(min_length = 1))]
         from: Query<Option<String>>,
         /// End, exclusive (ISO 8601 or Unix seconds); default now.
+        #[oai(validator(min_length = 1))]
         to: Query<Option<String>>,
         /// `hour`, `day` (default) or `week`.
         interval: Query<Option<IntervalParam>>,
         /// IANA zone, e.g. `Europe/Paris` (default `UTC`).
+        #[oai(validator(min_length = 1))]
         tz: Query<Option<String>>,
         /// `unit` (default) or Sonzai's `0-100`.
         scale: Query<Option<Scale>>,
@@ -288,6 +291,7 @@ impl AnalyticsApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Days back from now, 1–365 (default 5).
+        #[oai(validator(minimum(value = "1"), maximum(value = "365")))]
         days: Query<Option<i64>>,
         /// `unit` (default) or Sonzai's `0-100`.
         scale: Query<Option<Scale>>,

@@ -89,6 +89,9 @@ fn credential(headers: &HeaderMap) -> Option<ApiKey> {
 /// the checkers: poem-openapi keeps only the last security scheme's error.
 pub struct AuthGuard;
 
+/// Endpoints that need no key, and so are never throttled.
+const PUBLIC_PATHS: [&str; 2] = ["/health", "/v1/keys/generate"];
+
 impl<E: Endpoint> Middleware<E> for AuthGuard {
     type Output = AuthGuardEndpoint<E>;
 
@@ -106,6 +109,8 @@ impl<E: Endpoint> Endpoint for AuthGuardEndpoint<E> {
         let state = req.data::<Arc<AppState>>().cloned();
         let ip = req.remote_addr().as_socket_addr().map(|a| a.ip());
         let credentialed = req.headers().contains_key("x-api-key") || req.headers().contains_key("authorization");
+        let public = PUBLIC_PATHS.contains(&req.uri().path());
+        let credentialed = credentialed && !public;
         let (Some(state), Some(ip), true) = (state, ip, credentialed) else {
             return self.0.call(req).await.map(IntoResponse::into_response);
         };

@@ -8,6 +8,7 @@ use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use rand::RngCore;
 use std::panic::AssertUnwindSafe;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 pub struct Edge;
@@ -34,12 +35,13 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let request_id = new_request_id();
         let method = req.method().clone();
+        let path = req.uri().path().to_owned();
         let started = Instant::now();
         let outcome = AssertUnwindSafe(self.0.call(req)).catch_unwind().await;
         let mut resp = match outcome {
             Ok(Ok(resp)) => resp.into_response(),
-            Ok(Err(err)) => render(err, &request_id),
-            Err(_) => render(ApiError::Internal(anyhow::anyhow!("handler panicked")).into(), &request_id),
+            Ok(Err(err)) => render(err, &request_id, &path),
+            Err(_) => render(ApiError::Internal(anyhow::anyhow!("handler panicked")).into(), &request_id, &path),
         };
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             resp.headers_mut().insert("x-request-id", v);
@@ -57,7 +59,7 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
     }
 }
 
-fn render(err: poem::Error, request_id: &str) -> Response {
+fn render(err: poem::Error, request_id: &str, path: &str) -> Response {
     let err = match err.downcast::<ApiError>() {
         Ok(ours) => ours,
         Err(foreign) => ApiError::from_foreign(&foreign),
@@ -70,5 +72,37 @@ fn render(err: poem::Error, request_id: &str) -> Response {
     if let Some(secs) = err.retry_after(chrono::Utc::now()) {
         resp.headers_mut().insert("retry-after", HeaderValue::from(secs));
     }
+    if matches!(err, ApiError::MethodNotAllowed)
+        && let Some(allow) = allowed_methods(path).and_then(|m| HeaderValue::from_str(&m).ok())
+    {
+        resp.headers_mut().insert("allow", allow);
+    }
     resp
+}
+
+/// The methods the spec documents for the path template that best matches `path` (static
+/// segments beat parameters), for the `Allow` header of a 405 (RFC 9110).
+fn allowed_methods(path: &str) -> Option<String> {
+    static ROUTES: OnceLock<Vec<(Vec<String>, String)>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        let spec: serde_json::Value = serde_json::from_str(&super::spec_json()).unwrap_or_default();
+        let paths = spec["paths"].as_object().cloned().unwrap_or_default();
+        paths
+            .iter()
+            .map(|(template, ops)| {
+                let mut methods: Vec<String> =
+                    ops.as_object().into_iter().flatten().map(|(m, _)| m.to_uppercase()).collect();
+                methods.push("OPTIONS".into());
+                (template.split('/').map(str::to_owned).collect(), methods.join(", "))
+            })
+            .collect()
+    });
+    let segments: Vec<&str> = path.split('/').collect();
+    routes
+        .iter()
+        .filter(|(t, _)| {
+            t.len() == segments.len() && t.iter().zip(&segments).all(|(t, s)| t.starts_with('{') || t == s)
+        })
+        .max_by_key(|(t, _)| t.iter().filter(|s| !s.starts_with('{')).count())
+        .map(|(_, methods)| methods.clone())
 }

@@ -16,20 +16,24 @@ const MAX_EVENT_ID_CHARS: usize = 256;
 const MAX_COORDINATE_PX: f64 = 1_000_000.0;
 const MAX_DURATION_MS: f64 = 86_400_000.0;
 const MAX_SPEED_PX_S: f64 = 1_000_000.0;
-/// Client clocks drift; a timestamp further ahead than this is a mistake (often milliseconds
-/// sent where seconds belong).
+/// Client clocks drift: a timestamp further ahead of the server than this is recorded at
+/// receipt time (as analytics services commonly do).
 const MAX_FUTURE_MS: i64 = 3_600_000;
+/// Above this (the year ~5138) a timestamp is milliseconds sent where seconds belong: rejected.
+const MAX_TS_S: f64 = 1e11;
 
 /// A batch of events for one session.
 #[derive(Debug, Deserialize, Object)]
 #[oai(example)]
 pub struct PostEventsRequest {
     /// 1 to 1,000 events, applied in `ts` order (stable for equal times).
+    #[oai(validator(min_items = 1, max_items = 1000))]
     pub events: Vec<EventIn>,
     /// The person this session belongs to (1–256 characters; an opaque id of yours, never an
     /// e-mail address or a name). Links the session to the user on first use; the user's own
     /// affect state then follows every event of the session. A session belongs to one user:
     /// another `user_id` for a linked session is a 409.
+    #[oai(validator(min_length = 1, max_length = 256))]
     pub user_id: Option<String>,
 }
 
@@ -61,24 +65,33 @@ pub struct EventIn {
     #[oai(rename = "type")]
     pub kind: OpenEnum<EventTypes>,
     /// Unix time in seconds (fractions allowed) when the event happened; receipt time when
-    /// omitted. At most an hour in the future.
+    /// omitted. A time more than an hour ahead of the server (a client clock running fast) is
+    /// recorded at receipt time; above 1e11 it is milliseconds by mistake and rejected.
+    #[oai(validator(minimum(value = "0"), maximum(value = "100000000000")))]
     pub ts: Option<f64>,
     /// Viewport X coordinate in pixels (click, rage_click).
+    #[oai(validator(minimum(value = "-1000000"), maximum(value = "1000000")))]
     pub x: Option<f64>,
     /// Viewport Y coordinate in pixels (click, rage_click).
+    #[oai(validator(minimum(value = "-1000000"), maximum(value = "1000000")))]
     pub y: Option<f64>,
     /// Duration in milliseconds (idle, hover, input_pause), 0 to 86,400,000.
+    #[oai(validator(minimum(value = "0"), maximum(value = "86400000")))]
     pub duration_ms: Option<f64>,
     /// Scroll speed in pixels per second (scroll), 0 to 1,000,000.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
     pub speed: Option<f64>,
     /// Scroll direction (scroll).
     pub direction: Option<Direction>,
     /// Page URL (page_view), at most 2,048 characters.
+    #[oai(validator(max_length = 2048))]
     pub url: Option<String>,
     /// Error message (error), at most 512 characters.
+    #[oai(validator(max_length = 512))]
     pub message: Option<String>,
     /// Your id for this event (1–256 characters). An event whose id the session already has is
     /// not stored again, so a batch can be retried safely.
+    #[oai(validator(min_length = 1, max_length = 256))]
     pub event_id: Option<String>,
 }
 
@@ -121,16 +134,16 @@ impl EventIn {
             self.kind.value.parse().map_err(|_| ApiError::InvalidEventTypes(vec![self.kind.value.clone()]))?;
         let ts_ms = match self.ts {
             None => now_ms,
-            Some(ts) => {
-                let ms = (ts * 1000.0).round();
-                if !(0.0..=(now_ms + MAX_FUTURE_MS) as f64).contains(&ms) {
-                    return Err(ApiError::invalid(
-                        field("ts"),
-                        "must be Unix time in seconds, not negative and at most an hour in the future",
-                    ));
-                }
-                ms as i64
+            Some(ts) if !(0.0..=MAX_TS_S).contains(&ts) => {
+                return Err(ApiError::invalid(
+                    field("ts"),
+                    "must be Unix time in seconds (0 to 1e11), not milliseconds",
+                ));
             }
+            Some(ts) => match (ts * 1000.0).round() as i64 {
+                ms if ms > now_ms + MAX_FUTURE_MS => now_ms,
+                ms => ms,
+            },
         };
         let event_id = text("event_id", self.event_id, MAX_EVENT_ID_CHARS)?;
         if event_id.as_deref().is_some_and(|id| id.is_empty()) {

@@ -218,8 +218,10 @@ impl ExportApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Start (ISO 8601 or Unix seconds); default 24 hours before `to`.
+        #[oai(validator(min_length = 1))]
         from: Query<Option<String>>,
         /// End, exclusive (ISO 8601 or Unix seconds); default now.
+        #[oai(validator(min_length = 1))]
         to: Query<Option<String>>,
         /// `ndjson` (default) or `csv`.
         format: Query<Option<ExportFormat>>,

@@ -18,8 +18,9 @@ use std::sync::Arc;
 #[derive(Debug, Deserialize, Object)]
 #[oai(example)]
 pub struct GenerateKeyRequest {
-    /// Name or company of the key owner (1–256 characters).
+    /// Name or company of the key owner (1–256 characters, not blank).
     #[serde(default)]
+    #[oai(validator(min_length = 1, max_length = 256, pattern = "\\S"))]
     pub customer_name: String,
     /// Contact email for the customer.
     pub email: Option<String>,

@@ -151,6 +151,7 @@ impl UsersApi {
         /// Your id for the person, as sent with their sessions' events.
         user_id: Path<String>,
         /// Evaluate at this instant (ISO 8601 or Unix seconds); default now.
+        #[oai(validator(min_length = 1))]
         at: Query<Option<String>>,
         /// `unit` (default) or Sonzai's `0-100`.
         scale: Query<Option<Scale>>,
@@ -206,8 +207,10 @@ impl UsersApi {
         /// Your id for the person.
         user_id: Path<String>,
         /// Entries per page, 1–500 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<i64>>,
         /// A `next_cursor` from an earlier page.
+        #[oai(validator(pattern = "^[0-9]{1,18}$"))]
         before: Query<Option<String>>,
         /// `unit` (default) or Sonzai's `0-100`.
         scale: Query<Option<Scale>>,
@@ -231,6 +234,7 @@ impl UsersApi {
         /// Your id for the person.
         user_id: Path<String>,
         /// At most this many, 1–500 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<i64>>,
     ) -> Result<Json<UserSessions>, Fails<OnUserRead>> {
         let id = self::user_id(&user_id)?;

@@ -14,9 +14,11 @@ async fn unknown_routes_and_methods_answer_json() {
     let app = spawn().await;
     let key = app.key("starter").await;
     app.get("/v1/nothing/here", &key).await.expect(404, json!({"error": "Not Found", "message": "No such endpoint"}));
-    app.send(Method::PUT, "/v1/sessions/s/mood", Some(&key), None)
-        .await
-        .expect(405, json!({"error": "Method Not Allowed", "message": "This endpoint does not accept that method"}));
+    let r = app.send(Method::PUT, "/v1/sessions/s/mood", Some(&key), None).await;
+    r.expect(405, json!({"error": "Method Not Allowed", "message": "This endpoint does not accept that method"}));
+    assert_eq!(r.header("allow"), Some("GET, OPTIONS"));
+    let r = app.send(Method::GET, "/v1/keys/current", Some(&key), None).await;
+    assert_eq!((r.status.as_u16(), r.header("allow")), (405, Some("DELETE, OPTIONS")));
 }
 
 #[tokio::test]

@@ -189,6 +189,13 @@ async fn omitted_times_are_receipt_times() {
     let key = app.key("starter").await;
     app.post_events(&key, "s", json!([{"type": "click"}])).await;
     assert_eq!(app.mood(&key, "s").await.json["updated_at"], "2025-05-04T11:00:00.000Z");
-    let r = app.post_events(&key, "s", json!([{"type": "click", "ts": T0 + 3600 + 3601}])).await;
-    assert_eq!(r.json["field"], "events[0].ts", "more than an hour ahead of the server");
+    // A client clock running more than an hour fast: recorded at receipt time.
+    let r = app.post_events(&key, "fast", json!([{"type": "click", "ts": T0 + 3600 + 3601}])).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(app.mood(&key, "fast").await.json["updated_at"], "2025-05-04T11:00:00.000Z");
+    let r = app.post_events(&key, "ms", json!([{"type": "click", "ts": 1_746_352_800_000_i64}])).await;
+    assert_eq!(
+        (r.status.as_u16(), r.json["message"].as_str()),
+        (400, Some("must be Unix time in seconds (0 to 1e11), not milliseconds"))
+    );
 }

@@ -91,6 +91,7 @@ pub async fn spawn_with(clock: Clock) -> TestApp {
         store: StoreOptions { url: database_url.clone(), max_connections: 4, sqlite_synchronous_full: false },
         body_limit: BodyLimit::default(),
         clock,
+        auth_failure_limit: moodring::keys::AuthThrottle::MAX_FAILURES,
     };
     let bound = Bound::new(&options, "127.0.0.1:0").await.expect("the app starts");
     let addr = bound.local_addr();
