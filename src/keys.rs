@@ -128,40 +128,6 @@ pub async fn verify(store: &Store, cache: &KeyCache, key: &ApiKey) -> Result<Opt
     Ok(Some(tenant))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_have_the_documented_shape() {
-        let key = ApiKey::generate();
-        assert!(key.expose().starts_with("sm_"));
-        assert_eq!(key.expose().len(), 67);
-        assert_eq!(ApiKey::parse(key.expose()), Some(key.clone()));
-        assert_eq!(key.lookup(), &key.expose()[3..19]);
-        assert!(!format!("{key:?}").contains(&key.expose()[19..]));
-        assert_ne!(ApiKey::generate(), key);
-    }
-
-    #[test]
-    fn malformed_keys_are_refused_before_any_lookup() {
-        for bad in
-            ["", "sm_", "sm_abc", "SM_0123", &format!("sm_{}", "G".repeat(64)), &format!("sm_{}", "a".repeat(65))]
-        {
-            assert_eq!(ApiKey::parse(bad), None, "{bad}");
-        }
-    }
-
-    #[tokio::test]
-    async fn a_hash_verifies_only_its_own_key() {
-        let key = ApiKey::generate();
-        let hash = key.hash().await.unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(key.matches(hash.clone()).await);
-        assert!(!ApiKey::generate().matches(hash).await);
-    }
-}
-
 /// Failed authentications per client address: after `limit` failures (default
 /// [`AuthThrottle::MAX_FAILURES`]) within [`AuthThrottle::WINDOW`], the address gets 429 until
 /// the window ends. Guessing keys
@@ -208,5 +174,39 @@ impl AuthThrottle {
             *entry = (Instant::now(), 0);
         }
         entry.1 += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_have_the_documented_shape() {
+        let key = ApiKey::generate();
+        assert!(key.expose().starts_with("sm_"));
+        assert_eq!(key.expose().len(), 67);
+        assert_eq!(ApiKey::parse(key.expose()), Some(key.clone()));
+        assert_eq!(key.lookup(), &key.expose()[3..19]);
+        assert!(!format!("{key:?}").contains(&key.expose()[19..]));
+        assert_ne!(ApiKey::generate(), key);
+    }
+
+    #[test]
+    fn malformed_keys_are_refused_before_any_lookup() {
+        for bad in
+            ["", "sm_", "sm_abc", "SM_0123", &format!("sm_{}", "G".repeat(64)), &format!("sm_{}", "a".repeat(65))]
+        {
+            assert_eq!(ApiKey::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_only_its_own_key() {
+        let key = ApiKey::generate();
+        let hash = key.hash().await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(key.matches(hash.clone()).await);
+        assert!(!ApiKey::generate().matches(hash).await);
     }
 }
