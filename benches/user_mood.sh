@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Latency of GET /v1/users/{id}/mood, the call an agent makes before every reply: a release
-# server on a fresh database, one person with a few sessions, then wrk at 32 connections for
+# server on a fresh database, one person with a few sessions, then wrk at CONNECTIONS (32) for
 # DURATION on loopback. Prints wrk's latency distribution per backend.
 #
 #   bash benches/user_mood.sh            BACKENDS=sqlite DURATION=10s bash benches/user_mood.sh
@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BACKENDS=${BACKENDS:-"sqlite postgres"}
 DURATION=${DURATION:-20s}
+CONNECTIONS=${CONNECTIONS:-32}
 PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}
 PORT=${PORT:-18182}
 WORK=$(mktemp -d)
@@ -35,8 +36,8 @@ for backend in $BACKENDS; do
       -H 'Content-Type: application/json' \
       -d '{"user_id":"u_bench","events":[{"type":"page_view","url":"/a"},{"type":"error"},{"type":"rage_click","x":1,"y":1},{"type":"error"},{"type":"scroll","speed":900}]}'
   done
-  echo "== $backend: GET /v1/users/u_bench/mood, wrk -t1 -c32 -d$DURATION"
-  wrk -t1 -c32 -d"$DURATION" --latency -H "X-Api-Key: $key" "http://127.0.0.1:$PORT/v1/users/u_bench/mood" \
+  echo "== $backend: GET /v1/users/u_bench/mood, wrk -t1 -c$CONNECTIONS -d$DURATION"
+  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -H "X-Api-Key: $key" "http://127.0.0.1:$PORT/v1/users/u_bench/mood" \
     | grep -E 'Requests/sec|Latency|50%|90%|99%|Non-2xx|Socket errors'
   kill "$server"; wait "$server" 2>/dev/null || true; server=""
 done
