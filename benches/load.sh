@@ -60,7 +60,8 @@ for backend in $BACKENDS; do
       url="${PG_ADMIN%/*}/moodring_load"; probe_url="${PG_ADMIN%/*}/moodring_probe"
       seed_url="$url?options[synchronous_commit]=off" ;;
   esac
-  limit=$("$BIN/examples/storage_probe" "$probe_url" 4 10 100)
+  # As many writers as help: PostgreSQL shares WAL flushes between concurrent commits.
+  limit=$("$BIN/examples/storage_probe" "$probe_url" 32 10 100)
   KEY=$("$BIN/examples/seed" "$seed_url" "$SEEDED" 10 30 8 2>/dev/null | tail -n 1)
   RUST_LOG=warn "$BIN/moodring" --database-url "$url" --bind "127.0.0.1:$PORT" & server=$!; pids+=($server)
   wait_up "$PORT"
