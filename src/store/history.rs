@@ -22,6 +22,25 @@ pub struct HistoryEntry {
     pub signals: Vec<Signal>,
 }
 
+/// A [`HistoryEntry`] from a row of `events` or `user_history`, which share these columns.
+macro_rules! history_entry {
+    ($r:expr) => {{
+        let r = $r;
+        Ok(HistoryEntry {
+            cursor: r.id,
+            ts_ms: r.ts_ms,
+            trigger_type: r.kind,
+            trigger_reason: r.trigger_reason,
+            dims: [r.valence, r.arousal, r.tension, r.affiliation],
+            delta: [r.delta_valence, r.delta_arousal, r.delta_tension, r.delta_affiliation],
+            label: r.label,
+            confidence: r.confidence,
+            signals: serde_json::from_str(&r.signals)?,
+        })
+    }};
+}
+pub(super) use history_entry;
+
 /// One page of history, and where the next (older) page starts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistoryPage {
@@ -45,20 +64,7 @@ pub async fn page(
         query = query.filter(Column::Id.lt(before));
     }
     let rows = query.order_by_desc(Column::Id).limit(limit + 1).all(store.reader()).await?;
-    page_of(rows, limit, |r| {
-        Ok(HistoryEntry {
-            cursor: r.id,
-            ts_ms: r.ts_ms,
-            trigger_type: r.kind,
-            trigger_reason: r.trigger_reason,
-            dims: [r.valence, r.arousal, r.tension, r.affiliation],
-            delta: [r.delta_valence, r.delta_arousal, r.delta_tension, r.delta_affiliation],
-            label: r.label,
-            confidence: r.confidence,
-            signals: serde_json::from_str(&r.signals)?,
-        })
-    })
-    .map(Some)
+    page_of(rows, limit, |r| history_entry!(r)).map(Some)
 }
 
 /// A page from up to `limit + 1` rows read newest first: the extra row only says there is more.

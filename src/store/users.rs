@@ -1,7 +1,7 @@
 //! People across sessions: their affect state (the user model), its history, their sessions,
 //! and erasure by person.
 
-use super::history::{HistoryEntry, HistoryPage, page_of};
+use super::history::{HistoryEntry, HistoryPage, history_entry, page_of};
 use super::rollup::{self, Change};
 use super::{Store, StoreError, sessions};
 use crate::domain::{Tenant, UserId};
@@ -192,20 +192,7 @@ pub async fn history(
         query = query.filter(H::Id.lt(before));
     }
     let rows = query.order_by_desc(H::Id).limit(limit + 1).all(store.reader()).await?;
-    page_of(rows, limit, |r| {
-        Ok(HistoryEntry {
-            cursor: r.id,
-            ts_ms: r.ts_ms,
-            trigger_type: r.kind,
-            trigger_reason: r.trigger_reason,
-            dims: [r.valence, r.arousal, r.tension, r.affiliation],
-            delta: [r.delta_valence, r.delta_arousal, r.delta_tension, r.delta_affiliation],
-            label: r.label,
-            confidence: r.confidence,
-            signals: serde_json::from_str(&r.signals)?,
-        })
-    })
-    .map(Some)
+    page_of(rows, limit, |r| history_entry!(r)).map(Some)
 }
 
 /// Erases the user and every session linked to them — events, states, histories, feedback,
