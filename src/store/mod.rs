@@ -19,8 +19,8 @@ use crate::domain::Plan;
 use chrono::{DateTime, Utc};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, SqlErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, EntityTrait, Iterable, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use std::time::Duration;
 
@@ -134,6 +134,21 @@ impl Store {
     fn reader(&self) -> &DatabaseConnection {
         &self.reader
     }
+}
+
+/// Inserts rows as multi-row statements, each under SQLite's limit of 32,766 bound parameters
+/// (PostgreSQL allows 65,535): one statement per chunk, not per row.
+async fn insert_chunked<A>(db: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), DbErr>
+where
+    A: ActiveModelTrait + Send,
+{
+    let per_statement = 32_766 / <A::Entity as EntityTrait>::Column::iter().count().max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
+        A::Entity::insert_many(chunk).exec(db).await?;
+    }
+    Ok(())
 }
 
 /// Runs a write transaction, once more if it lost a race to create the same row (two first

@@ -1,7 +1,7 @@
 //! Sessions: ingesting event batches, reading the current mood, erasure.
 
 use super::rollup::{self, Change};
-use super::{Store, StoreError, quota, retry_on_conflict, timeline, users};
+use super::{Store, StoreError, insert_chunked, quota, retry_on_conflict, timeline, users};
 use crate::domain::{NewEvent, SessionId, Tenant, UserId};
 use crate::engine::{
     AffectState, HistoryRecord, Model, Models, Mood, ScrollDirection, Signal, SuggestedAction, apply_batch, project,
@@ -186,10 +186,6 @@ async fn known_event_ids(
     Ok(known.into_iter().flatten().collect())
 }
 
-/// sqlx binds at most 32,766 parameters per SQLite statement (65,535 on PostgreSQL).
-const EVENT_COLUMNS: usize = 28;
-const EVENTS_PER_STATEMENT: usize = 32_766 / EVENT_COLUMNS;
-
 async fn insert_events(
     db: &impl ConnectionTrait,
     tenant: &Tenant,
@@ -234,11 +230,7 @@ async fn insert_events(
             model_version: Set(model.version.clone()),
         });
     }
-    while !rows.is_empty() {
-        let rest = rows.split_off(rows.len().min(EVENTS_PER_STATEMENT));
-        event::Entity::insert_many(std::mem::replace(&mut rows, rest)).exec(db).await?;
-    }
-    Ok(())
+    Ok(insert_chunked(db, rows).await?)
 }
 
 pub(super) fn parse_label(s: &str) -> Result<Mood, StoreError> {

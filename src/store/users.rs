@@ -3,7 +3,7 @@
 
 use super::history::{HistoryEntry, HistoryPage, history_entry, page_of};
 use super::rollup::{self, Change};
-use super::{Store, StoreError, sessions};
+use super::{Store, StoreError, insert_chunked, sessions};
 use crate::domain::{Tenant, UserId};
 use crate::engine::{AffectState, Event, Model, Mood, apply_batch};
 use chrono::{DateTime, Utc};
@@ -65,8 +65,6 @@ pub(super) async fn lock_or_create(
     Ok(user::Entity::insert(row).exec_with_returning(txn).await?)
 }
 
-const HISTORY_COLUMNS: usize = 19;
-
 /// Applies a session's new events to its user's state and records the user's history.
 pub(super) async fn apply(
     txn: &DatabaseTransaction,
@@ -77,7 +75,7 @@ pub(super) async fn apply(
 ) -> Result<(), StoreError> {
     let mut state: AffectState = serde_json::from_str(&user.state)?;
     let records = apply_batch(model, &mut state, events);
-    let mut rows: Vec<user_history::ActiveModel> = records
+    let rows: Vec<user_history::ActiveModel> = records
         .iter()
         .map(|r| {
             Ok(user_history::ActiveModel {
@@ -103,10 +101,7 @@ pub(super) async fn apply(
             })
         })
         .collect::<Result<_, StoreError>>()?;
-    while !rows.is_empty() {
-        let rest = rows.split_off(rows.len().min(32_766 / HISTORY_COLUMNS));
-        user_history::Entity::insert_many(std::mem::replace(&mut rows, rest)).exec(txn).await?;
-    }
+    insert_chunked(txn, rows).await?;
     user::Entity::update(user::ActiveModel {
         id: Unchanged(user.id),
         updated_at_ms: Set(state.last_interaction_at_ms.unwrap_or(user.updated_at_ms)),
