@@ -2,7 +2,8 @@
 //!
 //! SQLite gets one writer connection (SQLite has one writer anyway; several pooled writers only
 //! trade queueing for "database is locked" errors) and a separate pool of readers in WAL mode.
-//! PostgreSQL gets one pool; writes to a session are serialised by a row lock on it.
+//! PostgreSQL gets one pool, fully opened at start; writes to a session are serialised by a row
+//! lock on it.
 
 pub mod analytics;
 pub mod export;
@@ -72,7 +73,10 @@ impl Store {
             // sqlx keeps prepared statements per connection, and PostgreSQL may settle on a
             // generic plan for one after five runs — planned while the tables were tiny, a
             // sequential scan that it keeps as they grow. Plan every run with its parameters.
+            // Every connection is opened at start: one opened on demand is a TLS handshake and
+            // a login (~50 ms) that the requests waiting for it would add to their latency.
             opts.max_connections(options.max_connections)
+                .min_connections(options.max_connections)
                 .sqlx_logging(false)
                 .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
             let db = Database::connect(opts).await?;
