@@ -63,7 +63,10 @@ pub struct ServerOptions {
 pub fn routes(state: Arc<AppState>, body_limit: BodyLimit) -> impl Endpoint {
     let api = api::service();
     let docs = api.swagger_ui();
-    let spec = api.spec_endpoint();
+    let spec = api::spec_json();
+    let spec = poem::endpoint::make_sync(move |_| {
+        poem::Response::builder().content_type("application/json; charset=utf-8").body(spec.clone())
+    });
     let cors = Cors::new()
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
         .allow_headers(["x-api-key", "authorization", "content-type"])

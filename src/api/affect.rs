@@ -4,7 +4,7 @@ use super::Tag;
 use super::auth::Auth;
 use super::error::{ApiError, Fails, Failures};
 use super::sessions::session_id;
-use super::wire::{EventTypes, MoodLabel, OpenEnum, Scale, UiAction, iso8601, parse_instant, round4};
+use super::wire::{ClientIdParam, EventTypes, MoodLabel, OpenEnum, Scale, UiAction, iso8601, parse_instant, round4};
 use crate::app::AppState;
 use crate::engine::{Mood, Signal, project, project_at};
 use crate::store::history::{self, HistoryPage};
@@ -213,7 +213,7 @@ impl AffectApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Your session identifier.
-        id: Path<String>,
+        id: Path<ClientIdParam>,
         /// Evaluate at this instant (ISO 8601 or Unix seconds), not before the latest event.
         #[oai(validator(min_length = 1))]
         at: Query<Option<String>>,
@@ -281,7 +281,7 @@ impl AffectApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Your session identifier.
-        id: Path<String>,
+        id: Path<ClientIdParam>,
         /// Entries per page, 1–500 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<i64>>,

@@ -104,6 +104,20 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// For an optional field whose schema is an enum: absent is `None`, `null` is an error (the
+/// spec's enum has no null; other optional fields are documented nullable and take it).
+/// Use with `#[serde(default, deserialize_with = "not_null")]`.
+pub fn not_null<'de, D, T>(de: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    match <Option<T> as serde::Deserialize>::deserialize(de)? {
+        Some(value) => Ok(Some(value)),
+        None => Err(serde::de::Error::custom("must not be null; omit the field instead")),
+    }
+}
+
 fn classify(path: &str, err: &serde_json::Error) -> ApiError {
     if matches!(err.classify(), Category::Syntax | Category::Eof | Category::Io) {
         return ApiError::MalformedJson(err.to_string());

@@ -2,7 +2,7 @@
 //! before anything is stored, and one bad event rejects it.
 
 use super::error::ApiError;
-use super::wire::{EventTypes, OpenEnum};
+use super::wire::{EventTypes, OpenEnum, check_text};
 use crate::domain::NewEvent;
 use crate::engine::{Event, EventKind, ScrollDirection, page_hash};
 use poem_openapi::types::Example;
@@ -33,7 +33,7 @@ pub struct PostEventsRequest {
     /// e-mail address or a name). Links the session to the user on first use; the user's own
     /// affect state then follows every event of the session. A session belongs to one user:
     /// another `user_id` for a linked session is a 409.
-    #[oai(validator(min_length = 1, max_length = 256))]
+    #[oai(nullable, validator(min_length = 1, max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"))]
     pub user_id: Option<String>,
 }
 
@@ -67,31 +67,32 @@ pub struct EventIn {
     /// Unix time in seconds (fractions allowed) when the event happened; receipt time when
     /// omitted. A time more than an hour ahead of the server (a client clock running fast) is
     /// recorded at receipt time; above 1e11 it is milliseconds by mistake and rejected.
-    #[oai(validator(minimum(value = "0"), maximum(value = "100000000000")))]
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "100000000000")))]
     pub ts: Option<f64>,
     /// Viewport X coordinate in pixels (click, rage_click).
-    #[oai(validator(minimum(value = "-1000000"), maximum(value = "1000000")))]
+    #[oai(nullable, validator(minimum(value = "-1000000"), maximum(value = "1000000")))]
     pub x: Option<f64>,
     /// Viewport Y coordinate in pixels (click, rage_click).
-    #[oai(validator(minimum(value = "-1000000"), maximum(value = "1000000")))]
+    #[oai(nullable, validator(minimum(value = "-1000000"), maximum(value = "1000000")))]
     pub y: Option<f64>,
     /// Duration in milliseconds (idle, hover, input_pause), 0 to 86,400,000.
-    #[oai(validator(minimum(value = "0"), maximum(value = "86400000")))]
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "86400000")))]
     pub duration_ms: Option<f64>,
     /// Scroll speed in pixels per second (scroll), 0 to 1,000,000.
-    #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
+    #[oai(nullable, validator(minimum(value = "0"), maximum(value = "1000000")))]
     pub speed: Option<f64>,
     /// Scroll direction (scroll).
+    #[serde(default, deserialize_with = "super::body::not_null")]
     pub direction: Option<Direction>,
     /// Page URL (page_view), at most 2,048 characters.
-    #[oai(validator(max_length = 2048))]
+    #[oai(nullable, validator(max_length = 2048, pattern = "^[^\\u0000]*$"))]
     pub url: Option<String>,
     /// Error message (error), at most 512 characters.
-    #[oai(validator(max_length = 512))]
+    #[oai(nullable, validator(max_length = 512, pattern = "^[^\\u0000]*$"))]
     pub message: Option<String>,
     /// Your id for this event (1–256 characters). An event whose id the session already has is
     /// not stored again, so a batch can be retried safely.
-    #[oai(validator(min_length = 1, max_length = 256))]
+    #[oai(nullable, validator(min_length = 1, max_length = 256, pattern = "^[^\\u0000]*$"))]
     pub event_id: Option<String>,
 }
 
@@ -125,10 +126,8 @@ impl EventIn {
             _ => Ok(v),
         };
         let text = |name: &str, v: Option<String>, max: usize| match v {
-            Some(s) if s.chars().count() > max => {
-                Err(ApiError::invalid(field(name), format!("must be at most {max} characters")))
-            }
-            other => Ok(other),
+            Some(s) => check_text(field(name), &s, max).map(|()| Some(s)),
+            None => Ok(None),
         };
         let kind: EventKind =
             self.kind.value.parse().map_err(|_| ApiError::InvalidEventTypes(vec![self.kind.value.clone()]))?;

@@ -53,7 +53,50 @@ pub fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
     .description(include_str!("spec_description.md"))
 }
 
-/// The committed spec's JSON.
+/// The spec as committed and served at `/openapi.json`: poem-openapi's, with one rewrite for
+/// client generators (see [`inline_described_enums`]).
 pub fn spec_json() -> String {
-    service().spec()
+    let mut spec: serde_json::Value = serde_json::from_str(&service().spec()).expect("poem-openapi writes JSON");
+    inline_described_enums(&mut spec);
+    serde_json::to_string_pretty(&spec).expect("a JSON value serialises")
+}
+
+/// poem-openapi documents a field of an enum type that has its own description (or is
+/// nullable) as `allOf: [{$ref: Enum}, {description, nullable}]`. openapi-python-client cannot
+/// take `allOf` of a non-object and drops every schema that contains one (and the operations
+/// using them), so such fields get the enum's schema inline, with the field's additions.
+/// Serving this rewrite at `/openapi.json` keeps the served spec the committed one; `/docs`
+/// renders poem-openapi's equivalent original.
+fn inline_described_enums(spec: &mut serde_json::Value) {
+    use serde_json::Value;
+    fn walk(node: &mut Value, enums: &serde_json::Map<String, Value>) {
+        match node {
+            Value::Object(map) => {
+                let inline: Option<serde_json::Map<String, Value>> =
+                    match map.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+                        Some([Value::Object(first), Value::Object(patch)]) => first
+                            .get("$ref")
+                            .and_then(Value::as_str)
+                            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                            .and_then(|name| enums.get(name))
+                            .and_then(Value::as_object)
+                            .map(|schema| schema.iter().chain(patch).map(|(k, v)| (k.clone(), v.clone())).collect()),
+                        _ => None,
+                    };
+                if let Some(inline) = inline {
+                    *map = inline;
+                }
+                map.values_mut().for_each(|v| walk(v, enums));
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, enums)),
+            _ => {}
+        }
+    }
+    let enums: serde_json::Map<String, Value> = spec["components"]["schemas"]
+        .as_object()
+        .map(|schemas| {
+            schemas.iter().filter(|(_, s)| s.get("enum").is_some()).map(|(k, v)| (k.clone(), v.clone())).collect()
+        })
+        .unwrap_or_default();
+    walk(spec, &enums);
 }

@@ -3,7 +3,7 @@ use super::auth::Auth;
 use super::body::JsonBody;
 use super::error::{ApiError, Fails, Failures};
 use super::events::PostEventsRequest;
-use super::wire::{MoodLabel, UiAction, iso8601, round4};
+use super::wire::{ClientIdParam, MoodLabel, UiAction, check_text, iso8601, round4};
 use crate::app::AppState;
 use crate::domain::SessionId;
 use crate::store::feedback::{self, NewFeedback};
@@ -81,11 +81,15 @@ impl Example for MoodResponse {
 #[derive(Debug, Deserialize, Object)]
 #[oai(example)]
 pub struct FeedbackRequest {
-    /// The action you triggered (e.g. `show_live_chat`, `show_discount`, `no_action`), at most 128 characters.
+    /// The action you triggered (e.g. `show_live_chat`, `show_discount`, `no_action`): 1–128
+    /// characters, not blank.
+    #[oai(validator(min_length = 1, max_length = 128, pattern = "^[^\\u0000]*\\S[^\\u0000]*$"))]
     pub action_taken: String,
     /// Whether the action improved the user's experience. Omit if unknown.
+    #[oai(nullable)]
     pub was_helpful: Option<bool>,
     /// Free-text notes for your own records, at most 512 characters.
+    #[oai(nullable, validator(max_length = 512, pattern = "^[^\\u0000]*$"))]
     pub notes: Option<String>,
 }
 
@@ -163,7 +167,7 @@ impl SessionsApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Your session identifier: 1–256 characters, URL-encoded. Never put PII in it.
-        id: Path<String>,
+        id: Path<ClientIdParam>,
         body: JsonBody<PostEventsRequest>,
     ) -> Result<Json<PostEventsResponse>, Fails<OnPostEvents>> {
         let id = session_id(&id)?;
@@ -191,7 +195,7 @@ impl SessionsApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Your session identifier.
-        id: Path<String>,
+        id: Path<ClientIdParam>,
     ) -> Result<Json<MoodResponse>, Fails<OnSessionRead>> {
         let id = session_id(&id)?;
         let mood = sessions::current_mood(&state.store, auth.tenant(), &id)
@@ -217,7 +221,7 @@ impl SessionsApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Your session identifier.
-        id: Path<String>,
+        id: Path<ClientIdParam>,
         body: JsonBody<FeedbackRequest>,
     ) -> Result<Json<FeedbackResponse>, Fails<OnFeedback>> {
         let id = session_id(&id)?;
@@ -226,11 +230,9 @@ impl SessionsApi {
         if action_taken.is_empty() {
             return Err(ApiError::MissingField("action_taken".into()).into());
         }
-        if action_taken.chars().count() > 128 {
-            return Err(ApiError::invalid("action_taken", "must be at most 128 characters").into());
-        }
-        if req.notes.as_ref().is_some_and(|n| n.chars().count() > 512) {
-            return Err(ApiError::invalid("notes", "must be at most 512 characters").into());
+        check_text("action_taken", &req.action_taken, 128)?;
+        if let Some(notes) = &req.notes {
+            check_text("notes", notes, 512)?;
         }
         let fb = NewFeedback { action_taken: action_taken.to_owned(), was_helpful: req.was_helpful, notes: req.notes };
         if !feedback::record(&state.store, auth.tenant(), &id, fb, state.clock.now()).await? {
@@ -250,7 +252,7 @@ impl SessionsApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Your session identifier.
-        id: Path<String>,
+        id: Path<ClientIdParam>,
     ) -> Result<Json<DeleteSessionResponse>, Fails<OnSessionRead>> {
         let id = session_id(&id)?;
         if !sessions::erase(&state.store, auth.tenant(), &id).await? {

@@ -5,7 +5,7 @@ use super::Tag;
 use super::affect::{HistoryResponse, SignalDetail, page_params};
 use super::auth::Auth;
 use super::error::{ApiError, Fails, Failures};
-use super::wire::{MoodLabel, Scale, UiAction, iso8601, parse_instant, round4};
+use super::wire::{ClientIdParam, MoodLabel, Scale, UiAction, iso8601, parse_instant, round4};
 use crate::app::AppState;
 use crate::domain::UserId;
 use crate::engine::{project_at, summarize};
@@ -149,7 +149,7 @@ impl UsersApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Your id for the person, as sent with their sessions' events.
-        user_id: Path<String>,
+        user_id: Path<ClientIdParam>,
         /// Evaluate at this instant (ISO 8601 or Unix seconds); default now.
         #[oai(validator(min_length = 1))]
         at: Query<Option<String>>,
@@ -205,7 +205,7 @@ impl UsersApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Your id for the person.
-        user_id: Path<String>,
+        user_id: Path<ClientIdParam>,
         /// Entries per page, 1–500 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<i64>>,
@@ -232,7 +232,7 @@ impl UsersApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Your id for the person.
-        user_id: Path<String>,
+        user_id: Path<ClientIdParam>,
         /// At most this many, 1–500 (default 50).
         #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
         limit: Query<Option<i64>>,
@@ -259,7 +259,7 @@ impl UsersApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Your id for the person.
-        user_id: Path<String>,
+        user_id: Path<ClientIdParam>,
     ) -> Result<Json<DeleteUserResponse>, Fails<OnUserRead>> {
         let id = self::user_id(&user_id)?;
         let sessions_deleted = users::erase(&state.store, auth.tenant(), &id)

@@ -5,7 +5,7 @@ use crate::engine::{EventKind, Mood, SuggestedAction};
 use chrono::{DateTime, SecondsFormat, Utc};
 use poem_openapi::Enum;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
-use poem_openapi::types::{ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::types::{ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type};
 use serde::Deserialize;
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -214,4 +214,68 @@ impl Scale {
             Self::Sonzai => [d[0] * 50.0, d[1] * 50.0, -d[2] * 50.0, d[3] * 50.0],
         }
     }
+}
+
+/// The rule the spec states for client ids (session and user ids) besides their length: no
+/// control characters.
+pub const CLIENT_ID_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+
+/// A session or user id in a path, documented with its rules (1–256 characters, no control
+/// characters) but taken as sent, so that a bad one reaches the handler and gets the contract's
+/// own error (`Invalid session id`) instead of a generic parameter failure.
+pub struct ClientIdParam(String);
+
+impl std::ops::Deref for ClientIdParam {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Type for ClientIdParam {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            min_length: Some(1),
+            max_length: Some(256),
+            pattern: Some(CLIENT_ID_PATTERN.to_owned()),
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    fn register(_: &mut Registry) {}
+
+    fn as_raw_value(&self) -> Option<&Self> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromParameter for ClientIdParam {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Self(value.to_owned()))
+    }
+}
+
+/// Free text the spec allows: at most `max` characters and no NUL (U+0000), which PostgreSQL
+/// cannot store in text. The spec states it as the pattern `^[^\u0000]*$`.
+pub fn check_text(field: impl Into<String>, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.chars().count() > max {
+        return Err(ApiError::invalid(field, format!("must be at most {max} characters")));
+    }
+    if value.contains('\0') {
+        return Err(ApiError::invalid(field, "must not contain NUL characters (U+0000)"));
+    }
+    Ok(())
 }

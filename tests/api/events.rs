@@ -1,4 +1,5 @@
 use crate::helpers::{T0, meltdown, spawn};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 const VALID_TYPES: [&str; 12] = [
@@ -94,6 +95,10 @@ async fn every_field_is_checked() {
         (json!({"type": "click", "ts": "now"}), "events[0].ts"),
         (json!({"type": "click", "event_id": ""}), "events[0].event_id"),
         (json!({"type": "click", "event_id": long(257)}), "events[0].event_id"),
+        (json!({"type": "click", "event_id": "a\u{0}"}), "events[0].event_id"),
+        (json!({"type": "error", "message": "\u{0}"}), "events[0].message"),
+        (json!({"type": "page_view", "url": "/\u{0}"}), "events[0].url"),
+        (json!({"type": "scroll", "direction": null}), "events[0].direction"),
         (json!({"type": 7}), "events[0].type"),
         (json!({"ts": T0}), "events[0].type"),
     ];
@@ -110,6 +115,20 @@ async fn every_field_is_checked() {
         )
         .await;
     assert_eq!(r.status, 200, "limits are inclusive: {}", r.json);
+}
+
+#[tokio::test]
+async fn null_is_absent_for_the_nullable_fields() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    let nulls = json!({"type": "click", "ts": null, "x": null, "y": null, "duration_ms": null, "speed": null,
+                       "url": null, "message": null, "event_id": null});
+    let r = app
+        .send(Method::POST, "/v1/sessions/s/events", Some(&key), Some(json!({"events": [nulls], "user_id": null})))
+        .await;
+    assert_eq!((r.status.as_u16(), &r.json["events_stored"]), (200, &json!(1)), "{}", r.json);
+    let r = app.send(Method::POST, "/v1/keys/generate", None, Some(json!({"customer_name": "N", "email": null}))).await;
+    assert_eq!((r.status.as_u16(), &r.json["plan"]), (201, &json!("starter")), "{}", r.json);
 }
 
 #[tokio::test]

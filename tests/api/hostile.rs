@@ -99,6 +99,10 @@ async fn hostile_requests_get_documented_4xx_and_store_nothing() {
         event("url an array", json!({"type": "page_view", "url": ["/a"]})),
         event("message too long", json!({"type": "error", "message": "m".repeat(513)})),
         event("event_id a number", json!({"type": "click", "event_id": 5})),
+        event("message with NUL", json!({"type": "error", "message": "a\u{0}b"})),
+        event("url with NUL", json!({"type": "page_view", "url": "/a\u{0}"})),
+        event("event_id with NUL", json!({"type": "click", "event_id": "e\u{0}"})),
+        event("direction null", json!({"type": "scroll", "direction": null})),
         event("event_id huge", json!({"type": "click", "event_id": "e".repeat(10_000)})),
         event("nested object in a field", json!({"type": "click", "x": {"a": {"b": 1}}})),
         post("deep nesting", &format!(r#"{{"events":{}{}}}"#, "[".repeat(50_000), "]".repeat(50_000))),
@@ -151,6 +155,8 @@ async fn hostile_requests_get_documented_4xx_and_store_nothing() {
         bad("feedback without action", Method::POST, "/v1/sessions/theirs/feedback")
             .key(&key)
             .json(r#"{"was_helpful":"yes"}"#),
+        bad("customer name with NUL", Method::POST, "/v1/keys/generate").json(r#"{"customer_name":"A\u0000"}"#),
+        bad("plan null", Method::POST, "/v1/keys/generate").json(r#"{"customer_name":"A","plan":null}"#),
         bad("missing key", Method::GET, "/v1/analytics/moods"),
         bad("empty key", Method::GET, "/v1/analytics/moods").header("x-api-key", ""),
         bad("duplicated key header", Method::GET, "/v1/analytics/moods").key(&key).key(&key),

@@ -93,6 +93,9 @@ async fn feedback_needs_an_action() {
         (json!({"action_taken": 5}), "action_taken"),
         (json!({"action_taken": "a", "was_helpful": "yes"}), "was_helpful"),
         (json!({"action_taken": "a", "notes": "n".repeat(513)}), "notes"),
+        // PostgreSQL cannot store NUL in text: refused on every backend, with the field named.
+        (json!({"action_taken": "show\u{0}chat"}), "action_taken"),
+        (json!({"action_taken": "a", "notes": "\u{0}"}), "notes"),
     ] {
         let r = app.feedback(&key, "s", body).await;
         assert_eq!((r.status.as_u16(), r.json["field"].as_str()), (400, Some(field)));
