@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const PREFIX: &str = "sm_";
@@ -82,6 +83,7 @@ impl ApiKey {
 #[derive(Default)]
 pub struct KeyCache {
     entries: Mutex<HashMap<[u8; 32], (Tenant, Instant)>>,
+    argon2_runs: AtomicU64,
 }
 
 impl KeyCache {
@@ -89,6 +91,11 @@ impl KeyCache {
     /// revoked key keeps working.
     pub const TTL: Duration = Duration::from_secs(30);
     const MAX_ENTRIES: usize = 100_000;
+
+    /// How many keys were checked with argon2 (cache misses whose lookup id exists).
+    pub fn argon2_runs(&self) -> u64 {
+        self.argon2_runs.load(Ordering::Relaxed)
+    }
 
     fn get(&self, key: &ApiKey) -> Option<Tenant> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -113,13 +120,20 @@ impl KeyCache {
     }
 }
 
-/// The tenant a key belongs to, or `None` if the key is unknown, wrong or revoked. A key whose
-/// lookup id matches nothing is refused without running argon2.
+/// The tenant a key belongs to, or `None` if the key is unknown, wrong or revoked.
+///
+/// Timing: a key whose lookup id (the first 16 digits, an identifier, not a secret) matches
+/// nothing is refused after one index lookup, without argon2, so guessing costs us little. For
+/// a known lookup id, the remaining 192 secret bits are never compared directly: argon2 hashes
+/// the whole presented key (fixed cost) and compares the 32-byte outputs in constant time
+/// (`subtle::ct_eq` in the `phc` crate), so a wrong key costs the same whether it matches the
+/// real one in no secret digit or in 47 of 48.
 pub async fn verify(store: &Store, cache: &KeyCache, key: &ApiKey) -> Result<Option<Tenant>, StoreError> {
     if let Some(tenant) = cache.get(key) {
         return Ok(Some(tenant));
     }
     let Some(stored) = tenants::find_key(store, key.lookup()).await? else { return Ok(None) };
+    cache.argon2_runs.fetch_add(1, Ordering::Relaxed);
     if !key.matches(stored.hash).await {
         return Ok(None);
     }
@@ -208,5 +222,45 @@ mod tests {
         assert!(hash.starts_with("$argon2id$"));
         assert!(key.matches(hash.clone()).await);
         assert!(!ApiKey::generate().matches(hash).await);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_key_takes_the_same_steps_however_much_of_it_matches() {
+        use crate::domain::Plan;
+        use crate::store::StoreOptions;
+        let options =
+            StoreOptions { url: "sqlite::memory:".into(), max_connections: 1, sqlite_synchronous_full: false };
+        let store = Store::connect(&options).await.unwrap();
+        store.migrate().await.unwrap();
+        let key = ApiKey::generate();
+        let hash = key.hash().await.unwrap();
+        let new = tenants::NewTenant {
+            name: "T",
+            email: None,
+            plan: Plan::Starter,
+            key_lookup: key.lookup(),
+            key_hash: &hash,
+        };
+        tenants::create(&store, new, chrono::Utc::now()).await.unwrap();
+        let cache = KeyCache::default();
+        // The real key with the digit after the first `matched` ones changed.
+        let wrong = |matched: usize| {
+            let mut digits = key.expose()[PREFIX.len()..].to_owned().into_bytes();
+            digits[matched] = if digits[matched] == b'0' { b'1' } else { b'0' };
+            ApiKey::parse(&format!("{PREFIX}{}", String::from_utf8(digits).unwrap())).unwrap()
+        };
+        for matched in [0, 1, 8, 15] {
+            let before = cache.argon2_runs();
+            assert_eq!(verify(&store, &cache, &wrong(matched)).await.unwrap(), None);
+            assert_eq!(cache.argon2_runs(), before, "another lookup id: refused by the index lookup alone");
+        }
+        for matched in [16, 17, 40, 62, 63] {
+            let before = cache.argon2_runs();
+            assert_eq!(verify(&store, &cache, &wrong(matched)).await.unwrap(), None);
+            assert_eq!(cache.argon2_runs(), before + 1, "{matched} digits matched: one whole argon2 verification");
+        }
+        assert!(verify(&store, &cache, &key).await.unwrap().is_some());
+        assert!(verify(&store, &cache, &key).await.unwrap().is_some());
+        assert_eq!(cache.argon2_runs(), 6, "the right key: verified once, then cached");
     }
 }
