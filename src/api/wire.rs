@@ -217,8 +217,8 @@ impl Scale {
 }
 
 /// The rule the spec states for client ids (session and user ids) besides their length: no
-/// control characters.
-pub const CLIENT_ID_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+/// control characters. (`user_id` in the events body repeats it: attributes take literals.)
+const CLIENT_ID_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
 
 /// A session or user id in a path, documented with its rules (1–256 characters, no control
 /// characters) but taken as sent, so that a bad one reaches the handler and gets the contract's
