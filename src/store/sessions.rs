@@ -239,14 +239,22 @@ pub(super) fn parse_label(s: &str) -> Result<Mood, StoreError> {
 
 /// The session's mood at its latest event, or `None` if the tenant has no such session.
 pub async fn current_mood(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<Option<CurrentMood>, StoreError> {
-    let Some(row) = find(tenant, id).one(store.reader()).await? else { return Ok(None) };
+    use session::Column as C;
+    // Only the projection's columns: the engine state is most of the row and not needed here.
+    let row: Option<(String, f64, String, String, i64, i64)> = find(tenant, id)
+        .select_only()
+        .columns([C::Label, C::Confidence, C::Signals, C::Action, C::EventCount, C::UpdatedAtMs])
+        .into_tuple()
+        .one(store.reader())
+        .await?;
+    let Some((label, confidence, signals, action, event_count, updated_at_ms)) = row else { return Ok(None) };
     Ok(Some(CurrentMood {
-        label: parse_label(&row.label)?,
-        confidence: row.confidence,
-        signals: serde_json::from_str(&row.signals)?,
-        action: row.action.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {:?}", row.action)))?,
-        event_count: row.event_count,
-        updated_at_ms: row.updated_at_ms,
+        label: parse_label(&label)?,
+        confidence,
+        signals: serde_json::from_str(&signals)?,
+        action: action.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {action:?}")))?,
+        event_count,
+        updated_at_ms,
     }))
 }
 
