@@ -63,7 +63,7 @@ pub struct ServerOptions {
 pub fn routes(state: Arc<AppState>, body_limit: BodyLimit) -> impl Endpoint {
     let api = api::service();
     let docs = api.swagger_ui();
-    let spec = api::spec_json();
+    let spec = bytes::Bytes::from(api::spec_json());
     let spec = poem::endpoint::make_sync(move |_| {
         poem::Response::builder().content_type("application/json; charset=utf-8").body(spec.clone())
     });

@@ -270,8 +270,8 @@ mod tests {
         assert!(!ApiKey::generate().matches(hash).await);
     }
 
-    #[tokio::test]
-    async fn a_wrong_key_takes_the_same_steps_however_much_of_it_matches() {
+    /// An in-memory store with one tenant, and that tenant's key.
+    async fn store_with_a_key() -> (Store, ApiKey) {
         use crate::domain::Plan;
         use crate::store::StoreOptions;
         let options =
@@ -288,6 +288,12 @@ mod tests {
             key_hash: &hash,
         };
         tenants::create(&store, new, chrono::Utc::now()).await.unwrap();
+        (store, key)
+    }
+
+    #[tokio::test]
+    async fn a_wrong_key_takes_the_same_steps_however_much_of_it_matches() {
+        let (store, key) = store_with_a_key().await;
         let cache = KeyCache::default();
         // The real key with the digit after the first `matched` ones changed.
         let wrong = |matched: usize| {
@@ -312,22 +318,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_requests_with_one_uncached_key_verify_it_once() {
-        use crate::domain::Plan;
-        use crate::store::StoreOptions;
-        let options =
-            StoreOptions { url: "sqlite::memory:".into(), max_connections: 1, sqlite_synchronous_full: false };
-        let store = Store::connect(&options).await.unwrap();
-        store.migrate().await.unwrap();
-        let key = ApiKey::generate();
-        let hash = key.hash().await.unwrap();
-        let new = tenants::NewTenant {
-            name: "T",
-            email: None,
-            plan: Plan::Starter,
-            key_lookup: key.lookup(),
-            key_hash: &hash,
-        };
-        tenants::create(&store, new, chrono::Utc::now()).await.unwrap();
+        let (store, key) = store_with_a_key().await;
         let cache = Arc::new(KeyCache::default());
         let wrong =
             ApiKey::parse(&format!("{}{}", &key.expose()[..PREFIX.len() + LOOKUP_DIGITS], "0".repeat(48))).unwrap();

@@ -68,22 +68,20 @@ pub fn spec_json() -> String {
 /// Serving this rewrite at `/openapi.json` keeps the served spec the committed one; `/docs`
 /// renders poem-openapi's equivalent original.
 fn inline_described_enums(spec: &mut serde_json::Value) {
-    use serde_json::Value;
-    fn walk(node: &mut Value, enums: &serde_json::Map<String, Value>) {
+    use serde_json::{Map, Value};
+    /// `{allOf: [{$ref: enum}, patch]}` as the enum's schema with the patch's keys.
+    fn inlined(node: &Map<String, Value>, enums: &Map<String, Value>) -> Option<Map<String, Value>> {
+        let [Value::Object(first), Value::Object(patch)] = node.get("allOf")?.as_array()?.as_slice() else {
+            return None;
+        };
+        let name = first.get("$ref")?.as_str()?.strip_prefix("#/components/schemas/")?;
+        let schema = enums.get(name)?.as_object()?;
+        Some(schema.iter().chain(patch).map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+    fn walk(node: &mut Value, enums: &Map<String, Value>) {
         match node {
             Value::Object(map) => {
-                let inline: Option<serde_json::Map<String, Value>> =
-                    match map.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
-                        Some([Value::Object(first), Value::Object(patch)]) => first
-                            .get("$ref")
-                            .and_then(Value::as_str)
-                            .and_then(|r| r.strip_prefix("#/components/schemas/"))
-                            .and_then(|name| enums.get(name))
-                            .and_then(Value::as_object)
-                            .map(|schema| schema.iter().chain(patch).map(|(k, v)| (k.clone(), v.clone())).collect()),
-                        _ => None,
-                    };
-                if let Some(inline) = inline {
+                if let Some(inline) = inlined(map, enums) {
                     *map = inline;
                 }
                 map.values_mut().for_each(|v| walk(v, enums));
@@ -92,7 +90,7 @@ fn inline_described_enums(spec: &mut serde_json::Value) {
             _ => {}
         }
     }
-    let enums: serde_json::Map<String, Value> = spec["components"]["schemas"]
+    let enums: Map<String, Value> = spec["components"]["schemas"]
         .as_object()
         .map(|schemas| {
             schemas.iter().filter(|(_, s)| s.get("enum").is_some()).map(|(k, v)| (k.clone(), v.clone())).collect()

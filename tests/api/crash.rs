@@ -1,7 +1,7 @@
 //! The server killed with SIGKILL in the middle of sustained ingest, then restarted: every
 //! acknowledged event is there, no batch is half-stored, states equal replays.
 
-use crate::helpers::{T0, assert_state_is_replay, fresh_database, get_json, start_binary};
+use crate::helpers::{T0, assert_state_is_replay, export, fresh_database, get_json, sign_up, start_binary};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -12,16 +12,7 @@ async fn a_killed_server_keeps_every_acknowledged_batch_whole() {
     let server = start_binary(&url);
     let base = server.base.clone();
     let http = reqwest::Client::new();
-    let signup: Value = http
-        .post(format!("{base}/v1/keys/generate"))
-        .json(&json!({"customer_name": "Crash", "plan": "pro"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = signup["api_key"].as_str().unwrap().to_owned();
+    let key = sign_up(&http, &base, json!({"customer_name": "Crash", "plan": "pro"})).await;
 
     // 16 writers post 5-event batches to 4 sessions until the server dies.
     let acked: Arc<Mutex<BTreeSet<u64>>> = Arc::default();
@@ -61,15 +52,7 @@ async fn a_killed_server_keeps_every_acknowledged_batch_whole() {
 
     let server = start_binary(&url);
     let base = server.base.clone();
-    let export = http
-        .get(format!("{base}/v1/analytics/export?from={T0}&to={}", T0 + 1_000_000))
-        .header("x-api-key", &key)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let export = export(&http, &base, &key, T0, T0 + 1_000_000).await;
     let mut stored: BTreeMap<u64, usize> = BTreeMap::new();
     for line in export.lines() {
         let id = serde_json::from_str::<Value>(line).unwrap()["event_id"].as_str().unwrap().to_owned();

@@ -290,6 +290,19 @@ impl Process {
     }
 }
 
+/// Signs up on a server (`POST /v1/keys/generate` with `body`) and returns the new key.
+pub async fn sign_up(http: &reqwest::Client, base: &str, body: Value) -> String {
+    let r: Value =
+        http.post(format!("{base}/v1/keys/generate")).json(&body).send().await.unwrap().json().await.unwrap();
+    r["api_key"].as_str().unwrap_or_else(|| panic!("no key: {r}")).to_owned()
+}
+
+/// The NDJSON export of `[from, to)` (Unix seconds).
+pub async fn export(http: &reqwest::Client, base: &str, key: &str, from: i64, to: i64) -> String {
+    let url = format!("{base}/v1/analytics/export?from={from}&to={to}");
+    http.get(url).header("x-api-key", key).send().await.unwrap().text().await.unwrap()
+}
+
 /// GETs JSON from a server with a key.
 pub async fn get_json(http: &reqwest::Client, base: &str, key: &str, path: &str) -> Value {
     http.get(format!("{base}{path}")).header("x-api-key", key).send().await.unwrap().json().await.unwrap()

@@ -1,7 +1,7 @@
 //! Two real servers on one database, started together on an empty store (their migrations
 //! race), written to by 32 concurrent clients split across both.
 
-use crate::helpers::{T0, assert_state_is_replay, fresh_database, get_json, start_binary};
+use crate::helpers::{T0, assert_state_is_replay, export, fresh_database, get_json, sign_up, start_binary};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -27,21 +27,7 @@ async fn two_replicas_lose_nothing_and_share_the_quota() {
     };
     let bases = [a.base.clone(), b.base.clone()];
     let http = reqwest::Client::new();
-    let signup = |plan: &'static str| {
-        let (http, base) = (http.clone(), bases[0].clone());
-        async move {
-            let r: Value = http
-                .post(format!("{base}/v1/keys/generate"))
-                .json(&json!({"customer_name": "R", "plan": plan}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            r["api_key"].as_str().unwrap().to_owned()
-        }
-    };
+    let signup = |plan: &'static str| sign_up(&http, &bases[0], json!({"customer_name": "R", "plan": plan}));
 
     // 32 writers, alternating replicas: one shared session and fresh ones.
     let key = signup("pro").await;
@@ -69,15 +55,7 @@ async fn two_replicas_lose_nothing_and_share_the_quota() {
     let state = get_json(&http, &bases[1], &key, "/v1/sessions/hot/state").await;
     assert_eq!(state["mood"]["event_count"], 800, "every acknowledged event counted once");
     assert_state_is_replay(&http, &bases[0], &key, "hot").await;
-    let export = http
-        .get(format!("{}/v1/analytics/export?from={T0}&to={}", bases[0], T0 + 400))
-        .header("x-api-key", &key)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let export = export(&http, &bases[0], &key, T0, T0 + 400).await;
     let mut ids: Vec<String> = export
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["event_id"].as_str().unwrap().to_owned())

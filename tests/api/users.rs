@@ -1,4 +1,4 @@
-use crate::helpers::{T0, TestApp, engine_meltdown, meltdown, meltdown_events, r4, spawn, spawn_with};
+use crate::helpers::{T0, TestApp, engine_meltdown, export, meltdown, meltdown_events, r4, spawn, spawn_with};
 use chrono::DateTime;
 use moodring::app::Clock;
 use moodring::engine::{AffectState, Model, apply_batch, project_at, summarize};
@@ -181,16 +181,7 @@ async fn erasing_a_user_erases_their_sessions() {
     }
     app.analytics(&key).await.expect(200, crate::helpers::distribution(1, 0, &[("neutral", 1)]));
     assert_eq!(app.get("/v1/users/bob/mood", &key).await.json["event_count"], 1);
-    let export = app
-        .http
-        .get(format!("{}/v1/analytics/export?from={T0}&to={}", app.base, T0 + 200))
-        .header("x-api-key", &key)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let export = export(&app.http, &app.base, &key, T0, T0 + 200).await;
     assert_eq!(export.lines().count(), 1, "only bob's event is left");
 }
 
