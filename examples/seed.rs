@@ -10,9 +10,11 @@ use futures::StreamExt;
 use moodring::domain::{NewEvent, Plan, SessionId, Tenant};
 use moodring::engine::{Event, EventKind as K, Models, ScrollDirection};
 use moodring::keys::ApiKey;
-use moodring::store::sessions::{self, Batch};
+use moodring::store::committer::Committer;
+use moodring::store::ingest::Job;
 use moodring::store::tenants::{self, NewTenant};
 use moodring::store::{Store, StoreOptions};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -57,21 +59,21 @@ async fn main() -> anyhow::Result<()> {
     let now = Utc::now();
     let new = NewTenant { name: "Bench Co", email: None, plan: Plan::Pro, key_lookup: key.lookup(), key_hash: &hash };
     let tenant = Tenant { id: tenants::create(&store, new, now).await?, plan: Plan::Pro, key_id: 0 };
-    let models = Models::default();
+    let committer = Committer::start(store.clone(), Arc::new(Models::default()), store.ingest_lanes());
     let span_ms = Duration::days(days as i64).num_milliseconds();
     let origin = now.timestamp_millis() - span_ms;
     let done = AtomicUsize::new(0);
     let started = Instant::now();
     futures::stream::iter(0..total)
         .for_each_concurrent(concurrency, |i| {
-            let (store, models, tenant, done) = (&store, &models, &tenant, &done);
+            let (committer, tenant, done) = (&committer, &tenant, &done);
             async move {
                 let start_ms = origin + (i as i64 * span_ms) / total as i64;
                 let received = chrono::DateTime::from_timestamp_millis(start_ms).expect("in range");
                 let id = SessionId::parse(&format!("bench-{i}")).expect("a valid id");
                 let events = pattern(i, start_ms, per_session);
-                let batch = Batch { session: &id, user: None, events: &events };
-                sessions::ingest(store, models, tenant, batch, received).await.expect("seeding succeeds");
+                let job = Job { tenant: tenant.clone(), session: id, user: None, events, now: received };
+                committer.submit(job).await.expect("seeding succeeds");
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if n % 50_000 == 0 {
                     let rate = n as f64 / started.elapsed().as_secs_f64();

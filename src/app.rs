@@ -3,6 +3,7 @@
 use crate::api::{self, Edge, body::BodyLimit};
 use crate::engine::Models;
 use crate::keys::{AuthThrottle, KeyCache};
+use crate::store::committer::Committer;
 use crate::store::{Store, StoreOptions};
 use chrono::{DateTime, Utc};
 use poem::http::Method;
@@ -30,17 +31,22 @@ impl Clock {
 /// What every handler shares.
 pub struct AppState {
     pub store: Store,
-    pub models: Models,
+    pub models: Arc<Models>,
+    /// Where event batches go to be stored (group commit).
+    pub ingest: Committer,
     pub keys: KeyCache,
     pub throttle: AuthThrottle,
     pub clock: Clock,
 }
 
 impl AppState {
+    /// Starts the ingest committer: call inside a tokio runtime.
     pub fn new(store: Store, clock: Clock, auth_failure_limit: u32) -> Self {
+        let models = Arc::new(Models::default());
         Self {
+            ingest: Committer::start(store.clone(), models.clone(), store.ingest_lanes()),
             store,
-            models: Models::default(),
+            models,
             keys: KeyCache::default(),
             throttle: AuthThrottle::new(auth_failure_limit),
             clock,

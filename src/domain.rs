@@ -152,7 +152,7 @@ pub struct NewEvent {
 }
 
 /// The calendar month (UTC) a quota counts in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct QuotaMonth {
     year: i32,
     month: u32,

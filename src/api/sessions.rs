@@ -7,7 +7,8 @@ use super::wire::{ClientIdParam, MoodLabel, UiAction, check_text, iso8601, round
 use crate::app::AppState;
 use crate::domain::SessionId;
 use crate::store::feedback::{self, NewFeedback};
-use crate::store::sessions::{self, Batch};
+use crate::store::ingest::Job;
+use crate::store::sessions;
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
@@ -174,10 +175,11 @@ impl SessionsApi {
         let now = state.clock.now();
         let user = body.0.user_id.as_deref().map(super::users::user_id).transpose()?;
         let events = body.0.validate(now.timestamp_millis())?;
-        let batch = Batch { session: &id, user: user.as_ref(), events: &events };
-        let out = sessions::ingest(&state.store, &state.models, auth.tenant(), batch, now).await?;
+        let job = Job { tenant: auth.tenant().clone(), session: id, user, events, now };
+        let session_id = job.session.to_string();
+        let out = state.ingest.submit(job).await?;
         Ok(Json(PostEventsResponse {
-            session_id: id.to_string(),
+            session_id,
             events_stored: out.events_stored as u64,
             duplicates: out.duplicates as u64,
             total_events: out.total_events,

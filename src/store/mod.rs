@@ -6,9 +6,11 @@
 //! lock on it.
 
 pub mod analytics;
+pub mod committer;
 pub mod export;
 pub mod feedback;
 pub mod history;
+pub mod ingest;
 mod quota;
 mod rollup;
 pub mod sessions;
@@ -18,6 +20,7 @@ pub mod users;
 
 use crate::domain::Plan;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
@@ -34,6 +37,8 @@ pub enum StoreError {
     UserConflict,
     #[error("stored data could not be read back: {0}")]
     Corrupt(String),
+    #[error("the ingest committer stopped")]
+    Unavailable,
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -64,6 +69,7 @@ pub struct StoreOptions {
 pub struct Store {
     writer: DatabaseConnection,
     reader: DatabaseConnection,
+    ingest_lanes: usize,
 }
 
 impl Store {
@@ -80,7 +86,10 @@ impl Store {
                 .sqlx_logging(false)
                 .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
             let db = Database::connect(opts).await?;
-            return Ok(Self { writer: db.clone(), reader: db });
+            // Concurrent group commits overlap one's round trips with another's work; half
+            // the pool leaves the other half to readers.
+            let ingest_lanes = (options.max_connections as usize / 2).max(1);
+            return Ok(Self { writer: db.clone(), reader: db, ingest_lanes });
         }
         let synchronous =
             if options.sqlite_synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
@@ -101,7 +110,7 @@ impl Store {
         } else {
             Database::connect(sqlite(options.max_connections.max(1))).await?
         };
-        Ok(Self { writer, reader })
+        Ok(Self { writer, reader, ingest_lanes: 1 })
     }
 
     /// Applies pending migrations; safe when several processes start at once on one database
@@ -114,6 +123,11 @@ impl Store {
         let txn = self.begin_write().await?;
         <migration::Migrator as migration::MigratorTrait>::up(&txn, None).await?;
         txn.commit().await
+    }
+
+    /// How many group commits for ingest may run at once: one on SQLite, which has one writer.
+    pub fn ingest_lanes(&self) -> usize {
+        self.ingest_lanes
     }
 
     /// Whether the database answers.
@@ -141,8 +155,12 @@ impl Store {
 }
 
 /// Inserts rows as multi-row statements, each under SQLite's limit of 32,766 bound parameters
-/// (PostgreSQL allows 65,535): one statement per chunk, not per row.
-async fn insert_chunked<A>(db: &impl ConnectionTrait, rows: Vec<A>) -> Result<(), DbErr>
+/// (PostgreSQL allows 65,535): one statement per chunk, not per row; `on_conflict` applies to each.
+async fn insert_chunked<A>(
+    db: &impl ConnectionTrait,
+    rows: Vec<A>,
+    on_conflict: Option<&OnConflict>,
+) -> Result<(), DbErr>
 where
     A: ActiveModelTrait + Send,
 {
@@ -150,7 +168,11 @@ where
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
-        A::Entity::insert_many(chunk).exec(db).await?;
+        let insert = A::Entity::insert_many(chunk);
+        match on_conflict {
+            Some(c) => insert.on_conflict(c.clone()).exec_without_returning(db).await?,
+            None => insert.exec_without_returning(db).await?,
+        };
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use crate::engine::Mood;
 use entity::mood_rollup::{self, Column};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use std::collections::BTreeMap;
 
 /// Rows per tenant: concurrent writers to one tenant spread over this many rows.
 pub(super) const SHARDS: i64 = 8;
@@ -54,23 +55,44 @@ pub(super) async fn apply(
     session_pk: i64,
     change: Change,
 ) -> Result<(), StoreError> {
-    if change.leave == change.enter && change.feedback == 0 {
-        return Ok(());
-    }
-    let mut update = mood_rollup::Entity::update_many()
-        .filter(Column::TenantId.eq(tenant.get()))
-        .filter(Column::Shard.eq(session_pk.rem_euclid(SHARDS) as i16));
-    if change.leave != change.enter {
-        if let Some(m) = change.leave {
-            update = update.col_expr(column(m), Expr::col(column(m)).sub(1));
+    apply_many(db, [(tenant, session_pk, change)]).await
+}
+
+/// Applies many sessions' changes: summed per tenant and shard, one statement for each that moves.
+pub(super) async fn apply_many(
+    db: &impl ConnectionTrait,
+    changes: impl IntoIterator<Item = (TenantId, i64, Change)>,
+) -> Result<(), StoreError> {
+    // Per (tenant, shard): the count delta of each mood, then of sessions with feedback.
+    let mut deltas: BTreeMap<(i64, i16), [i64; Mood::COUNT + 1]> = BTreeMap::new();
+    for (tenant, session_pk, change) in changes {
+        let delta = deltas.entry((tenant.get(), session_pk.rem_euclid(SHARDS) as i16)).or_default();
+        if change.leave != change.enter {
+            if let Some(m) = change.leave {
+                delta[m.index()] -= 1;
+            }
+            if let Some(m) = change.enter {
+                delta[m.index()] += 1;
+            }
         }
-        if let Some(m) = change.enter {
-            update = update.col_expr(column(m), Expr::col(column(m)).add(1));
+        delta[Mood::COUNT] += change.feedback;
+    }
+    for ((tenant, shard), delta) in deltas {
+        let moved: Vec<(Column, i64)> = Mood::ALL
+            .iter()
+            .map(|m| (column(*m), delta[m.index()]))
+            .chain([(Column::WithFeedback, delta[Mood::COUNT])])
+            .filter(|(_, d)| *d != 0)
+            .collect();
+        if moved.is_empty() {
+            continue;
         }
+        let mut update =
+            mood_rollup::Entity::update_many().filter(Column::TenantId.eq(tenant)).filter(Column::Shard.eq(shard));
+        for (c, d) in moved {
+            update = update.col_expr(c, Expr::col(c).add(d));
+        }
+        update.exec(db).await?;
     }
-    if change.feedback != 0 {
-        update = update.col_expr(Column::WithFeedback, Expr::col(Column::WithFeedback).add(change.feedback));
-    }
-    update.exec(db).await?;
     Ok(())
 }

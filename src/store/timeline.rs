@@ -1,7 +1,7 @@
 //! Mood over time: the per-session 15-minute slots maintained on every write, and the
 //! time-series query that reads them in local-time buckets.
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, insert_chunked};
 use crate::domain::Tenant;
 use crate::engine::{HistoryRecord, Mood};
 use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
@@ -18,58 +18,74 @@ fn slot_of(ts_ms: i64) -> i64 {
     ts_ms.div_euclid(SLOT_MS) * SLOT_MS
 }
 
-/// Records a batch in the session's slots. `previous_latest_ms` is the session's latest event
-/// time before the batch. A batch that only extends the session forward (the usual case) costs
-/// one upsert and at most one pointer update; one that lands before it relinks the session.
-pub(super) async fn record(
-    db: &impl ConnectionTrait,
-    tenant: &Tenant,
-    session_pk: i64,
-    previous_latest_ms: Option<i64>,
-    records: &[HistoryRecord],
-) -> Result<(), StoreError> {
-    let mut slots: BTreeMap<i64, (i64, &HistoryRecord)> = BTreeMap::new();
-    for r in records {
-        let entry = slots.entry(slot_of(r.ts_ms)).or_insert((0, r));
-        *entry = (entry.0 + 1, r);
+/// One session's newly applied events, for its slots.
+pub(super) struct SlotUpdate<'a> {
+    pub tenant_id: i64,
+    pub session_pk: i64,
+    /// The session's latest event time before these events.
+    pub previous_latest_ms: Option<i64>,
+    /// In the order they were applied.
+    pub records: &'a [HistoryRecord],
+}
+
+/// Records sessions' new events in their slots: one multi-row upsert for all sessions that only
+/// move forward (the usual case) and at most one pointer update each; sessions with events
+/// landing before their latest slot get their own upsert and are relinked.
+pub(super) async fn record(db: &impl ConnectionTrait, updates: &[SlotUpdate<'_>]) -> Result<(), StoreError> {
+    let (mut forward_rows, mut backward_rows) = (Vec::new(), Vec::new());
+    let (mut pointers, mut relinks) = (Vec::new(), Vec::new());
+    for u in updates {
+        // Per slot: events, and the record applied last (the slot's state).
+        let mut slots: BTreeMap<i64, (i64, &HistoryRecord)> = BTreeMap::new();
+        for r in u.records {
+            let entry = slots.entry(slot_of(r.ts_ms)).or_insert((0, r));
+            *entry = (entry.0 + 1, r);
+        }
+        let Some(&first) = slots.keys().next() else { continue };
+        let previous_slot = u.previous_latest_ms.map(slot_of);
+        let forward = previous_slot.is_none_or(|p| first >= p);
+        let keys: Vec<i64> = slots.keys().copied().collect();
+        let rows = slots.iter().enumerate().map(|(i, (slot, (events, r)))| session_slot::ActiveModel {
+            tenant_id: Set(u.tenant_id),
+            session_id: Set(u.session_pk),
+            slot_ms: Set(*slot),
+            next_slot_ms: Set(if forward { keys.get(i + 1).copied() } else { None }),
+            events: Set(*events),
+            label: Set(r.label.as_str().to_owned()),
+            valence: Set(r.dims[0]),
+            arousal: Set(r.dims[1]),
+            tension: Set(r.dims[2]),
+            affiliation: Set(r.dims[3]),
+        });
+        if forward {
+            forward_rows.extend(rows)
+        } else {
+            backward_rows.extend(rows)
+        }
+        match previous_slot {
+            Some(p) if forward && first > p => pointers.push((u.session_pk, p, first)),
+            Some(_) if !forward => relinks.push(u.session_pk),
+            _ => {}
+        }
     }
-    let Some(&first) = slots.keys().next() else { return Ok(()) };
-    let previous_slot = previous_latest_ms.map(slot_of);
-    let forward = previous_slot.is_none_or(|p| first >= p);
-    let keys: Vec<i64> = slots.keys().copied().collect();
-    let rows = slots.iter().enumerate().map(|(i, (slot, (events, r)))| session_slot::ActiveModel {
-        tenant_id: Set(tenant.id.get()),
-        session_id: Set(session_pk),
-        slot_ms: Set(*slot),
-        next_slot_ms: Set(if forward { keys.get(i + 1).copied() } else { None }),
-        events: Set(*events),
-        label: Set(r.label.as_str().to_owned()),
-        valence: Set(r.dims[0]),
-        arousal: Set(r.dims[1]),
-        tension: Set(r.dims[2]),
-        affiliation: Set(r.dims[3]),
-    });
     use sea_orm::sea_query::ExprTrait;
     let excluded = |c: Column| Expr::col((Alias::new("excluded"), c));
     let mut on_conflict = OnConflict::columns([Column::SessionId, Column::SlotMs]);
     on_conflict
         .value(Column::Events, Expr::col((session_slot::Entity, Column::Events)).add(excluded(Column::Events)))
         .update_columns([Column::Label, Column::Valence, Column::Arousal, Column::Tension, Column::Affiliation]);
-    if forward {
-        on_conflict.update_column(Column::NextSlotMs);
+    insert_chunked(db, backward_rows, Some(&on_conflict)).await?;
+    insert_chunked(db, forward_rows, Some(on_conflict.update_column(Column::NextSlotMs))).await?;
+    for (session_pk, previous, first) in pointers {
+        session_slot::Entity::update_many()
+            .col_expr(Column::NextSlotMs, Expr::value(first))
+            .filter(Column::SessionId.eq(session_pk))
+            .filter(Column::SlotMs.eq(previous))
+            .exec(db)
+            .await?;
     }
-    session_slot::Entity::insert_many(rows).on_conflict(on_conflict.to_owned()).exec(db).await?;
-    match previous_slot {
-        Some(p) if forward && first > p => {
-            session_slot::Entity::update_many()
-                .col_expr(Column::NextSlotMs, Expr::value(first))
-                .filter(Column::SessionId.eq(session_pk))
-                .filter(Column::SlotMs.eq(p))
-                .exec(db)
-                .await?;
-        }
-        Some(_) if !forward => relink(db, session_pk).await?,
-        _ => {}
+    for session_pk in relinks {
+        relink(db, session_pk).await?;
     }
     Ok(())
 }

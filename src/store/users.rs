@@ -3,27 +3,16 @@
 
 use super::history::{HistoryEntry, HistoryPage, history_entry, page_of};
 use super::rollup::{self, Change};
-use super::{Store, StoreError, insert_chunked, sessions};
+use super::{Store, StoreError, sessions};
 use crate::domain::{Tenant, UserId};
-use crate::engine::{AffectState, Event, Model, Mood, apply_batch};
-use chrono::{DateTime, Utc};
+use crate::engine::{AffectState, Mood};
 use entity::{event, feedback, session, session_slot, user, user_history};
-use sea_orm::ActiveValue::{NotSet, Set, Unchanged};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 fn find(tenant: &Tenant, id: &UserId) -> sea_orm::Select<user::Entity> {
     user::Entity::find()
         .filter(user::Column::TenantId.eq(tenant.id.get()))
         .filter(user::Column::ExternalId.eq(id.as_str()))
-}
-
-/// The user's row, locked for this transaction.
-pub(super) async fn lock(
-    txn: &DatabaseTransaction,
-    tenant: &Tenant,
-    id: &UserId,
-) -> Result<Option<user::Model>, StoreError> {
-    Ok(find(tenant, id).lock_exclusive().one(txn).await?)
 }
 
 /// The user with this row id, locked (the owner of a linked session).
@@ -37,82 +26,6 @@ pub(super) async fn lock_pk(
         .lock_exclusive()
         .one(txn)
         .await?)
-}
-
-/// The user, created at `now` with a fresh state if new. Two transactions creating the same
-/// user race on the unique index; the loser is retried by the caller and finds the row.
-pub(super) async fn lock_or_create(
-    txn: &DatabaseTransaction,
-    model: &Model,
-    tenant: &Tenant,
-    id: &UserId,
-    now: DateTime<Utc>,
-) -> Result<user::Model, StoreError> {
-    if let Some(row) = lock(txn, tenant, id).await? {
-        return Ok(row);
-    }
-    let state = AffectState::new(model);
-    let row = user::ActiveModel {
-        id: NotSet,
-        tenant_id: Set(tenant.id.get()),
-        external_id: Set(id.as_str().to_owned()),
-        created_at_ms: Set(now.timestamp_millis()),
-        updated_at_ms: Set(now.timestamp_millis()),
-        event_count: Set(0),
-        state: Set(serde_json::to_string(&state)?),
-        model_version: Set(model.version.clone()),
-    };
-    Ok(user::Entity::insert(row).exec_with_returning(txn).await?)
-}
-
-/// Applies a session's new events to its user's state and records the user's history.
-pub(super) async fn apply(
-    txn: &DatabaseTransaction,
-    model: &Model,
-    user: user::Model,
-    session_pk: i64,
-    events: &[Event],
-) -> Result<(), StoreError> {
-    let mut state: AffectState = serde_json::from_str(&user.state)?;
-    let records = apply_batch(model, &mut state, events);
-    let rows: Vec<user_history::ActiveModel> = records
-        .iter()
-        .map(|r| {
-            Ok(user_history::ActiveModel {
-                id: NotSet,
-                tenant_id: Set(user.tenant_id),
-                user_id: Set(user.id),
-                session_id: Set(session_pk),
-                ts_ms: Set(r.ts_ms),
-                kind: Set(r.trigger.as_str().to_owned()),
-                valence: Set(r.dims[0]),
-                arousal: Set(r.dims[1]),
-                tension: Set(r.dims[2]),
-                affiliation: Set(r.dims[3]),
-                delta_valence: Set(r.delta[0]),
-                delta_arousal: Set(r.delta[1]),
-                delta_tension: Set(r.delta[2]),
-                delta_affiliation: Set(r.delta[3]),
-                label: Set(r.label.as_str().to_owned()),
-                confidence: Set(r.confidence),
-                signals: Set(serde_json::to_string(&r.signals)?),
-                trigger_reason: Set(r.trigger_reason.clone()),
-                model_version: Set(model.version.clone()),
-            })
-        })
-        .collect::<Result<_, StoreError>>()?;
-    insert_chunked(txn, rows).await?;
-    user::Entity::update(user::ActiveModel {
-        id: Unchanged(user.id),
-        updated_at_ms: Set(state.last_interaction_at_ms.unwrap_or(user.updated_at_ms)),
-        event_count: Set(state.event_count as i64),
-        state: Set(serde_json::to_string(&state)?),
-        model_version: Set(model.version.clone()),
-        ..Default::default()
-    })
-    .exec(txn)
-    .await?;
-    Ok(())
 }
 
 /// One of a user's sessions.

@@ -1,0 +1,94 @@
+//! Group commit for ingest. Requests hand their batches to a committer task and wait; the task
+//! takes every batch queued meanwhile as one group and writes it in one transaction
+//! ([`ingest::write_group`]), then answers each request — after the commit, so a 200 always
+//! means stored. Under load the groups grow by themselves: the slower a commit, the more batches
+//! queue behind it for the next one. A group that fails as a whole (a row another replica
+//! created first, a database error) is rolled back and its batches retried one by one, so one
+//! bad batch never fails its neighbours.
+//!
+//! Batches of one session always go to the same lane, so they are applied in arrival order.
+
+use super::ingest::{self, Ingested, Job};
+use super::{Store, StoreError};
+use crate::engine::Models;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// A group closes at this many batches or once it holds this many events.
+const MAX_GROUP_BATCHES: usize = 128;
+const MAX_GROUP_EVENTS: usize = 10_000;
+/// Batches waiting per lane before submitters wait for room.
+const QUEUE: usize = 1024;
+
+struct Pending {
+    job: Job,
+    reply: oneshot::Sender<Result<Ingested, StoreError>>,
+}
+
+/// The handle requests submit batches through; the lanes stop when it is dropped.
+pub struct Committer {
+    lanes: Vec<mpsc::Sender<Pending>>,
+    hasher: std::collections::hash_map::RandomState,
+}
+
+impl Committer {
+    /// Starts `lanes` committer tasks (at least one) on the current tokio runtime.
+    pub fn start(store: Store, models: Arc<Models>, lanes: usize) -> Self {
+        let lanes = (0..lanes.max(1))
+            .map(|_| {
+                let (tx, rx) = mpsc::channel(QUEUE);
+                tokio::spawn(run(store.clone(), models.clone(), rx));
+                tx
+            })
+            .collect();
+        Self { lanes, hasher: Default::default() }
+    }
+
+    /// Stores the batch with the next group its lane commits; returns once that group committed.
+    pub async fn submit(&self, job: Job) -> Result<Ingested, StoreError> {
+        let mut hasher = self.hasher.build_hasher();
+        (job.tenant.id.get(), job.session.as_str()).hash(&mut hasher);
+        let lane = &self.lanes[hasher.finish() as usize % self.lanes.len()];
+        let (reply, answer) = oneshot::channel();
+        lane.send(Pending { job, reply }).await.map_err(|_| StoreError::Unavailable)?;
+        answer.await.map_err(|_| StoreError::Unavailable)?
+    }
+}
+
+async fn run(store: Store, models: Arc<Models>, mut queue: mpsc::Receiver<Pending>) {
+    while let Some(first) = queue.recv().await {
+        let mut events = first.job.events.len();
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP_BATCHES && events < MAX_GROUP_EVENTS {
+            let Ok(next) = queue.try_recv() else { break };
+            events += next.job.events.len();
+            group.push(next);
+        }
+        // In a task of its own, so that a panic (a bug) fails this group's requests, not the lane.
+        let (store, models) = (store.clone(), models.clone());
+        let _ = tokio::spawn(async move { commit(&store, &models, group).await }).await;
+    }
+}
+
+async fn commit(store: &Store, models: &Models, group: Vec<Pending>) {
+    let jobs: Vec<&Job> = group.iter().map(|p| &p.job).collect();
+    let outcomes = match jobs.as_slice() {
+        [job] => vec![ingest::write_one(store, models, job).await],
+        _ => match ingest::write_group(store, models, &jobs).await {
+            Ok(outcomes) => outcomes,
+            Err(e) => {
+                tracing::debug!(error = %e, batches = jobs.len(), "group commit failed; retrying its batches one by one");
+                let mut outcomes = Vec::with_capacity(jobs.len());
+                for job in &jobs {
+                    outcomes.push(ingest::write_one(store, models, job).await);
+                }
+                outcomes
+            }
+        },
+    };
+    for (pending, outcome) in group.into_iter().zip(outcomes) {
+        // The request may be gone (client disconnected); its batch is stored all the same.
+        let _ = pending.reply.send(outcome);
+    }
+}
