@@ -11,7 +11,7 @@
 use super::ingest::{self, Ingested, Job};
 use super::{Store, StoreError};
 use crate::engine::Models;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -47,9 +47,8 @@ impl Committer {
 
     /// Stores the batch with the next group its lane commits; returns once that group committed.
     pub async fn submit(&self, job: Job) -> Result<Ingested, StoreError> {
-        let mut hasher = self.hasher.build_hasher();
-        (job.tenant.id.get(), job.session.as_str()).hash(&mut hasher);
-        let lane = &self.lanes[hasher.finish() as usize % self.lanes.len()];
+        let hash = self.hasher.hash_one((job.tenant.id.get(), job.session.as_str()));
+        let lane = &self.lanes[hash as usize % self.lanes.len()];
         let (reply, answer) = oneshot::channel();
         lane.send(Pending { job, reply }).await.map_err(|_| StoreError::Unavailable)?;
         answer.await.map_err(|_| StoreError::Unavailable)?

@@ -335,12 +335,9 @@ impl<'a> Group<'a> {
         self.users.len() - 1
     }
 
-    /// Writes what the accepted batches did: quota, new users, sessions, events, slots, rollup
-    /// counts and user histories, each as few multi-row statements.
+    /// Writes what the accepted batches did: new users, sessions, events, slots, rollup counts,
+    /// user histories and quota, each as few multi-row statements.
     async fn write(&mut self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
-        for ((_, month), (tenant, n)) in &self.taken {
-            quota::take(db, tenant, *month, *n).await?;
-        }
         self.insert_new_users(db, models).await?;
         self.write_sessions(db, models).await?;
         let touched: Vec<&SessionWork> = self.sessions.iter().filter(|s| s.projection.is_some()).collect();
@@ -362,6 +359,7 @@ impl<'a> Group<'a> {
             })
             .collect();
         timeline::record(db, &slots).await?;
+        self.write_users(db, models).await?;
         rollup::apply_many(
             db,
             touched.iter().map(|s| {
@@ -370,7 +368,12 @@ impl<'a> Group<'a> {
             }),
         )
         .await?;
-        self.write_users(db, models).await
+        // The rows every writer for the tenant shares go last, locked for as short a time as
+        // possible: rollup counts above, the quota counter here (a refusal rolls all back).
+        for ((_, month), (tenant, n)) in &self.taken {
+            quota::take(db, tenant, *month, *n).await?;
+        }
+        Ok(())
     }
 
     async fn insert_new_users(&mut self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {

@@ -86,9 +86,10 @@ impl Store {
                 .sqlx_logging(false)
                 .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
             let db = Database::connect(opts).await?;
-            // Concurrent group commits overlap one's round trips with another's work; half
-            // the pool leaves the other half to readers.
-            let ingest_lanes = (options.max_connections as usize / 2).max(1);
+            // Concurrent group commits overlap one's round trips with another's work: two per
+            // core measured best (benches/RESULTS.md), within half the pool, the rest for reads.
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let ingest_lanes = (2 * cores).min(options.max_connections as usize / 2).max(1);
             return Ok(Self { writer: db.clone(), reader: db, ingest_lanes });
         }
         let synchronous =
