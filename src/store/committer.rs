@@ -8,7 +8,7 @@
 //!
 //! Batches of one session always go to the same lane, so they are applied in arrival order.
 
-use super::ingest::{self, Ingested, Job};
+use super::ingest::{self, Ingested, Job, Outcomes};
 use super::{Store, StoreError};
 use crate::engine::Models;
 use std::hash::BuildHasher;
@@ -72,22 +72,28 @@ async fn run(store: Store, models: Arc<Models>, mut queue: mpsc::Receiver<Pendin
 
 async fn commit(store: &Store, models: &Models, group: Vec<Pending>) {
     let jobs: Vec<&Job> = group.iter().map(|p| &p.job).collect();
-    let outcomes = match jobs.as_slice() {
-        [job] => vec![ingest::write_one(store, models, job).await],
-        _ => match ingest::write_group(store, models, &jobs).await {
-            Ok(outcomes) => outcomes,
-            Err(e) => {
-                tracing::debug!(error = %e, batches = jobs.len(), "group commit failed; retrying its batches one by one");
-                let mut outcomes = Vec::with_capacity(jobs.len());
-                for job in &jobs {
-                    outcomes.push(ingest::write_one(store, models, job).await);
-                }
-                outcomes
-            }
-        },
-    };
+    let outcomes = commit_group(store, models, &jobs).await;
     for (pending, outcome) in group.into_iter().zip(outcomes) {
         // The request may be gone (client disconnected); its batch is stored all the same.
         let _ = pending.reply.send(outcome);
+    }
+}
+
+/// Writes the batches as one group; if the group fails as a whole, rolls it back and writes
+/// them one by one, so that each gets its own outcome. In the order given.
+pub async fn commit_group(store: &Store, models: &Models, jobs: &[&Job]) -> Outcomes {
+    if let [job] = jobs {
+        return vec![ingest::write_one(store, models, job).await];
+    }
+    match ingest::write_group(store, models, jobs).await {
+        Ok(outcomes) => outcomes,
+        Err(e) => {
+            tracing::debug!(error = %e, batches = jobs.len(), "group commit failed; writing its batches one by one");
+            let mut outcomes = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                outcomes.push(ingest::write_one(store, models, job).await);
+            }
+            outcomes
+        }
     }
 }

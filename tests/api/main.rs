@@ -11,6 +11,7 @@ mod crash;
 mod edge;
 mod events;
 mod export;
+mod group_commit;
 mod hostile;
 mod hygiene;
 mod keys;
