@@ -75,22 +75,28 @@ pub struct Store {
 impl Store {
     pub async fn connect(options: &StoreOptions) -> Result<Self, DbErr> {
         if !options.url.starts_with("sqlite:") {
-            let mut opts = ConnectOptions::new(options.url.clone());
-            // sqlx keeps prepared statements per connection, and PostgreSQL may settle on a
-            // generic plan for one after five runs — planned while the tables were tiny, a
-            // sequential scan that it keeps as they grow. Plan every run with its parameters.
-            // Every connection is opened at start: one opened on demand is a TLS handshake and
-            // a login (~50 ms) that the requests waiting for it would add to their latency.
-            opts.max_connections(options.max_connections)
-                .min_connections(options.max_connections)
-                .sqlx_logging(false)
-                .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
-            let db = Database::connect(opts).await?;
             // Concurrent group commits overlap one's round trips with another's work: two per
-            // core measured best (benches/RESULTS.md), within half the pool, the rest for reads.
+            // core measured best (benches/RESULTS.md), within half the pool.
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
             let ingest_lanes = (2 * cores).min(options.max_connections as usize / 2).max(1);
-            return Ok(Self { writer: db.clone(), reader: db, ingest_lanes });
+            // Every connection is opened at start: one opened on demand is a TLS handshake and
+            // a login (~50 ms) that the requests waiting for it would add to their latency.
+            let pool = |connections: u32| {
+                let mut opts = ConnectOptions::new(options.url.clone());
+                opts.max_connections(connections).min_connections(connections).sqlx_logging(false);
+                opts
+            };
+            // Writes find rows by unique keys, which any plan uses, and PostgreSQL may keep a
+            // generic plan per prepared statement after five runs: planning each multi-row
+            // INSERT afresh cost 15–30 % of ingest throughput. Writers: the lanes, and two more
+            // for the other writes (feedback, erasure, keys).
+            let writer = Database::connect(pool(ingest_lanes as u32 + 2)).await?;
+            // Reads filter and aggregate, where a generic plan made while the tables were tiny
+            // (a sequential scan) would be kept as they grow: plan every read with its values.
+            let mut reads = pool(options.max_connections);
+            reads.map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
+            let reader = Database::connect(reads).await?;
+            return Ok(Self { writer, reader, ingest_lanes });
         }
         let synchronous =
             if options.sqlite_synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
