@@ -377,11 +377,14 @@ impl<'a> Group<'a> {
     }
 
     async fn insert_new_users(&mut self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
-        let new: Vec<usize> = (0..self.users.len()).filter(|&i| self.users[i].stored.is_none()).collect();
+        // In key order, as every writer inserts them, so that two creating the same users wait
+        // for each other instead of deadlocking.
+        let mut new: Vec<&UserWork> = self.users.iter().filter(|u| u.stored.is_none()).collect();
         if new.is_empty() {
             return Ok(());
         }
-        let rows = new.iter().map(|&i| user_row(&self.users[i], models)).collect::<Result<Vec<_>, StoreError>>()?;
+        new.sort_by_key(|u| (u.tenant_id, &u.external_id));
+        let rows = new.into_iter().map(|u| user_row(u, models)).collect::<Result<Vec<_>, StoreError>>()?;
         let mut insert = user::Entity::insert_many(rows).into_query();
         insert.returning(Query::returning().columns([
             user::Column::Id,
@@ -398,7 +401,11 @@ impl<'a> Group<'a> {
     /// Inserts the new sessions (taking their row ids) and updates the stored ones.
     async fn write_sessions(&mut self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
         let (mut new, mut stored) = (Vec::new(), Vec::new());
-        for s in self.sessions.iter().filter(|s| s.projection.is_some()) {
+        // New sessions in key order, as every writer inserts them, so that two creating the
+        // same sessions wait for each other instead of deadlocking.
+        let mut moved: Vec<&SessionWork> = self.sessions.iter().filter(|s| s.projection.is_some()).collect();
+        moved.sort_by_key(|s| (s.tenant.id.get(), s.external_id));
+        for s in moved {
             let owner_pk = s.owner.map(|u| self.users[u].pk.expect("users are written first"));
             let row = session_row(s, owner_pk, models)?;
             if s.stored.is_some() { stored.push(row) } else { new.push(row) }
