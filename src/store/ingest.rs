@@ -514,6 +514,25 @@ fn user_row(u: &UserWork, models: &Models) -> Result<user::ActiveModel, StoreErr
     })
 }
 
+/// Sets the columns `events` and `user_history` share: the state after an event and why.
+macro_rules! set_record_columns {
+    ($row:ident, $r:expr, $model_version:expr) => {
+        $row.valence = Set($r.dims[0]);
+        $row.arousal = Set($r.dims[1]);
+        $row.tension = Set($r.dims[2]);
+        $row.affiliation = Set($r.dims[3]);
+        $row.delta_valence = Set($r.delta[0]);
+        $row.delta_arousal = Set($r.delta[1]);
+        $row.delta_tension = Set($r.delta[2]);
+        $row.delta_affiliation = Set($r.delta[3]);
+        $row.label = Set($r.label.as_str().to_owned());
+        $row.confidence = Set($r.confidence);
+        $row.signals = Set(serde_json::to_string(&$r.signals)?);
+        $row.trigger_reason = Set($r.trigger_reason.clone());
+        $row.model_version = Set($model_version.to_owned());
+    };
+}
+
 fn event_row(
     tenant_id: i64,
     session_pk: i64,
@@ -522,8 +541,7 @@ fn event_row(
     r: &HistoryRecord,
     model_version: &str,
 ) -> Result<event::ActiveModel, StoreError> {
-    Ok(event::ActiveModel {
-        id: NotSet,
+    let mut row = event::ActiveModel {
         tenant_id: Set(tenant_id),
         session_id: Set(session_pk),
         event_id: Set(e.event_id.clone()),
@@ -540,20 +558,10 @@ fn event_row(
         })),
         url: Set(e.url.clone()),
         message: Set(e.message.clone()),
-        valence: Set(r.dims[0]),
-        arousal: Set(r.dims[1]),
-        tension: Set(r.dims[2]),
-        affiliation: Set(r.dims[3]),
-        delta_valence: Set(r.delta[0]),
-        delta_arousal: Set(r.delta[1]),
-        delta_tension: Set(r.delta[2]),
-        delta_affiliation: Set(r.delta[3]),
-        label: Set(r.label.as_str().to_owned()),
-        confidence: Set(r.confidence),
-        signals: Set(serde_json::to_string(&r.signals)?),
-        trigger_reason: Set(r.trigger_reason.clone()),
-        model_version: Set(model_version.to_owned()),
-    })
+        ..Default::default()
+    };
+    set_record_columns!(row, r, model_version);
+    Ok(row)
 }
 
 fn user_history_row(
@@ -563,25 +571,14 @@ fn user_history_row(
     r: &HistoryRecord,
     model_version: &str,
 ) -> Result<user_history::ActiveModel, StoreError> {
-    Ok(user_history::ActiveModel {
-        id: NotSet,
+    let mut row = user_history::ActiveModel {
         tenant_id: Set(tenant_id),
         user_id: Set(user_pk),
         session_id: Set(session_pk),
         ts_ms: Set(r.ts_ms),
         kind: Set(r.trigger.as_str().to_owned()),
-        valence: Set(r.dims[0]),
-        arousal: Set(r.dims[1]),
-        tension: Set(r.dims[2]),
-        affiliation: Set(r.dims[3]),
-        delta_valence: Set(r.delta[0]),
-        delta_arousal: Set(r.delta[1]),
-        delta_tension: Set(r.delta[2]),
-        delta_affiliation: Set(r.delta[3]),
-        label: Set(r.label.as_str().to_owned()),
-        confidence: Set(r.confidence),
-        signals: Set(serde_json::to_string(&r.signals)?),
-        trigger_reason: Set(r.trigger_reason.clone()),
-        model_version: Set(model_version.to_owned()),
-    })
+        ..Default::default()
+    };
+    set_record_columns!(row, r, model_version);
+    Ok(row)
 }

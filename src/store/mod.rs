@@ -2,8 +2,9 @@
 //!
 //! SQLite gets one writer connection (SQLite has one writer anyway; several pooled writers only
 //! trade queueing for "database is locked" errors) and a separate pool of readers in WAL mode.
-//! PostgreSQL gets one pool, fully opened at start; writes to a session are serialised by a row
-//! lock on it.
+//! PostgreSQL gets a pool of readers and a smaller one of writers, both opened at start; writes
+//! to a session are serialised by a row lock on it. Event batches are written in groups by the
+//! [`committer`] (see [`ingest`]).
 
 pub mod analytics;
 pub mod committer;
