@@ -15,8 +15,11 @@ use crate::engine::{
 use chrono::{DateTime, Utc};
 use entity::{event, session, user, user_history};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{OnConflict, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
+use sea_orm::sea_query::{Alias, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A validated batch for one session, received at `now`, optionally naming its person.
@@ -380,20 +383,10 @@ impl<'a> Group<'a> {
         // In key order, as every writer inserts them, so that two creating the same users wait
         // for each other instead of deadlocking.
         let mut new: Vec<&UserWork> = self.users.iter().filter(|u| u.stored.is_none()).collect();
-        if new.is_empty() {
-            return Ok(());
-        }
         new.sort_by_key(|u| (u.tenant_id, &u.external_id));
         let rows = new.into_iter().map(|u| user_row(u, models)).collect::<Result<Vec<_>, StoreError>>()?;
-        let mut insert = user::Entity::insert_many(rows).into_query();
-        insert.returning(Query::returning().columns([
-            user::Column::Id,
-            user::Column::TenantId,
-            user::Column::ExternalId,
-        ]));
-        for row in db.query_all(&insert).await? {
-            let key: (i64, String) = (row.try_get("", "tenant_id")?, row.try_get("", "external_id")?);
-            self.users[self.by_user[&key]].pk = Some(row.try_get("", "id")?);
+        for (key, pk) in insert_returning_ids(db, rows).await? {
+            self.users[self.by_user[&key]].pk = Some(pk);
         }
         Ok(())
     }
@@ -410,19 +403,8 @@ impl<'a> Group<'a> {
             let row = session_row(s, owner_pk, models)?;
             if s.stored.is_some() { stored.push(row) } else { new.push(row) }
         }
-        if !new.is_empty() {
-            let mut insert = session::Entity::insert_many(new).into_query();
-            insert.returning(Query::returning().columns([
-                session::Column::Id,
-                session::Column::TenantId,
-                session::Column::ExternalId,
-            ]));
-            for row in db.query_all(&insert).await? {
-                let (tenant_id, external_id): (i64, String) =
-                    (row.try_get("", "tenant_id")?, row.try_get("", "external_id")?);
-                let index = self.by_session[&(tenant_id, external_id.as_str())];
-                self.sessions[index].pk = Some(row.try_get("", "id")?);
-            }
+        for ((tenant_id, external_id), pk) in insert_returning_ids(db, new).await? {
+            self.sessions[self.by_session[&(tenant_id, external_id.as_str())]].pk = Some(pk);
         }
         use session::Column as C;
         let update = OnConflict::column(C::Id)
@@ -473,6 +455,26 @@ impl<'a> Group<'a> {
         }
         Ok(insert_chunked(db, history, None).await?)
     }
+}
+
+/// Inserts new rows of a table keyed by `(tenant_id, external_id)` (sessions, users) in one
+/// statement and returns each one's row id by that key (RETURNING order is unspecified).
+async fn insert_returning_ids<A>(
+    db: &impl ConnectionTrait,
+    rows: Vec<A>,
+) -> Result<Vec<((i64, String), i64)>, StoreError>
+where
+    A: ActiveModelTrait + Send,
+{
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut insert = A::Entity::insert_many(rows).into_query();
+    insert.returning(Query::returning().columns(["id", "tenant_id", "external_id"].map(Alias::new)));
+    let rows = db.query_all(&insert).await?;
+    rows.iter()
+        .map(|row| Ok(((row.try_get("", "tenant_id")?, row.try_get("", "external_id")?), row.try_get("", "id")?)))
+        .collect()
 }
 
 fn session_row(s: &SessionWork, owner_pk: Option<i64>, models: &Models) -> Result<session::ActiveModel, StoreError> {

@@ -71,3 +71,40 @@ async fn concurrent_sessions_of_one_user_lose_nothing() {
     assert_eq!(app.get("/v1/users/u/mood", &key).await.json["event_count"], 320);
     assert_eq!(app.get("/v1/users/u/sessions", &key).await.json["sessions"].as_array().unwrap().len(), 16);
 }
+
+/// Batches refused while their neighbours are stored, all sent at once (so they share commit
+/// groups): a linked session's batches naming another user get 409 and store nothing, the
+/// others are stored and counted exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_batches_leave_their_neighbours_stored() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    let link = json!({"user_id": "ann", "events": [{"type": "click", "ts": T0}]});
+    assert_eq!(app.send(reqwest::Method::POST, "/v1/sessions/owned/events", Some(&key), Some(link)).await.status, 200);
+    let replies: Vec<(i64, u16)> = futures::future::join_all((0..48i64).map(|b| {
+        let (app, key) = (&app, &key);
+        async move {
+            let (path, body) = match b % 3 {
+                0 => (
+                    "/v1/sessions/owned/events".to_owned(),
+                    json!({"user_id": "bob", "events": [{"type": "error", "ts": T0 + b}]}),
+                ),
+                1 => ("/v1/sessions/owned/events".to_owned(), json!({"events": [{"type": "click", "ts": T0 + b}]})),
+                _ => (
+                    format!("/v1/sessions/s{b}/events"),
+                    json!({"user_id": "ann", "events": [{"type": "click", "ts": T0 + b}]}),
+                ),
+            };
+            (b % 3, app.send(reqwest::Method::POST, &path, Some(key), Some(body)).await.status.as_u16())
+        }
+    }))
+    .await;
+    for (kind, status) in &replies {
+        assert_eq!(*status, if *kind == 0 { 409 } else { 200 }, "{replies:?}");
+    }
+    // 1 + the 16 batches without a user; none of bob's errors.
+    assert_eq!(app.mood(&key, "owned").await.json["event_count"], 17);
+    assert_eq!(app.get("/v1/users/ann/mood", &key).await.json["event_count"], 33);
+    assert_eq!(app.analytics(&key).await.json["total_sessions"], 17);
+    assert_eq!(app.get("/v1/users/bob/mood", &key).await.status, 404);
+}
