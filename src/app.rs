@@ -4,6 +4,7 @@ use crate::api::{self, Edge, body::BodyLimit};
 use crate::engine::Models;
 use crate::keys::{AuthThrottle, KeyCache};
 use crate::store::committer::Committer;
+use crate::store::reads::Reads;
 use crate::store::{Store, StoreOptions};
 use chrono::{DateTime, Utc};
 use poem::http::Method;
@@ -34,17 +35,20 @@ pub struct AppState {
     pub models: Arc<Models>,
     /// Where event batches go to be stored (group commit).
     pub ingest: Committer,
+    /// Where the hottest reads go to be answered together.
+    pub reads: Reads,
     pub keys: KeyCache,
     pub throttle: AuthThrottle,
     pub clock: Clock,
 }
 
 impl AppState {
-    /// Starts the ingest committer: call inside a tokio runtime.
+    /// Starts the ingest committer and the read runners: call inside a tokio runtime.
     pub fn new(store: Store, clock: Clock, auth_failure_limit: u32) -> Self {
         let models = Arc::new(Models::default());
         Self {
             ingest: Committer::start(store.clone(), models.clone(), store.ingest_lanes()),
+            reads: Reads::start(&store),
             store,
             models,
             keys: KeyCache::default(),

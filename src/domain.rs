@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 /// A tenant's id. Only authentication and tenant creation produce one, so holding a
 /// [`Tenant`] means the caller proved it owns that tenant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TenantId(pub(crate) i64);
 
 impl TenantId {

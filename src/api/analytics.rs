@@ -180,7 +180,7 @@ impl AnalyticsApi {
     /// many sessions there are.
     #[oai(path = "/moods", method = "get", operation_id = "getMoodAnalytics")]
     async fn moods(&self, state: Data<&Arc<AppState>>, auth: Auth) -> Result<Json<MoodAnalytics>, Fails<OnAnalytics>> {
-        Ok(Json(analytics::mood_counts(&state.store, auth.tenant()).await?.into()))
+        Ok(Json(state.reads.mood_counts(auth.tenant()).await?.into()))
     }
 
     /// Mood over time

@@ -200,7 +200,9 @@ impl SessionsApi {
         id: Path<ClientIdParam>,
     ) -> Result<Json<MoodResponse>, Fails<OnSessionRead>> {
         let id = session_id(&id)?;
-        let mood = sessions::current_mood(&state.store, auth.tenant(), &id)
+        let mood = state
+            .reads
+            .current_mood(auth.tenant(), &id)
             .await?
             .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
         Ok(Json(MoodResponse {

@@ -2,11 +2,12 @@
 
 use super::rollup;
 use super::{Store, StoreError};
-use crate::domain::Tenant;
+use crate::domain::{Tenant, TenantId};
 use crate::engine::Mood;
 use entity::mood_rollup::{self, Column};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+use std::collections::HashMap;
 
 /// Sessions per current label, and sessions with feedback.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,42 +25,39 @@ impl MoodCounts {
 
 #[derive(FromQueryResult)]
 struct Sums {
-    frustrated: Option<i64>,
-    confused: Option<i64>,
-    decisive: Option<i64>,
-    browsing: Option<i64>,
-    disengaged: Option<i64>,
-    focused: Option<i64>,
-    neutral: Option<i64>,
-    with_feedback: Option<i64>,
+    tenant_id: i64,
+    frustrated: i64,
+    confused: i64,
+    decisive: i64,
+    browsing: i64,
+    disengaged: i64,
+    focused: i64,
+    neutral: i64,
+    with_feedback: i64,
 }
 
-pub async fn mood_counts(store: &Store, tenant: &Tenant) -> Result<MoodCounts, StoreError> {
-    let mut query = mood_rollup::Entity::find().select_only();
+/// Several tenants' counts in one query (see [`super::reads`]); a tenant without sessions has
+/// zeros.
+pub async fn mood_counts(store: &Store, tenants: &[TenantId]) -> Result<HashMap<TenantId, MoodCounts>, StoreError> {
+    let mut query = mood_rollup::Entity::find().select_only().column(Column::TenantId);
     // PostgreSQL sums BIGINT to NUMERIC: cast back.
     for mood in Mood::ALL {
         query = query.column_as(Expr::col(rollup::column(mood)).sum().cast_as("BIGINT"), mood.as_str());
     }
-    let sums = query
+    let rows = query
         .column_as(Expr::col(Column::WithFeedback).sum().cast_as("BIGINT"), "with_feedback")
-        .filter(Column::TenantId.eq(tenant.id.get()))
+        .filter(Column::TenantId.is_in(tenants.iter().map(|t| t.get())))
+        .group_by(Column::TenantId)
         .into_model::<Sums>()
-        .one(store.reader())
+        .all(store.reader())
         .await?;
-    let Some(s) = sums else { return Ok(MoodCounts { sessions: [0; Mood::COUNT], with_feedback: 0 }) };
-    let z = |v: Option<i64>| v.unwrap_or(0);
-    Ok(MoodCounts {
-        sessions: [
-            z(s.frustrated),
-            z(s.confused),
-            z(s.decisive),
-            z(s.browsing),
-            z(s.disengaged),
-            z(s.focused),
-            z(s.neutral),
-        ],
-        with_feedback: z(s.with_feedback),
-    })
+    let mut counts: HashMap<TenantId, MoodCounts> =
+        tenants.iter().map(|t| (*t, MoodCounts { sessions: [0; Mood::COUNT], with_feedback: 0 })).collect();
+    for s in rows {
+        let sessions = [s.frustrated, s.confused, s.decisive, s.browsing, s.disengaged, s.focused, s.neutral];
+        counts.insert(TenantId(s.tenant_id), MoodCounts { sessions, with_feedback: s.with_feedback });
+    }
+    Ok(counts)
 }
 
 /// Mean dimensions over the sessions whose latest event is at or after `since_ms`.

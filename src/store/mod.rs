@@ -4,15 +4,17 @@
 //! trade queueing for "database is locked" errors) and a separate pool of readers in WAL mode.
 //! PostgreSQL gets a pool of readers and a smaller one of writers, both opened at start; writes
 //! to a session are serialised by a row lock on it. Event batches are written in groups by the
-//! [`committer`] (see [`ingest`]).
+//! [`committer`] (see [`ingest`]); the hottest reads are coalesced by [`reads`].
 
 pub mod analytics;
+pub mod batcher;
 pub mod committer;
 pub mod export;
 pub mod feedback;
 pub mod history;
 pub mod ingest;
 mod quota;
+pub mod reads;
 mod rollup;
 pub mod sessions;
 pub mod tenants;

@@ -2,10 +2,11 @@
 
 use super::rollup::{self, Change};
 use super::{Store, StoreError, users};
-use crate::domain::{SessionId, Tenant};
+use crate::domain::{SessionId, Tenant, TenantId};
 use crate::engine::{AffectState, Mood, Signal, SuggestedAction};
 use entity::session;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
+use std::collections::{BTreeMap, HashMap};
 
 /// A session's current mood as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,25 +29,46 @@ pub(super) fn parse_label(s: &str) -> Result<Mood, StoreError> {
     s.parse().map_err(|()| StoreError::Corrupt(format!("unknown mood label {s:?}")))
 }
 
-/// The session's mood at its latest event, or `None` if the tenant has no such session.
-pub async fn current_mood(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<Option<CurrentMood>, StoreError> {
+/// The moods of several sessions at their latest events, in one query (see [`super::reads`]);
+/// sessions the tenants do not have are absent.
+pub async fn current_moods(
+    store: &Store,
+    keys: &[(TenantId, SessionId)],
+) -> Result<HashMap<(TenantId, SessionId), CurrentMood>, StoreError> {
     use session::Column as C;
+    let mut by_tenant: BTreeMap<TenantId, Vec<&str>> = BTreeMap::new();
+    for (tenant, id) in keys {
+        by_tenant.entry(*tenant).or_default().push(id.as_str());
+    }
+    let wanted = by_tenant.iter().fold(Condition::any(), |any, (tenant, ids)| {
+        any.add(Condition::all().add(C::TenantId.eq(tenant.get())).add(C::ExternalId.is_in(ids.iter().copied())))
+    });
     // Only the projection's columns: the engine state is most of the row and not needed here.
-    let row: Option<(String, f64, String, String, i64, i64)> = find(tenant, id)
+    let rows: Vec<(i64, String, String, f64, String, String, i64, i64)> = session::Entity::find()
         .select_only()
-        .columns([C::Label, C::Confidence, C::Signals, C::Action, C::EventCount, C::UpdatedAtMs])
+        .columns([C::TenantId, C::ExternalId, C::Label, C::Confidence, C::Signals, C::Action])
+        .columns([C::EventCount, C::UpdatedAtMs])
+        .filter(wanted)
         .into_tuple()
-        .one(store.reader())
+        .all(store.reader())
         .await?;
-    let Some((label, confidence, signals, action, event_count, updated_at_ms)) = row else { return Ok(None) };
-    Ok(Some(CurrentMood {
-        label: parse_label(&label)?,
-        confidence,
-        signals: serde_json::from_str(&signals)?,
-        action: action.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {action:?}")))?,
-        event_count,
-        updated_at_ms,
-    }))
+    let mut moods = HashMap::with_capacity(rows.len());
+    for (tenant, external_id, label, confidence, signals, action, event_count, updated_at_ms) in rows {
+        let key = keys
+            .iter()
+            .find(|(t, id)| t.get() == tenant && id.as_str() == external_id)
+            .expect("selected by these keys");
+        let mood = CurrentMood {
+            label: parse_label(&label)?,
+            confidence,
+            signals: serde_json::from_str(&signals)?,
+            action: action.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {action:?}")))?,
+            event_count,
+            updated_at_ms,
+        };
+        moods.insert(key.clone(), mood);
+    }
+    Ok(moods)
 }
 
 /// A session's engine state as stored.

@@ -108,3 +108,54 @@ async fn refused_batches_leave_their_neighbours_stored() {
     assert_eq!(app.analytics(&key).await.json["total_sessions"], 17);
     assert_eq!(app.get("/v1/users/bob/mood", &key).await.status, 404);
 }
+
+/// Reads sent all at once (they share queries as they happen to queue together; tests/api/reads.rs
+/// mixes tenants in one query for certain): two tenants with the same session ids, sessions that
+/// exist for one tenant only, and both tenants' analytics. Each answer is its own tenant's, whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_each_get_their_own_tenants_answer() {
+    let app = spawn().await;
+    let (a, b) = (app.key("starter").await, app.key("starter").await);
+    // Tenant a: s0..s7 with 1..8 clicks; tenant b: s0..s3 with 11..14 errors, and s7 never.
+    for i in 0..8i64 {
+        let clicks: Vec<_> = (0..=i).map(|n| json!({"type": "click", "ts": T0 + n})).collect();
+        assert_eq!(app.post_events(&a, &format!("s{i}"), json!(clicks)).await.status, 200);
+    }
+    for i in 0..4i64 {
+        let errors: Vec<_> = (0..11 + i).map(|n| json!({"type": "error", "ts": T0 + n})).collect();
+        assert_eq!(app.post_events(&b, &format!("s{i}"), json!(errors)).await.status, 200);
+    }
+    // One at a time first: each read a batch of its own.
+    let (mut expected_a, mut expected_b) = (Vec::new(), Vec::new());
+    for i in 0..8 {
+        expected_a.push(app.mood(&a, &format!("s{i}")).await);
+    }
+    for i in 0..4 {
+        expected_b.push(app.mood(&b, &format!("s{i}")).await);
+    }
+    let analytics = [app.analytics(&a).await.json, app.analytics(&b).await.json];
+    assert_eq!((analytics[0]["total_sessions"].clone(), analytics[1]["total_sessions"].clone()), (json!(8), json!(4)));
+    let replies = futures::future::join_all((0..400usize).map(|n| {
+        let (app, a, b) = (&app, &a, &b);
+        async move {
+            let (tenant, key) = if n % 2 == 0 { (0, a) } else { (1, b) };
+            let reply = match n % 10 {
+                8 | 9 => app.analytics(key).await,
+                _ => app.mood(key, &format!("s{}", n % 8)).await,
+            };
+            (n, tenant, reply)
+        }
+    }))
+    .await;
+    for (n, tenant, reply) in replies {
+        let session = n % 8;
+        match (n % 10, tenant) {
+            (8 | 9, t) => reply.expect(200, analytics[t].clone()),
+            (_, 0) => reply.expect(200, expected_a[session].json.clone()),
+            (_, _) if session < 4 => reply.expect(200, expected_b[session].json.clone()),
+            _ => reply.expect(404, json!({"error": "Session not found", "session_id": format!("s{session}")})),
+        }
+    }
+    assert!(expected_a.iter().chain(&expected_b).all(|r| r.status == 200));
+    assert_eq!(expected_b[3].json["event_count"], 14);
+}

@@ -16,6 +16,7 @@ mod hostile;
 mod hygiene;
 mod keys;
 mod quota;
+mod reads;
 mod replicas;
 mod sessions;
 mod spec;
