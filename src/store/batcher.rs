@@ -19,6 +19,7 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 const QUEUE: usize = 4096;
 
 type Reply<V> = oneshot::Sender<Result<Option<V>, StoreError>>;
+type Queue<K, V> = Arc<Mutex<mpsc::Receiver<(K, Reply<V>)>>>;
 
 /// Reads a set of keys at once: the values found, by key (keys not found are absent).
 pub trait BatchRead<K, V>: Send + Sync + 'static {
@@ -54,7 +55,7 @@ where
     }
 }
 
-async fn run<K, V, R>(reader: Arc<R>, queue: Arc<Mutex<mpsc::Receiver<(K, Reply<V>)>>>, max_batch: usize)
+async fn run<K, V, R>(reader: Arc<R>, queue: Queue<K, V>, max_batch: usize)
 where
     K: Clone + Eq + Hash + Send + Sync + 'static,
     V: Clone + Send + 'static,
