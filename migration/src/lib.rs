@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261123_000002_session_slots;
 mod m20261123_000003_users;
+mod m20261202_000004_lz4_state;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_session_slots::Migration),
             Box::new(m20261123_000003_users::Migration),
+            Box::new(m20261202_000004_lz4_state::Migration),
         ]
     }
 }
