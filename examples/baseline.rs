@@ -63,10 +63,6 @@ impl Api {
     }
 }
 
-/// The server's allocator (src/main.rs), so that the comparison is of the work, not the allocator.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let bind = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:18190".into());

@@ -46,10 +46,6 @@ fn row(tenant: i64, session: i64, i: i64) -> event::ActiveModel {
     }
 }
 
-/// The server's allocator (src/main.rs), so that the comparison is of the work, not the allocator.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();

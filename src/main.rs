@@ -3,14 +3,8 @@ use moodring::app::Bound;
 use moodring::config::{Cli, Command, ServeArgs};
 use moodring::{api, store::Store, telemetry};
 
-/// mimalloc rather than glibc's malloc: GET mood served 23-25 % more requests per second on the
-/// same CPU (benches/RESULTS.md), and it returns big blocks — argon2's 19 MiB per verification —
-/// to the OS when freed, where glibc's adaptive mmap threshold moved them onto the heap for good
-/// (SQLite soak: RSS 109 -> 305 MB in 5 minutes before a fixed threshold was set).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> anyhow::Result<()> {
+    return_big_allocations_to_the_os();
     tokio::runtime::Runtime::new()?.block_on(run(Cli::parse()))
 }
 
@@ -51,4 +45,17 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
+}
+
+/// Every argon2 verification allocates 19 MiB. glibc serves a first allocation that big with
+/// mmap, but after freeing it raises its mmap threshold and serves the next ones from the heap,
+/// which other allocations then pin: under a steady load RSS grew by about that much at every
+/// key-cache expiry (SQLite soak: 109 -> 305 MB in 5 minutes). A fixed threshold keeps big
+/// allocations in mmap, returned to the OS when freed.
+fn return_big_allocations_to_the_os() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any thread is started.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
 }
