@@ -97,7 +97,8 @@ where
             }
         }
         Err(e) if batch.len() == 1 => {
-            let _ = batch.into_iter().next().map(|(_, reply)| reply.send(Err(e)));
+            let (_, reply) = batch.into_iter().next().expect("a batch of one");
+            let _ = reply.send(Err(e));
         }
         Err(e) => {
             tracing::debug!(error = %e, keys = batch.len(), "batched read failed; reading its keys one by one");
