@@ -48,6 +48,8 @@ pub async fn current_moods(
     keys: &[(TenantId, SessionId)],
 ) -> Result<HashMap<(TenantId, SessionId), CurrentMood>, StoreError> {
     use session::Column as C;
+    // Tenants in a fixed order: the same set of keys gives the same statement text, which the
+    // driver's prepared-statement cache finds again.
     let mut by_tenant: BTreeMap<TenantId, Vec<&str>> = BTreeMap::new();
     for (tenant, id) in keys {
         by_tenant.entry(*tenant).or_default().push(id.as_str());
