@@ -23,19 +23,6 @@ impl MoodCounts {
     }
 }
 
-#[derive(FromQueryResult)]
-struct Sums {
-    tenant_id: i64,
-    frustrated: i64,
-    confused: i64,
-    decisive: i64,
-    browsing: i64,
-    disengaged: i64,
-    focused: i64,
-    neutral: i64,
-    with_feedback: i64,
-}
-
 /// Several tenants' counts in one query (see [`super::reads`]); a tenant without sessions has
 /// zeros.
 pub async fn mood_counts(store: &Store, tenants: &[TenantId]) -> Result<HashMap<TenantId, MoodCounts>, StoreError> {
@@ -44,18 +31,17 @@ pub async fn mood_counts(store: &Store, tenants: &[TenantId]) -> Result<HashMap<
     for mood in Mood::ALL {
         query = query.column_as(Expr::col(rollup::column(mood)).sum().cast_as("BIGINT"), mood.as_str());
     }
-    let rows = query
+    let query = query
         .column_as(Expr::col(Column::WithFeedback).sum().cast_as("BIGINT"), "with_feedback")
         .filter(Column::TenantId.is_in(tenants.iter().map(|t| t.get())))
-        .group_by(Column::TenantId)
-        .into_model::<Sums>()
-        .all(store.reader())
-        .await?;
+        .group_by(Column::TenantId);
+    // Columns as selected: the tenant, the sums in Mood::ALL (= Mood::index) order, feedback.
+    type Sums = (i64, i64, i64, i64, i64, i64, i64, i64, i64);
+    let rows: Vec<Sums> = store.batch_read(query).await?;
     let mut counts: HashMap<TenantId, MoodCounts> =
         tenants.iter().map(|t| (*t, MoodCounts { sessions: [0; Mood::COUNT], with_feedback: 0 })).collect();
-    for s in rows {
-        let sessions = [s.frustrated, s.confused, s.decisive, s.browsing, s.disengaged, s.focused, s.neutral];
-        counts.insert(TenantId(s.tenant_id), MoodCounts { sessions, with_feedback: s.with_feedback });
+    for (tenant_id, s0, s1, s2, s3, s4, s5, s6, with_feedback) in rows {
+        counts.insert(TenantId(tenant_id), MoodCounts { sessions: [s0, s1, s2, s3, s4, s5, s6], with_feedback });
     }
     Ok(counts)
 }

@@ -17,6 +17,7 @@ mod quota;
 pub mod reads;
 mod rollup;
 pub mod sessions;
+mod sqlite_reader;
 pub mod tenants;
 pub mod timeline;
 pub mod users;
@@ -24,11 +25,14 @@ pub mod users;
 use crate::domain::Plan;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, Iterable, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, EntityTrait, Iterable, QueryTrait, RuntimeErr, Select, SqlErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait, TryGetableMany,
 };
+use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What went wrong below the API.
@@ -72,6 +76,8 @@ pub struct StoreOptions {
 pub struct Store {
     writer: DatabaseConnection,
     reader: DatabaseConnection,
+    /// On an SQLite file, where the coalesced reads go instead of `reader`.
+    sqlite_reader: Option<Arc<sqlite_reader::SqliteReader>>,
     ingest_lanes: usize,
 }
 
@@ -99,7 +105,7 @@ impl Store {
             let mut reads = pool(options.max_connections);
             reads.map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
             let reader = Database::connect(reads).await?;
-            return Ok(Self { writer, reader, ingest_lanes });
+            return Ok(Self { writer, reader, sqlite_reader: None, ingest_lanes });
         }
         let synchronous =
             if options.sqlite_synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
@@ -115,12 +121,14 @@ impl Store {
         };
         let writer = Database::connect(sqlite(1)).await?;
         // An in-memory database exists once per connection: readers must share the writer.
-        let reader = if options.url.contains(":memory:") || options.url.contains("mode=memory") {
-            writer.clone()
-        } else {
-            Database::connect(sqlite(options.max_connections.max(1))).await?
-        };
-        Ok(Self { writer, reader, ingest_lanes: 1 })
+        if options.url.contains(":memory:") || options.url.contains("mode=memory") {
+            return Ok(Self { reader: writer.clone(), writer, sqlite_reader: None, ingest_lanes: 1 });
+        }
+        let reader = Database::connect(sqlite(options.max_connections.max(1))).await?;
+        let file = SqliteConnectOptions::from_str(&options.url)
+            .map_err(|e| DbErr::Conn(RuntimeErr::Internal(e.to_string())))?;
+        let sqlite_reader = Some(Arc::new(sqlite_reader::SqliteReader::new(file.get_filename())));
+        Ok(Self { writer, reader, sqlite_reader, ingest_lanes: 1 })
     }
 
     /// Applies pending migrations; safe when several processes start at once on one database
@@ -161,6 +169,18 @@ impl Store {
 
     fn reader(&self) -> &DatabaseConnection {
         &self.reader
+    }
+
+    /// Runs one of the coalesced reads (see [`reads`]), each row as a tuple of its columns.
+    async fn batch_read<E, T>(&self, select: Select<E>) -> Result<Vec<T>, DbErr>
+    where
+        E: EntityTrait,
+        T: TryGetableMany + for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error> + Send + 'static,
+    {
+        match &self.sqlite_reader {
+            Some(sqlite) => sqlite.select(select.build(DbBackend::Sqlite)).await,
+            None => select.into_tuple().all(&self.reader).await,
+        }
     }
 }
 

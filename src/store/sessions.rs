@@ -5,7 +5,7 @@ use super::{Store, StoreError, users};
 use crate::domain::{SessionId, Tenant, TenantId};
 use crate::engine::{AffectState, Mood, Signal, SuggestedAction};
 use entity::session;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::{BTreeMap, HashMap};
 
 /// A session's current mood as stored.
@@ -29,18 +29,6 @@ pub(super) fn parse_label(s: &str) -> Result<Mood, StoreError> {
     s.parse().map_err(|()| StoreError::Corrupt(format!("unknown mood label {s:?}")))
 }
 
-#[derive(FromQueryResult)]
-struct MoodRow {
-    tenant_id: i64,
-    external_id: String,
-    label: String,
-    confidence: f64,
-    signals: String,
-    action: String,
-    event_count: i64,
-    updated_at_ms: i64,
-}
-
 /// The moods of several sessions at their latest events, in one query (see [`super::reads`]);
 /// sessions the tenants do not have are absent.
 pub async fn current_moods(
@@ -58,27 +46,25 @@ pub async fn current_moods(
         any.add(Condition::all().add(C::TenantId.eq(tenant.get())).add(C::ExternalId.is_in(ids.iter().copied())))
     });
     // Only the projection's columns: the engine state is most of the row and not needed here.
-    let rows = session::Entity::find()
+    let query = session::Entity::find()
         .select_only()
         .columns([C::TenantId, C::ExternalId, C::Label, C::Confidence, C::Signals, C::Action])
         .columns([C::EventCount, C::UpdatedAtMs])
-        .filter(wanted)
-        .into_model::<MoodRow>()
-        .all(store.reader())
-        .await?;
+        .filter(wanted);
+    let rows: Vec<(i64, String, String, f64, String, String, i64, i64)> = store.batch_read(query).await?;
     let mut moods = HashMap::with_capacity(rows.len());
-    for row in rows {
+    for (tenant_id, external_id, label, confidence, signals, action, event_count, updated_at_ms) in rows {
         let key = keys
             .iter()
-            .find(|(t, id)| t.get() == row.tenant_id && id.as_str() == row.external_id)
+            .find(|(t, id)| t.get() == tenant_id && id.as_str() == external_id)
             .expect("selected by these keys");
         let mood = CurrentMood {
-            label: parse_label(&row.label)?,
-            confidence: row.confidence,
-            signals: serde_json::from_str(&row.signals)?,
-            action: row.action.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {:?}", row.action)))?,
-            event_count: row.event_count,
-            updated_at_ms: row.updated_at_ms,
+            label: parse_label(&label)?,
+            confidence,
+            signals: serde_json::from_str(&signals)?,
+            action: action.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {action:?}")))?,
+            event_count,
+            updated_at_ms,
         };
         moods.insert(key.clone(), mood);
     }

@@ -1,0 +1,104 @@
+//! SQLite reads without sqlx's worker thread, for the coalesced hot reads (see [`super::reads`]).
+//!
+//! sqlx runs every SQLite statement on a worker thread of its connection and sends each row back
+//! through a channel; one batched mood read cost ~250 µs of CPU that way, most of a `GET mood`.
+//! Here a blocking task runs the whole statement on a rusqlite connection (each statement text
+//! prepared once per connection) and hands back all its rows at once. The statements are the
+//! same sea-query statements the sqlx path runs (see [`super::Store::batch_read`]).
+
+use sea_orm::sea_query::Value;
+use sea_orm::{DbErr, RuntimeErr, Statement};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Statement texts kept prepared per connection: an `IN (…)` list of each length is its own text.
+const PREPARED: usize = 256;
+
+/// Read-only rusqlite connections to one database file, opened as needed and kept.
+#[derive(Debug)]
+pub(super) struct SqliteReader {
+    path: PathBuf,
+    idle: Arc<Mutex<Vec<rusqlite::Connection>>>,
+}
+
+impl SqliteReader {
+    pub(super) fn new(path: &Path) -> Self {
+        Self { path: path.to_owned(), idle: Arc::default() }
+    }
+
+    /// Runs a query and decodes each row as `T` (a tuple of the selected columns).
+    pub(super) async fn select<T>(&self, statement: Statement) -> Result<Vec<T>, DbErr>
+    where
+        T: for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error> + Send + 'static,
+    {
+        let (path, idle) = (self.path.clone(), self.idle.clone());
+        tokio::task::spawn_blocking(move || {
+            let taken = idle.lock().expect("not poisoned").pop();
+            let conn = match taken {
+                Some(conn) => conn,
+                None => open(&path).map_err(error)?,
+            };
+            let rows = select(&conn, &statement).map_err(error);
+            idle.lock().expect("not poisoned").push(conn);
+            rows
+        })
+        .await
+        .map_err(error)?
+    }
+}
+
+fn open(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    // Read-write so that it joins the WAL's shared-memory index like any other connection;
+    // `query_only` keeps it from writing.
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "query_only", true)?;
+    conn.set_prepared_statement_cache_capacity(PREPARED);
+    Ok(conn)
+}
+
+fn select<T>(conn: &rusqlite::Connection, statement: &Statement) -> rusqlite::Result<Vec<T>>
+where
+    T: for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error>,
+{
+    let params = match &statement.values {
+        Some(values) => values.0.iter().map(param).collect::<rusqlite::Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    let mut prepared = conn.prepare_cached(&statement.sql)?;
+    let mut rows = prepared.query(rusqlite::params_from_iter(params))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(T::try_from(row)?);
+    }
+    Ok(out)
+}
+
+/// A bound value as SQLite stores it (the types sqlx-sqlite binds them as).
+fn param(value: &Value) -> rusqlite::Result<rusqlite::types::Value> {
+    use rusqlite::types::Value as Sql;
+    let int = |v: Option<i64>| v.map_or(Sql::Null, Sql::Integer);
+    Ok(match value {
+        Value::Bool(v) => int(v.map(i64::from)),
+        Value::TinyInt(v) => int(v.map(i64::from)),
+        Value::SmallInt(v) => int(v.map(i64::from)),
+        Value::Int(v) => int(v.map(i64::from)),
+        Value::BigInt(v) => int(*v),
+        Value::TinyUnsigned(v) => int(v.map(i64::from)),
+        Value::SmallUnsigned(v) => int(v.map(i64::from)),
+        Value::Unsigned(v) => int(v.map(i64::from)),
+        Value::Float(v) => v.map_or(Sql::Null, |x| Sql::Real(x.into())),
+        Value::Double(v) => v.map_or(Sql::Null, Sql::Real),
+        Value::String(v) => v.clone().map_or(Sql::Null, Sql::Text),
+        Value::Bytes(v) => v.clone().map_or(Sql::Null, Sql::Blob),
+        other => return Err(rusqlite::Error::ToSqlConversionFailure(format!("unsupported: {other:?}").into())),
+    })
+}
+
+fn error(e: impl std::fmt::Display) -> DbErr {
+    DbErr::Query(RuntimeErr::Internal(format!("sqlite read: {e}")))
+}
