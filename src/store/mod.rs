@@ -76,9 +76,17 @@ pub struct StoreOptions {
 pub struct Store {
     writer: DatabaseConnection,
     reader: DatabaseConnection,
-    /// On an SQLite file, where the coalesced reads go instead of `reader`.
-    sqlite_reader: Option<Arc<sqlite_reader::SqliteReader>>,
+    /// Where the coalesced reads go (see [`reads`]).
+    batch_reader: BatchReader,
     ingest_lanes: usize,
+}
+
+/// The connections the coalesced reads use: on an SQLite file, rusqlite's ([`sqlite_reader`]);
+/// on PostgreSQL a small pool of their own, where statements keep their generic plans.
+#[derive(Clone, Debug)]
+enum BatchReader {
+    Sea(DatabaseConnection),
+    Sqlite(Arc<sqlite_reader::SqliteReader>),
 }
 
 impl Store {
@@ -105,7 +113,10 @@ impl Store {
             let mut reads = pool(options.max_connections);
             reads.map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
             let reader = Database::connect(reads).await?;
-            return Ok(Self { writer, reader, sqlite_reader: None, ingest_lanes });
+            // The coalesced reads look rows up by unique keys, as writes do: planning each one
+            // afresh cost PostgreSQL ~60 µs per query, about as much as running it.
+            let batch_reader = BatchReader::Sea(Database::connect(pool(reads::CONNECTIONS)).await?);
+            return Ok(Self { writer, reader, batch_reader, ingest_lanes });
         }
         let synchronous =
             if options.sqlite_synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
@@ -122,13 +133,14 @@ impl Store {
         let writer = Database::connect(sqlite(1)).await?;
         // An in-memory database exists once per connection: readers must share the writer.
         if options.url.contains(":memory:") || options.url.contains("mode=memory") {
-            return Ok(Self { reader: writer.clone(), writer, sqlite_reader: None, ingest_lanes: 1 });
+            let batch_reader = BatchReader::Sea(writer.clone());
+            return Ok(Self { reader: writer.clone(), writer, batch_reader, ingest_lanes: 1 });
         }
         let reader = Database::connect(sqlite(options.max_connections.max(1))).await?;
         let file = SqliteConnectOptions::from_str(&options.url)
             .map_err(|e| DbErr::Conn(RuntimeErr::Internal(e.to_string())))?;
-        let sqlite_reader = Some(Arc::new(sqlite_reader::SqliteReader::new(file.get_filename())));
-        Ok(Self { writer, reader, sqlite_reader, ingest_lanes: 1 })
+        let batch_reader = BatchReader::Sqlite(Arc::new(sqlite_reader::SqliteReader::new(file.get_filename())));
+        Ok(Self { writer, reader, batch_reader, ingest_lanes: 1 })
     }
 
     /// Applies pending migrations; safe when several processes start at once on one database
@@ -177,9 +189,9 @@ impl Store {
         E: EntityTrait,
         T: TryGetableMany + for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error> + Send + 'static,
     {
-        match &self.sqlite_reader {
-            Some(sqlite) => sqlite.select(select.build(DbBackend::Sqlite)).await,
-            None => select.into_tuple().all(&self.reader).await,
+        match &self.batch_reader {
+            BatchReader::Sqlite(sqlite) => sqlite.select(select.build(DbBackend::Sqlite)).await,
+            BatchReader::Sea(db) => select.into_tuple().all(db).await,
         }
     }
 }

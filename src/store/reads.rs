@@ -13,6 +13,8 @@ const MAX_BATCH: usize = 64;
 /// Queries of one kind running at once: while one runs, the next batch forms. More made smaller
 /// batches and fewer requests per second on both backends (benches/RESULTS.md).
 const RUNNERS: usize = 2;
+/// Queries the reads may run at once: the connections they need.
+pub(super) const CONNECTIONS: u32 = 2 * RUNNERS as u32;
 
 pub struct Reads {
     moods: Batcher<(TenantId, SessionId), CurrentMood>,

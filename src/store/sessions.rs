@@ -51,7 +51,9 @@ pub async fn current_moods(
         .columns([C::TenantId, C::ExternalId, C::Label, C::Confidence, C::Signals, C::Action])
         .columns([C::EventCount, C::UpdatedAtMs])
         .filter(wanted);
-    let rows: Vec<(i64, String, String, f64, String, String, i64, i64)> = store.batch_read(query).await?;
+    // Columns as selected.
+    type Row = (i64, String, String, f64, String, String, i64, i64);
+    let rows: Vec<Row> = store.batch_read(query).await?;
     let mut moods = HashMap::with_capacity(rows.len());
     for (tenant_id, external_id, label, confidence, signals, action, event_count, updated_at_ms) in rows {
         let key = keys
