@@ -4,7 +4,8 @@
 //! trade queueing for "database is locked" errors) and a separate pool of readers in WAL mode.
 //! PostgreSQL gets a pool of readers and a smaller one of writers, both opened at start; writes
 //! to a session are serialised by a row lock on it. Event batches are written in groups by the
-//! [`committer`] (see [`ingest`]); the hottest reads are coalesced by [`reads`].
+//! [`committer`] (see [`ingest`]); the hottest reads are coalesced by [`reads`] and run on
+//! connections of their own (see [`BatchReader`]).
 
 pub mod analytics;
 pub mod batcher;
