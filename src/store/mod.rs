@@ -188,7 +188,7 @@ impl Store {
     async fn batch_read<E, T>(&self, select: Select<E>) -> Result<Vec<T>, DbErr>
     where
         E: EntityTrait,
-        T: TryGetableMany + for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error> + Send + 'static,
+        T: TryGetableMany + sqlite_reader::FromRow,
     {
         match &self.batch_reader {
             BatchReader::Sqlite(sqlite) => sqlite.select(select.build(DbBackend::Sqlite)).await,

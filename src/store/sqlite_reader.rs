@@ -14,32 +14,36 @@ use std::sync::{Arc, Mutex};
 /// Statement texts kept prepared per connection: an `IN (…)` list of each length is its own text.
 const PREPARED: usize = 256;
 
+/// A row of a query's result as a tuple of its columns (rusqlite decodes tuples of up to 16).
+pub(super) trait FromRow:
+    for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error> + Send + 'static
+{
+}
+impl<T> FromRow for T where T: for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error> + Send + 'static {}
+
 /// Read-only rusqlite connections to one database file, opened as needed and kept.
 #[derive(Debug)]
 pub(super) struct SqliteReader {
     path: PathBuf,
-    idle: Arc<Mutex<Vec<rusqlite::Connection>>>,
+    idle: Mutex<Vec<rusqlite::Connection>>,
 }
 
 impl SqliteReader {
     pub(super) fn new(path: &Path) -> Self {
-        Self { path: path.to_owned(), idle: Arc::default() }
+        Self { path: path.to_owned(), idle: Mutex::default() }
     }
 
-    /// Runs a query and decodes each row as `T` (a tuple of the selected columns).
-    pub(super) async fn select<T>(&self, statement: Statement) -> Result<Vec<T>, DbErr>
-    where
-        T: for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error> + Send + 'static,
-    {
-        let (path, idle) = (self.path.clone(), self.idle.clone());
+    /// Runs a query on a connection of the pool and decodes each row as `T`.
+    pub(super) async fn select<T: FromRow>(self: &Arc<Self>, statement: Statement) -> Result<Vec<T>, DbErr> {
+        let this = self.clone();
         tokio::task::spawn_blocking(move || {
-            let taken = idle.lock().expect("not poisoned").pop();
+            let taken = this.idle.lock().expect("not poisoned").pop();
             let conn = match taken {
                 Some(conn) => conn,
-                None => open(&path).map_err(error)?,
+                None => open(&this.path).map_err(error)?,
             };
             let rows = select(&conn, &statement).map_err(error);
-            idle.lock().expect("not poisoned").push(conn);
+            this.idle.lock().expect("not poisoned").push(conn);
             rows
         })
         .await
@@ -61,10 +65,7 @@ fn open(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     Ok(conn)
 }
 
-fn select<T>(conn: &rusqlite::Connection, statement: &Statement) -> rusqlite::Result<Vec<T>>
-where
-    T: for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error>,
-{
+fn select<T: FromRow>(conn: &rusqlite::Connection, statement: &Statement) -> rusqlite::Result<Vec<T>> {
     let params = match &statement.values {
         Some(values) => values.0.iter().map(param).collect::<rusqlite::Result<Vec<_>>>()?,
         None => Vec::new(),
@@ -142,7 +143,7 @@ mod tests {
             .iter()
             .map(|r| <Row as sea_orm::TryGetableMany>::try_get_many_by_index(r).unwrap())
             .collect();
-        let reader = SqliteReader::new(&path);
+        let reader = Arc::new(SqliteReader::new(&path));
         let by_rusqlite: Vec<Row> = reader.select(statement.clone()).await.unwrap();
         assert_eq!(by_rusqlite, vec![(1, 7, "a".into(), 0.25, true), (2, 7, "b é".into(), -1.5, false)]);
         assert_eq!(by_rusqlite, by_sqlx);
@@ -158,7 +159,7 @@ mod tests {
         let db = Database::connect(format!("sqlite://{}?mode=rwc", path.display())).await.unwrap();
         db.execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY)").await.unwrap();
         let insert = Statement::from_string(sea_orm::DbBackend::Sqlite, "INSERT INTO t VALUES (1) RETURNING id");
-        let err = SqliteReader::new(&path).select::<(i64,)>(insert).await.unwrap_err();
+        let err = Arc::new(SqliteReader::new(&path)).select::<(i64,)>(insert).await.unwrap_err();
         assert!(err.to_string().contains("readonly"), "{err}");
     }
 }

@@ -79,3 +79,25 @@ async fn two_replicas_lose_nothing_and_share_the_quota() {
     a.stop();
     b.stop();
 }
+
+/// The coalesced reads keep nothing between requests: a replica reads, another acknowledges a
+/// write, and the first replica's next read shows it — round after round, so that the reading
+/// replica's connections are reused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_after_another_replicas_acknowledgement_sees_it() {
+    let (url, _dir) = fresh_database().await;
+    let (writer, reader) = (start_binary(&url), start_binary(&url));
+    let http = reqwest::Client::new();
+    let key = sign_up(&http, &writer.base, json!({"customer_name": "R", "plan": "pro"})).await;
+    for round in 1..=5i64 {
+        let click = json!({"events": [{"type": "click", "ts": T0 + round}]});
+        assert_eq!(post(&http, &writer.base, &key, "s", click.clone()).await.0, 200);
+        assert_eq!(post(&http, &writer.base, &key, &format!("new-{round}"), click).await.0, 200);
+        let mood = get_json(&http, &reader.base, &key, "/v1/sessions/s/mood").await;
+        assert_eq!(mood["event_count"], round, "{mood}");
+        let analytics = get_json(&http, &reader.base, &key, "/v1/analytics/moods").await;
+        assert_eq!(analytics["total_sessions"], round + 1, "{analytics}");
+    }
+    writer.stop();
+    reader.stop();
+}
