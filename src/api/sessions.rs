@@ -209,7 +209,7 @@ impl SessionsApi {
             session_id: id.to_string(),
             mood: mood.label.into(),
             confidence: round4(mood.confidence),
-            signals: mood.signals.iter().map(|s| s.id.as_str().to_owned()).collect(),
+            signals: mood.signals.iter().map(|s| s.as_str().to_owned()).collect(),
             suggested_action: mood.action.into(),
             event_count: mood.event_count,
             updated_at: iso8601(mood.updated_at_ms),

@@ -5,9 +5,10 @@ use super::{Store, StoreError};
 use crate::domain::{Tenant, TenantId};
 use crate::engine::Mood;
 use entity::mood_rollup::{self, Column};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Value};
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Sessions per current label, and sessions with feedback.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,24 +27,47 @@ impl MoodCounts {
 /// Several tenants' counts in one query (see [`super::reads`]); a tenant without sessions has
 /// zeros.
 pub async fn mood_counts(store: &Store, tenants: &[TenantId]) -> Result<HashMap<TenantId, MoodCounts>, StoreError> {
+    let rows = store.batch_read(counts_query(tenants)).await?;
+    Ok(decode_counts(tenants, rows))
+}
+
+/// One tenant's counts (see [`super::reads`]): [`mood_counts`] for one tenant, run in process
+/// with its statement text built once.
+pub async fn tenant_mood_counts(store: &Store, tenant: TenantId) -> Result<MoodCounts, StoreError> {
+    static SQL: OnceLock<String> = OnceLock::new();
+    let sql = SQL.get_or_init(|| store.in_process_statement(counts_query(&[tenant])).sql);
+    let rows = store.read_in_process(sql, counts_values(tenant)).await?;
+    Ok(decode_counts(&[tenant], rows).remove(&tenant).expect("one entry per tenant asked for"))
+}
+
+/// What [`counts_query`] binds for one tenant.
+fn counts_values(tenant: TenantId) -> [Value; 1] {
+    [Value::from(tenant.get())]
+}
+
+/// Columns as [`counts_query`] selects them: the tenant, the sums in `Mood::ALL`
+/// (= `Mood::index`) order, feedback.
+type Sums = (i64, i64, i64, i64, i64, i64, i64, i64, i64);
+
+fn counts_query(tenants: &[TenantId]) -> sea_orm::Select<mood_rollup::Entity> {
     let mut query = mood_rollup::Entity::find().select_only().column(Column::TenantId);
     // PostgreSQL sums BIGINT to NUMERIC: cast back.
     for mood in Mood::ALL {
         query = query.column_as(Expr::col(rollup::column(mood)).sum().cast_as("BIGINT"), mood.as_str());
     }
-    let query = query
+    query
         .column_as(Expr::col(Column::WithFeedback).sum().cast_as("BIGINT"), "with_feedback")
         .filter(Column::TenantId.is_in(tenants.iter().map(|t| t.get())))
-        .group_by(Column::TenantId);
-    // Columns as selected: the tenant, the sums in Mood::ALL (= Mood::index) order, feedback.
-    type Sums = (i64, i64, i64, i64, i64, i64, i64, i64, i64);
-    let rows: Vec<Sums> = store.batch_read(query).await?;
+        .group_by(Column::TenantId)
+}
+
+fn decode_counts(tenants: &[TenantId], rows: Vec<Sums>) -> HashMap<TenantId, MoodCounts> {
     let mut counts: HashMap<TenantId, MoodCounts> =
         tenants.iter().map(|t| (*t, MoodCounts { sessions: [0; Mood::COUNT], with_feedback: 0 })).collect();
     for (tenant_id, s0, s1, s2, s3, s4, s5, s6, with_feedback) in rows {
         counts.insert(TenantId(tenant_id), MoodCounts { sessions: [s0, s1, s2, s3, s4, s5, s6], with_feedback });
     }
-    Ok(counts)
+    counts
 }
 
 /// Mean dimensions over the sessions whose latest event is at or after `since_ms`.
@@ -90,4 +114,22 @@ pub async fn aggregate(store: &Store, tenant: &Tenant, since_ms: i64) -> Result<
         },
         None => Aggregate { sessions: 0, users: 0, mean: [0.0; 4] },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{DbBackend, QueryTrait};
+
+    /// [`tenant_mood_counts`] runs the one-tenant statement's text, built once, with
+    /// [`counts_values`] (see `sessions::tests`).
+    #[test]
+    fn the_one_tenant_statement_is_built_once_rightly() {
+        let tenants = [TenantId(7), TenantId(8)];
+        let built = tenants.map(|t| counts_query(&[t]).build(DbBackend::Sqlite));
+        assert_eq!(built[0].sql, built[1].sql);
+        for (tenant, statement) in tenants.iter().zip(built) {
+            assert_eq!(statement.values.unwrap().0, counts_values(*tenant));
+        }
+    }
 }

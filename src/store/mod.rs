@@ -4,8 +4,8 @@
 //! trade queueing for "database is locked" errors) and a separate pool of readers in WAL mode.
 //! PostgreSQL gets a pool of readers and a smaller one of writers, both opened at start; writes
 //! to a session are serialised by a row lock on it. Event batches are written in groups by the
-//! [`committer`] (see [`ingest`]); the hottest reads are coalesced by [`reads`] and run on
-//! connections of their own (see [`BatchReader`]).
+//! [`committer`] (see [`ingest`]); the hottest reads ([`reads`]) run on connections of their
+//! own (see [`BatchReader`]).
 
 pub mod analytics;
 pub mod batcher;
@@ -25,12 +25,12 @@ pub mod users;
 
 use crate::domain::Plan;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{OnConflict, Value};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, Iterable, QueryTrait, RuntimeErr, Select, SqlErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait, TryGetableMany,
+    DbErr, EntityTrait, Iterable, QueryTrait, RuntimeErr, Select, SqlErr, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait, TryGetableMany,
 };
 use std::str::FromStr;
 use std::sync::Arc;
@@ -77,13 +77,14 @@ pub struct StoreOptions {
 pub struct Store {
     writer: DatabaseConnection,
     reader: DatabaseConnection,
-    /// Where the coalesced reads go (see [`reads`]).
+    /// Where the hot reads go (see [`reads`]).
     batch_reader: BatchReader,
     ingest_lanes: usize,
 }
 
-/// The connections the coalesced reads use: on an SQLite file, rusqlite's ([`sqlite_reader`]);
-/// on PostgreSQL a small pool of their own, where statements keep their generic plans.
+/// The connections the hot reads use: on an SQLite file, rusqlite's, in process
+/// ([`sqlite_reader`]); on PostgreSQL a small pool of their own for the coalesced reads, where
+/// statements keep their generic plans.
 #[derive(Clone, Debug)]
 enum BatchReader {
     Sea(DatabaseConnection),
@@ -182,6 +183,30 @@ impl Store {
 
     fn reader(&self) -> &DatabaseConnection {
         &self.reader
+    }
+
+    /// Whether the hot reads run in this process (rusqlite on an SQLite file) rather than as
+    /// round trips to a database server.
+    fn reads_in_process(&self) -> bool {
+        matches!(self.batch_reader, BatchReader::Sqlite(_))
+    }
+
+    /// A statement as [`Self::read_in_process`] runs it.
+    fn in_process_statement<E: EntityTrait>(&self, select: Select<E>) -> Statement {
+        select.build(DbBackend::Sqlite)
+    }
+
+    /// Runs a statement on the in-process reader ([`Self::reads_in_process`]), each row as a tuple
+    /// of its columns.
+    async fn read_in_process<T: sqlite_reader::FromRow>(
+        &self,
+        sql: &str,
+        values: impl IntoIterator<Item = Value>,
+    ) -> Result<Vec<T>, DbErr> {
+        let BatchReader::Sqlite(sqlite) = &self.batch_reader else {
+            unreachable!("reads run in process only on an SQLite file")
+        };
+        sqlite.select(Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)).await
     }
 
     /// Runs one of the coalesced reads (see [`reads`]), each row as a tuple of its columns.

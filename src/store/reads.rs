@@ -1,5 +1,7 @@
-//! The reads every client makes all the time — a session's mood, the tenant's mood counts —
-//! coalesced: concurrent requests share one query (see [`super::batcher`]).
+//! The reads every client makes all the time — a session's mood, the tenant's mood counts. On
+//! PostgreSQL they are coalesced: concurrent requests share one query (see [`super::batcher`]).
+//! On an SQLite file each runs by itself in process, with a statement text built once. Neither
+//! caches anything: every answer comes from a query that started after its request arrived.
 
 use super::analytics::{self, MoodCounts};
 use super::batcher::{BatchRead, Batcher};
@@ -16,29 +18,46 @@ const RUNNERS: usize = 2;
 /// Queries the reads may run at once: the connections they need.
 pub(super) const CONNECTIONS: u32 = 2 * RUNNERS as u32;
 
-pub struct Reads {
-    moods: Batcher<(TenantId, SessionId), CurrentMood>,
-    counts: Batcher<TenantId, MoodCounts>,
+pub struct Reads(Inner);
+
+enum Inner {
+    /// On an SQLite file each read runs by itself, on the request's own thread (see
+    /// [`super::sqlite_reader`]): a query costs no round trip there, so sharing one saves
+    /// nothing, while handing keys to a runner and answers back cost more than the read.
+    Direct(Store),
+    /// Where a query is a round trip to a server, concurrent requests share one.
+    Coalesced { moods: Batcher<(TenantId, SessionId), CurrentMood>, counts: Batcher<TenantId, MoodCounts> },
 }
 
 impl Reads {
-    /// Starts the runners on the current tokio runtime.
+    /// Starts the runners, if the store needs them, on the current tokio runtime.
     pub fn start(store: &Store) -> Self {
-        Self {
+        if store.reads_in_process() {
+            return Self(Inner::Direct(store.clone()));
+        }
+        Self(Inner::Coalesced {
             moods: Batcher::start(Moods(store.clone()), RUNNERS, MAX_BATCH),
             counts: Batcher::start(Counts(store.clone()), RUNNERS, MAX_BATCH),
-        }
+        })
     }
 
     /// The session's mood at its latest event, or `None` if the tenant has no such session.
     pub async fn current_mood(&self, tenant: &Tenant, id: &SessionId) -> Result<Option<CurrentMood>, StoreError> {
-        self.moods.get((tenant.id, id.clone())).await
+        let key = (tenant.id, id.clone());
+        match &self.0 {
+            Inner::Direct(store) => sessions::current_mood(store, key.0, &key.1).await,
+            Inner::Coalesced { moods, .. } => moods.get(key).await,
+        }
     }
 
     /// Sessions per current label, and sessions with feedback.
     pub async fn mood_counts(&self, tenant: &Tenant) -> Result<MoodCounts, StoreError> {
-        let counts = self.counts.get(tenant.id).await?;
-        Ok(counts.expect("every tenant asked for has counts"))
+        match &self.0 {
+            Inner::Direct(store) => analytics::tenant_mood_counts(store, tenant.id).await,
+            Inner::Coalesced { counts, .. } => {
+                Ok(counts.get(tenant.id).await?.expect("every tenant asked for has counts"))
+            }
+        }
     }
 }
 

@@ -3,17 +3,20 @@
 use super::rollup::{self, Change};
 use super::{Store, StoreError, users};
 use crate::domain::{SessionId, Tenant, TenantId};
-use crate::engine::{AffectState, Mood, Signal, SuggestedAction};
+use crate::engine::{AffectState, Mood, SignalId, SuggestedAction};
 use entity::session;
+use sea_orm::sea_query::Value;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 /// A session's current mood as stored.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CurrentMood {
     pub label: Mood,
     pub confidence: f64,
-    pub signals: Vec<Signal>,
+    /// The signals behind the label, strongest first.
+    pub signals: Vec<SignalId>,
     pub action: SuggestedAction,
     pub event_count: i64,
     pub updated_at_ms: i64,
@@ -35,6 +38,29 @@ pub async fn current_moods(
     store: &Store,
     keys: &[(TenantId, SessionId)],
 ) -> Result<HashMap<(TenantId, SessionId), CurrentMood>, StoreError> {
+    let rows = store.batch_read(moods_query(keys)).await?;
+    decode_moods(keys, rows)
+}
+
+/// One session's mood (see [`super::reads`]): [`current_moods`] for one key, run in process
+/// with its statement text built once — building it cost more than running it.
+pub async fn current_mood(store: &Store, tenant: TenantId, id: &SessionId) -> Result<Option<CurrentMood>, StoreError> {
+    static SQL: OnceLock<String> = OnceLock::new();
+    let sql = SQL.get_or_init(|| store.in_process_statement(moods_query(&[(tenant, id.clone())])).sql);
+    let rows = store.read_in_process(sql, mood_values(tenant, id)).await?;
+    let key = (tenant, id.clone());
+    Ok(decode_moods(std::slice::from_ref(&key), rows)?.remove(&key))
+}
+
+/// What [`moods_query`] binds for one key, in its order.
+fn mood_values(tenant: TenantId, id: &SessionId) -> [Value; 2] {
+    [Value::from(tenant.get()), Value::from(id.as_str())]
+}
+
+/// Columns as [`moods_query`] selects them.
+type MoodRow = (i64, String, String, f64, String, String, i64, i64);
+
+fn moods_query(keys: &[(TenantId, SessionId)]) -> sea_orm::Select<session::Entity> {
     use session::Column as C;
     // Tenants in a fixed order: the same set of keys gives the same statement text, which the
     // driver's prepared-statement cache finds again.
@@ -46,14 +72,23 @@ pub async fn current_moods(
         any.add(Condition::all().add(C::TenantId.eq(tenant.get())).add(C::ExternalId.is_in(ids.iter().copied())))
     });
     // Only the projection's columns: the engine state is most of the row and not needed here.
-    let query = session::Entity::find()
+    session::Entity::find()
         .select_only()
         .columns([C::TenantId, C::ExternalId, C::Label, C::Confidence, C::Signals, C::Action])
         .columns([C::EventCount, C::UpdatedAtMs])
-        .filter(wanted);
-    // Columns as selected.
-    type Row = (i64, String, String, f64, String, String, i64, i64);
-    let rows: Vec<Row> = store.batch_read(query).await?;
+        .filter(wanted)
+}
+
+/// A stored [`crate::engine::Signal`] read for its id alone: its values are skipped, not built.
+#[derive(serde::Deserialize)]
+struct SignalIdOnly {
+    id: SignalId,
+}
+
+fn decode_moods(
+    keys: &[(TenantId, SessionId)],
+    rows: Vec<MoodRow>,
+) -> Result<HashMap<(TenantId, SessionId), CurrentMood>, StoreError> {
     let mut moods = HashMap::with_capacity(rows.len());
     for (tenant_id, external_id, label, confidence, signals, action, event_count, updated_at_ms) in rows {
         let key = keys
@@ -63,7 +98,7 @@ pub async fn current_moods(
         let mood = CurrentMood {
             label: parse_label(&label)?,
             confidence,
-            signals: serde_json::from_str(&signals)?,
+            signals: serde_json::from_str::<Vec<SignalIdOnly>>(&signals)?.into_iter().map(|s| s.id).collect(),
             action: action.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {action:?}")))?,
             event_count,
             updated_at_ms,
@@ -114,4 +149,22 @@ pub(super) async fn lock(
     id: &SessionId,
 ) -> Result<Option<session::Model>, StoreError> {
     Ok(find(tenant, id).lock_exclusive().one(txn).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{DbBackend, QueryTrait};
+
+    /// [`current_mood`] runs the one-key statement's text, built once, with [`mood_values`]: right
+    /// only while the text does not depend on the key and the values keep the builder's order.
+    #[test]
+    fn the_one_key_statement_is_built_once_rightly() {
+        let keys = [(TenantId(7), SessionId::parse("a").unwrap()), (TenantId(8), SessionId::parse("b'; --").unwrap())];
+        let built = keys.clone().map(|key| moods_query(&[key]).build(DbBackend::Sqlite));
+        assert_eq!(built[0].sql, built[1].sql);
+        for ((tenant, id), statement) in keys.iter().zip(built) {
+            assert_eq!(statement.values.unwrap().0, mood_values(*tenant, id));
+        }
+    }
 }

@@ -1,15 +1,19 @@
-//! SQLite reads without sqlx's worker thread, for the coalesced hot reads (see [`super::reads`]).
+//! SQLite reads without sqlx's worker thread, for the hot reads (see [`super::reads`]).
 //!
 //! sqlx runs every SQLite statement on a worker thread of its connection and sends each row back
 //! through a channel; one batched mood read cost ~250 µs of CPU that way, most of a `GET mood`.
-//! Here a blocking task runs the whole statement on a rusqlite connection (each statement text
-//! prepared once per connection) and hands back all its rows at once. The statements are the
-//! same sea-query statements the sqlx path runs (see [`super::Store::batch_read`]).
+//! Here the calling thread runs the whole statement on a rusqlite connection (each statement
+//! text prepared once per connection) and has all its rows at once. The statements are
+//! sea-query statements, as on the sqlx path (see [`super::Store::read_in_process`]).
 
 use sea_orm::sea_query::Value;
 use sea_orm::{DbErr, RuntimeErr, Statement};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a read that found the database busy waits for it, in a blocking task.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Statement texts kept prepared per connection: an `IN (…)` list of each length is its own text.
 const PREPARED: usize = 256;
@@ -33,8 +37,26 @@ impl SqliteReader {
         Self { path: path.to_owned(), idle: Mutex::default() }
     }
 
-    /// Runs a query on a connection of the pool and decodes each row as `T`.
+    /// Runs a query on a connection of the pool and decodes each row as `T`, on the calling
+    /// thread: a point read of pages in memory takes microseconds, less than handing it to
+    /// another thread and back. Such a read never waits: if the database is busy (a writer
+    /// recovering the WAL after a crash, say) or no connection is open yet, the query runs in a
+    /// blocking task instead, which waits for it.
     pub(super) async fn select<T: FromRow>(self: &Arc<Self>, statement: Statement) -> Result<Vec<T>, DbErr> {
+        let taken = self.idle.lock().expect("not poisoned").pop();
+        if let Some(conn) = taken {
+            let rows = select(&conn, &statement);
+            self.idle.lock().expect("not poisoned").push(conn);
+            match rows {
+                Err(e) if is_busy(&e) => {}
+                rows => return rows.map_err(error),
+            }
+        }
+        self.select_waiting(statement).await
+    }
+
+    /// [`Self::select`] in a blocking task, waiting up to [`BUSY_TIMEOUT`] for the database.
+    async fn select_waiting<T: FromRow>(self: &Arc<Self>, statement: Statement) -> Result<Vec<T>, DbErr> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
             let taken = this.idle.lock().expect("not poisoned").pop();
@@ -42,13 +64,20 @@ impl SqliteReader {
                 Some(conn) => conn,
                 None => open(&this.path).map_err(error)?,
             };
-            let rows = select(&conn, &statement).map_err(error);
-            this.idle.lock().expect("not poisoned").push(conn);
-            rows
+            let rows = conn.busy_timeout(BUSY_TIMEOUT).and_then(|()| select(&conn, &statement));
+            // Back in the pool, reads fail at once when busy (they run on async threads).
+            if conn.busy_timeout(Duration::ZERO).is_ok() {
+                this.idle.lock().expect("not poisoned").push(conn);
+            }
+            rows.map_err(error)
         })
         .await
         .map_err(error)?
     }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
 }
 
 fn open(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
@@ -59,7 +88,7 @@ fn open(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.busy_timeout(Duration::ZERO)?;
     conn.pragma_update(None, "query_only", true)?;
     conn.set_prepared_statement_cache_capacity(PREPARED);
     Ok(conn)
@@ -150,6 +179,33 @@ mod tests {
         // Connections are kept: a second read reuses the first one's.
         assert_eq!(reader.select::<Row>(statement).await.unwrap(), by_sqlx);
         assert_eq!(reader.idle.lock().unwrap().len(), 1);
+    }
+
+    /// A read that finds the database locked does not fail and does not hold its thread: it
+    /// waits in a blocking task, and answers once the lock is gone.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_read_that_finds_the_database_locked_waits_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        // A rollback journal: there, unlike in WAL mode, a writer's exclusive lock shuts readers out.
+        let locker = rusqlite::Connection::open(&path).unwrap();
+        locker.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);").unwrap();
+        let reader = Arc::new(SqliteReader::new(&path));
+        let query = Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT id FROM t");
+        assert_eq!(reader.select::<(i64,)>(query.clone()).await.unwrap(), [(1,)]);
+        locker.execute_batch("BEGIN EXCLUSIVE; INSERT INTO t VALUES (2);").unwrap();
+        let read = tokio::spawn({
+            let reader = reader.clone();
+            async move { reader.select::<(i64,)>(query).await }
+        });
+        // On this one-thread runtime, the task reaches its blocking wait only if it did not
+        // busy-wait on the runtime's thread.
+        while reader.idle.lock().unwrap().len() == 1 && !read.is_finished() {
+            tokio::task::yield_now().await;
+        }
+        locker.execute_batch("COMMIT").unwrap();
+        assert_eq!(read.await.unwrap().unwrap(), [(1,), (2,)]);
+        assert_eq!(reader.idle.lock().unwrap().len(), 1, "the connection is back in the pool");
     }
 
     #[tokio::test]
