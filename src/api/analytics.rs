@@ -1,5 +1,6 @@
 use super::Tag;
 use super::auth::Auth;
+use super::body::JsonReply;
 use super::error::{ApiError, Fails, Failures};
 use super::wire::{MoodLabel, Scale, parse_instant, round4};
 use crate::app::AppState;
@@ -13,9 +14,10 @@ use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{Enum, Object, OpenApi};
+use serde::Serialize;
 use std::sync::Arc;
 
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct MoodShare {
     pub mood: MoodLabel,
     /// Sessions whose latest event left them at this mood.
@@ -25,7 +27,7 @@ pub struct MoodShare {
 }
 
 /// The emotional landscape of your sessions.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 #[oai(example)]
 pub struct MoodAnalytics {
     /// Sessions recorded for this key's customer (erased sessions excluded).
@@ -179,8 +181,12 @@ impl AnalyticsApi {
     /// many have feedback. Read from counts maintained on every write: constant time however
     /// many sessions there are.
     #[oai(path = "/moods", method = "get", operation_id = "getMoodAnalytics")]
-    async fn moods(&self, state: Data<&Arc<AppState>>, auth: Auth) -> Result<Json<MoodAnalytics>, Fails<OnAnalytics>> {
-        Ok(Json(state.reads.mood_counts(auth.tenant()).await?.into()))
+    async fn moods(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Auth,
+    ) -> Result<JsonReply<MoodAnalytics>, Fails<OnAnalytics>> {
+        Ok(JsonReply(state.reads.mood_counts(auth.tenant()).await?.into()))
     }
 
     /// Mood over time

@@ -1,6 +1,6 @@
 use super::Tag;
 use super::auth::Auth;
-use super::body::JsonBody;
+use super::body::{JsonBody, JsonReply};
 use super::error::{ApiError, Fails, Failures};
 use super::events::PostEventsRequest;
 use super::wire::{ClientIdParam, MoodLabel, UiAction, check_text, iso8601, round4};
@@ -14,11 +14,11 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// What a batch did.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 #[oai(example)]
 pub struct PostEventsResponse {
     /// The session identifier.
@@ -46,7 +46,7 @@ impl Example for PostEventsResponse {
 }
 
 /// A session's current mood, evaluated at its latest event.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 #[oai(example)]
 pub struct MoodResponse {
     /// Echo of the requested session id.
@@ -170,7 +170,7 @@ impl SessionsApi {
         /// Your session identifier: 1–256 characters, URL-encoded. Never put PII in it.
         id: Path<ClientIdParam>,
         body: JsonBody<PostEventsRequest>,
-    ) -> Result<Json<PostEventsResponse>, Fails<OnPostEvents>> {
+    ) -> Result<JsonReply<PostEventsResponse>, Fails<OnPostEvents>> {
         let id = session_id(&id)?;
         let now = state.clock.now();
         let user = body.0.user_id.as_deref().map(super::users::user_id).transpose()?;
@@ -178,7 +178,7 @@ impl SessionsApi {
         let job = Job { tenant: auth.tenant().clone(), session: id, user, events, now };
         let session_id = job.session.to_string();
         let out = state.ingest.submit(job).await?;
-        Ok(Json(PostEventsResponse {
+        Ok(JsonReply(PostEventsResponse {
             session_id,
             events_stored: out.events_stored as u64,
             duplicates: out.duplicates as u64,
@@ -198,14 +198,14 @@ impl SessionsApi {
         auth: Auth,
         /// Your session identifier.
         id: Path<ClientIdParam>,
-    ) -> Result<Json<MoodResponse>, Fails<OnSessionRead>> {
+    ) -> Result<JsonReply<MoodResponse>, Fails<OnSessionRead>> {
         let id = session_id(&id)?;
         let mood = state
             .reads
             .current_mood(auth.tenant(), &id)
             .await?
             .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
-        Ok(Json(MoodResponse {
+        Ok(JsonReply(MoodResponse {
             session_id: id.to_string(),
             mood: mood.label.into(),
             confidence: round4(mood.confidence),

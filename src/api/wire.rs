@@ -6,7 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use poem_openapi::Enum;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
@@ -104,8 +104,9 @@ impl EnumNames for Plans {
 }
 
 /// A mood label.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, Serialize)]
 #[oai(rename = "MoodLabel", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum MoodLabel {
     Frustrated,
     Confused,
@@ -131,8 +132,9 @@ impl From<Mood> for MoodLabel {
 }
 
 /// The UI action the mood suggests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, Serialize)]
 #[oai(rename = "SuggestedAction", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum UiAction {
     /// Do nothing.
     NoAction,
