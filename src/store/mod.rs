@@ -14,6 +14,7 @@ pub mod export;
 pub mod feedback;
 pub mod history;
 pub mod ingest;
+mod pg_reader;
 mod quota;
 pub mod reads;
 mod rollup;
@@ -83,11 +84,13 @@ pub struct Store {
 }
 
 /// The connections the hot reads use: on an SQLite file, rusqlite's, in process
-/// ([`sqlite_reader`]); on PostgreSQL a small pool of their own for the coalesced reads, where
-/// statements keep their generic plans.
+/// ([`sqlite_reader`]); on PostgreSQL a few of their own for the coalesced reads
+/// ([`pg_reader`]), where statements keep their generic plans; an in-memory SQLite database's
+/// one connection otherwise.
 #[derive(Clone, Debug)]
 enum BatchReader {
     Sea(DatabaseConnection),
+    Postgres(Arc<pg_reader::PgReader>),
     Sqlite(Arc<sqlite_reader::SqliteReader>),
 }
 
@@ -117,7 +120,8 @@ impl Store {
             let reader = Database::connect(reads).await?;
             // The coalesced reads look rows up by unique keys, as writes do: planning each one
             // afresh cost PostgreSQL ~60 µs per query, about as much as running it.
-            let batch_reader = BatchReader::Sea(Database::connect(pool(reads::CONNECTIONS)).await?);
+            let batch_reader =
+                BatchReader::Postgres(pg_reader::PgReader::connect(&options.url, reads::CONNECTIONS).await?);
             return Ok(Self { writer, reader, batch_reader, ingest_lanes });
         }
         let synchronous =
@@ -213,9 +217,10 @@ impl Store {
     async fn batch_read<E, T>(&self, select: Select<E>) -> Result<Vec<T>, DbErr>
     where
         E: EntityTrait,
-        T: TryGetableMany + sqlite_reader::FromRow,
+        T: TryGetableMany + sqlite_reader::FromRow + pg_reader::FromPgRow,
     {
         match &self.batch_reader {
+            BatchReader::Postgres(pg) => pg.select(&select.build(DbBackend::Postgres)).await,
             BatchReader::Sqlite(sqlite) => sqlite.select(select.build(DbBackend::Sqlite)).await,
             BatchReader::Sea(db) => select.into_tuple().all(db).await,
         }
