@@ -100,22 +100,6 @@ impl<'a, T: Type + DeserializeOwned> ApiExtractor<'a> for JsonBody<T> {
 /// tree first was up to 40 % of such a request's CPU.
 pub struct JsonReply<T>(pub T);
 
-impl<T: Type> Payload for JsonReply<T> {
-    const CONTENT_TYPE: &'static str = JSON;
-
-    fn check_content_type(content_type: &str) -> bool {
-        Json::<T>::check_content_type(content_type)
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        T::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-}
-
 impl<T: Serialize + Send> IntoResponse for JsonReply<T> {
     fn into_response(self) -> Response {
         // serde_json fails only on maps with non-string keys, which no body type has.
