@@ -6,7 +6,7 @@
 #   - moodring on SQLite and on PostgreSQL, each on a store seeded with 100,000 sessions.
 # Drives POST /v1/sessions/{id}/events (10-event batches over 1,000 sessions), GET …/mood and
 # GET /v1/analytics/moods with wrk (-t1 -c32), prints req/s, events/s, p50/p99 and the ratios.
-# SOAK=300 adds a 5-minute soak at full load reporting the server's RSS before and after.
+# SOAK=300 adds a 5-minute soak at full load reporting the server's RSS before, every minute and after.
 #
 #   bash benches/load.sh          DURATION=10s BACKENDS=sqlite bash benches/load.sh
 set -euo pipefail
@@ -78,8 +78,12 @@ for backend in $BACKENDS; do
     "$(awk -v a="$rps" -v b="$b_get" 'BEGIN { printf "%.0f%% of baseline", 100 * a / b }')"
   if [ "$SOAK" -gt 0 ]; then
     before=$(rss_kb "$server")
+    # The RSS every minute, to tell growth that levels off from growth that does not.
+    (while sleep 60; do rss_kb "$server"; done) > "$WORK/rss" & sampler=$!
     read -r rps _ p99 err < <(load "$PORT" benches/wrk/post_events.lua "${SOAK}s")
-    row "$backend" "soak ${SOAK}s POST" "$rps" $((rps * 10)) - "$p99" "$err" "RSS ${before} kB -> $(rss_kb "$server") kB"
+    kill "$sampler"
+    row "$backend" "soak ${SOAK}s POST" "$rps" $((rps * 10)) - "$p99" "$err" \
+      "RSS ${before} kB -> $(rss_kb "$server") kB (each minute: $(paste -sd ' ' "$WORK/rss"))"
   fi
   kill "$server"; wait "$server" 2>/dev/null || true
 done
