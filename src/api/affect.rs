@@ -2,6 +2,7 @@
 
 use super::Tag;
 use super::auth::Auth;
+use super::body::JsonReply;
 use super::error::{ApiError, Fails, Failures};
 use super::sessions::session_id;
 use super::wire::{ClientIdParam, EventTypes, MoodLabel, OpenEnum, Scale, UiAction, iso8601, parse_instant, round4};
@@ -14,11 +15,12 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// A signal and the values that fired it.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct SignalDetail {
     /// Stable snake_case id, e.g. `repeated_errors`.
     pub id: String,
@@ -35,7 +37,7 @@ impl From<&Signal> for SignalDetail {
 }
 
 /// A session's continuous affect at one instant.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 #[oai(rename = "SessionAffect")]
 pub struct SessionAffect {
     pub session_id: String,
@@ -70,7 +72,7 @@ pub struct SessionAffect {
 }
 
 /// `{"mood": {...}}`, as Sonzai's `GET /agents/{agentId}/mood` answers.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 #[oai(example)]
 pub struct StateResponse {
     pub mood: SessionAffect,
@@ -219,7 +221,7 @@ impl AffectApi {
         at: Query<Option<String>>,
         /// `unit` (default) or Sonzai's `0-100`.
         scale: Query<Option<Scale>>,
-    ) -> Result<Json<StateResponse>, Fails<OnAffectRead>> {
+    ) -> Result<JsonReply<StateResponse>, Fails<OnAffectRead>> {
         let id = session_id(&id)?;
         let stored = sessions::state(&state.store, auth.tenant(), &id)
             .await?
@@ -244,7 +246,7 @@ impl AffectApi {
         let dims = scale.point(affect.dims.into());
         let base = scale.point(affect.baseline.into());
         let last_event = affect.last_interaction_at_ms.unwrap_or(latest);
-        Ok(Json(StateResponse {
+        Ok(JsonReply(StateResponse {
             mood: SessionAffect {
                 session_id: id.to_string(),
                 valence: dims[0],

@@ -96,8 +96,8 @@ impl<'a, T: Type + DeserializeOwned> ApiExtractor<'a> for JsonBody<T> {
 /// A 200 response with a JSON body, written by `T`'s serde `Serialize`, documented by its
 /// `Object` derive: the two must agree, which `tests::replies_write_what_poem_openapi_writes`
 /// checks for every type answered this way. For the answers clients ask for all the time
-/// (`POST …/events`, `GET …/mood`, `GET /v1/analytics/moods`): building poem-openapi's `Value`
-/// tree first was up to 40 % of such a request's CPU.
+/// (`POST …/events`, a session's or a person's mood and state, `GET /v1/analytics/moods`):
+/// building poem-openapi's `Value` tree first was up to 40 % of such a request's CPU.
 pub struct JsonReply<T>(pub T);
 
 impl<T: Serialize + Send> IntoResponse for JsonReply<T> {
@@ -210,8 +210,11 @@ mod tests {
     /// schema the spec shows).
     #[test]
     fn replies_write_what_poem_openapi_writes() {
+        use crate::api::affect::{SessionAffect, SignalDetail, StateResponse};
         use crate::api::analytics::MoodAnalytics;
         use crate::api::sessions::{MoodResponse, PostEventsResponse};
+        use crate::api::users::{UserMood, UserSessionOut};
+        use crate::api::wire::{MoodLabel, Scale};
         use crate::store::analytics::MoodCounts;
         use poem_openapi::types::{Example, ToJSON};
         fn same<T: ToJSON + Serialize>(value: T) {
@@ -222,6 +225,23 @@ mod tests {
         same(PostEventsResponse::example());
         same(MoodAnalytics::example());
         same(MoodAnalytics::from(MoodCounts { sessions: [0; 7], with_feedback: 0 }));
+        let signal = || SignalDetail {
+            id: "repeated_errors".into(),
+            strength: 0.75,
+            values: [("errors".to_owned(), 2.0), ("window_s".to_owned(), 60.0)].into(),
+        };
+        let state = StateResponse::example();
+        same(StateResponse { mood: SessionAffect { signals: vec![signal()], scale: Scale::Sonzai, ..state.mood } });
+        same(UserMood::example());
+        let session = UserSessionOut {
+            session_id: "s1".into(),
+            mood: MoodLabel::Neutral,
+            confidence: 0.5,
+            event_count: 3,
+            created_at: "2026-05-04T10:00:00.000Z".into(),
+            updated_at: "2026-05-04T10:05:00.000Z".into(),
+        };
+        same(UserMood { signals: vec![signal(), signal()], recent_sessions: vec![session], ..UserMood::example() });
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use super::Tag;
 use super::affect::{HistoryResponse, SignalDetail, page_params};
 use super::auth::Auth;
+use super::body::JsonReply;
 use super::error::{ApiError, Fails, Failures};
 use super::wire::{ClientIdParam, MoodLabel, Scale, UiAction, iso8601, parse_instant, round4};
 use crate::app::AppState;
@@ -15,6 +16,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
+use serde::Serialize;
 use std::sync::Arc;
 
 pub(super) fn user_id(raw: &str) -> Result<UserId, ApiError> {
@@ -22,7 +24,7 @@ pub(super) fn user_id(raw: &str) -> Result<UserId, ApiError> {
 }
 
 /// One of the user's sessions.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 pub struct UserSessionOut {
     pub session_id: String,
     /// The session's mood at its latest event.
@@ -48,7 +50,7 @@ impl From<&UserSession> for UserSessionOut {
 }
 
 /// How a person is doing now, across their sessions.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, Serialize)]
 #[oai(example)]
 pub struct UserMood {
     pub user_id: String,
@@ -155,7 +157,7 @@ impl UsersApi {
         at: Query<Option<String>>,
         /// `unit` (default) or Sonzai's `0-100`.
         scale: Query<Option<Scale>>,
-    ) -> Result<Json<UserMood>, Fails<OnUserRead>> {
+    ) -> Result<JsonReply<UserMood>, Fails<OnUserRead>> {
         let id = self::user_id(&user_id)?;
         let (user_pk, stored) = users::state(&state.store, auth.tenant(), &id)
             .await?
@@ -171,7 +173,7 @@ impl UsersApi {
         let summary = summarize(&projection, recent.get(1).map(|s| s.label));
         let scale = scale.0.unwrap_or_default();
         let (dims, base) = (scale.point(affect.dims.into()), scale.point(affect.baseline.into()));
-        Ok(Json(UserMood {
+        Ok(JsonReply(UserMood {
             user_id: id.to_string(),
             label: projection.label.into(),
             confidence: round4(projection.confidence),

@@ -188,15 +188,17 @@ pub fn parse_instant(param: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> 
 }
 
 /// How dimensions are reported.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Enum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Enum, Serialize)]
 pub enum Scale {
     /// Each dimension in [-1, 1]; `tension` high = tense (moodring's own orientation).
     #[default]
     #[oai(rename = "unit")]
+    #[serde(rename = "unit")]
     Unit,
     /// Sonzai's view: each dimension in [0, 100] (`(v + 1) · 50`), with `tension` turned around
     /// so that high = calm (`(1 − t) · 50`). Deltas scale by 50, the tension delta changes sign.
     #[oai(rename = "0-100")]
+    #[serde(rename = "0-100")]
     Sonzai,
 }
 
