@@ -43,10 +43,9 @@ impl Reads {
 
     /// The session's mood at its latest event, or `None` if the tenant has no such session.
     pub async fn current_mood(&self, tenant: &Tenant, id: &SessionId) -> Result<Option<CurrentMood>, StoreError> {
-        let key = (tenant.id, id.clone());
         match &self.0 {
-            Inner::Direct(store) => sessions::current_mood(store, key.0, &key.1).await,
-            Inner::Coalesced { moods, .. } => moods.get(key).await,
+            Inner::Direct(store) => sessions::current_mood(store, tenant.id, id).await,
+            Inner::Coalesced { moods, .. } => moods.get((tenant.id, id.clone())).await,
         }
     }
 

@@ -1,5 +1,6 @@
 //! The coalesced reads below the API: one query answers many keys, and each key gets exactly
-//! what a query of its own would return — across tenants that use the same session ids.
+//! what a query of its own would return — across tenants that use the same session ids — and
+//! what the reads the API serves (in process on an SQLite file, coalesced on PostgreSQL) return.
 
 use crate::helpers::{T0, fresh_database};
 use chrono::DateTime;
@@ -7,6 +8,7 @@ use moodring::domain::{NewEvent, Plan, SessionId, Tenant};
 use moodring::engine::{Event, EventKind, Models};
 use moodring::keys::ApiKey;
 use moodring::store::ingest::{Job, write_one};
+use moodring::store::reads::Reads;
 use moodring::store::tenants::{self, NewTenant};
 use moodring::store::{Store, StoreOptions, analytics, sessions};
 
@@ -43,10 +45,14 @@ async fn one_query_answers_each_key_as_its_own_would() {
     let wanted = [(a.id, id("s0")), (b.id, id("s0")), (a.id, id("s1")), (b.id, id("s1")), (c.id, id("s0"))];
     let wanted = [&wanted[..], &[(a.id, id("s2")), (b.id, id("s2")), (a.id, id("s0"))]].concat();
     let together = sessions::current_moods(&store, &wanted).await.unwrap();
+    let reads = Reads::start(&store);
+    let tenant_of = |id| [&a, &b, &c].into_iter().find(|t| t.id == id).unwrap();
     let mut found = 0;
     for key in &wanted {
         let alone = sessions::current_moods(&store, std::slice::from_ref(key)).await.unwrap();
         assert_eq!(together.get(key), alone.get(key), "{key:?}");
+        let served = reads.current_mood(tenant_of(key.0), &key.1).await.unwrap();
+        assert_eq!(served.as_ref(), alone.get(key), "{key:?}");
         found += usize::from(alone.contains_key(key));
     }
     // a/s0 twice, a/s1, b/s0, b/s2; not b/s1, c/s0 or a/s2.
@@ -59,6 +65,7 @@ async fn one_query_answers_each_key_as_its_own_would() {
     for t in tenants {
         let alone = analytics::mood_counts(&store, &[t]).await.unwrap();
         assert_eq!(together[&t], alone[&t]);
+        assert_eq!(reads.mood_counts(tenant_of(t)).await.unwrap(), alone[&t]);
     }
     assert_eq!([together[&a.id].total(), together[&b.id].total(), together[&c.id].total()], [2, 2, 0]);
 }
