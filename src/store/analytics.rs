@@ -1,12 +1,13 @@
 //! Aggregates over a tenant's sessions, read from maintained rollups (never a scan).
 
+use super::pg_reader::Array;
 use super::rollup;
 use super::{Store, StoreError};
 use crate::domain::{Tenant, TenantId};
 use crate::engine::Mood;
 use entity::mood_rollup::{self, Column};
 use sea_orm::sea_query::{Expr, ExprTrait, Value};
-use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, QueryTrait};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -27,7 +28,12 @@ impl MoodCounts {
 /// Several tenants' counts in one query (see [`super::reads`]); a tenant without sessions has
 /// zeros.
 pub async fn mood_counts(store: &Store, tenants: &[TenantId]) -> Result<HashMap<TenantId, MoodCounts>, StoreError> {
-    let rows = store.batch_read(counts_query(tenants)).await?;
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    let sql = POSTGRES.get_or_init(|| {
+        counts_columns().filter(Expr::cust("tenant_id = ANY($1::int8[])")).build(DbBackend::Postgres).sql
+    });
+    let arrays = [Array::Int8(tenants.iter().map(|t| t.get()).collect())];
+    let rows = store.batch_read(|| counts_query(tenants), (sql, &arrays)).await?;
     Ok(decode_counts(tenants, rows))
 }
 
@@ -50,15 +56,17 @@ fn counts_values(tenant: TenantId) -> [Value; 1] {
 type Sums = (i64, i64, i64, i64, i64, i64, i64, i64, i64);
 
 fn counts_query(tenants: &[TenantId]) -> sea_orm::Select<mood_rollup::Entity> {
+    counts_columns().filter(Column::TenantId.is_in(tenants.iter().map(|t| t.get())))
+}
+
+/// [`Sums`] of the rollup rows, by tenant.
+fn counts_columns() -> sea_orm::Select<mood_rollup::Entity> {
     let mut query = mood_rollup::Entity::find().select_only().column(Column::TenantId);
     // PostgreSQL sums BIGINT to NUMERIC: cast back.
     for mood in Mood::ALL {
         query = query.column_as(Expr::col(rollup::column(mood)).sum().cast_as("BIGINT"), mood.as_str());
     }
-    query
-        .column_as(Expr::col(Column::WithFeedback).sum().cast_as("BIGINT"), "with_feedback")
-        .filter(Column::TenantId.is_in(tenants.iter().map(|t| t.get())))
-        .group_by(Column::TenantId)
+    query.column_as(Expr::col(Column::WithFeedback).sum().cast_as("BIGINT"), "with_feedback").group_by(Column::TenantId)
 }
 
 fn decode_counts(tenants: &[TenantId], rows: Vec<Sums>) -> HashMap<TenantId, MoodCounts> {

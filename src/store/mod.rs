@@ -213,16 +213,22 @@ impl Store {
         sqlite.select(Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)).await
     }
 
-    /// Runs one of the coalesced reads (see [`reads`]), each row as a tuple of its columns.
-    async fn batch_read<E, T>(&self, select: Select<E>) -> Result<Vec<T>, DbErr>
+    /// Runs one of the coalesced reads (see [`reads`]), each row as a tuple of its columns: on
+    /// PostgreSQL the statement text `postgres` gives, which takes the keys as arrays (see
+    /// [`pg_reader`]); elsewhere the statement `select` builds for them.
+    async fn batch_read<E, T>(
+        &self,
+        select: impl FnOnce() -> Select<E>,
+        postgres: (&str, &[pg_reader::Array<'_>]),
+    ) -> Result<Vec<T>, DbErr>
     where
         E: EntityTrait,
         T: TryGetableMany + sqlite_reader::FromRow + pg_reader::FromPgRow,
     {
         match &self.batch_reader {
-            BatchReader::Postgres(pg) => pg.select(&select.build(DbBackend::Postgres)).await,
-            BatchReader::Sqlite(sqlite) => sqlite.select(select.build(DbBackend::Sqlite)).await,
-            BatchReader::Sea(db) => select.into_tuple().all(db).await,
+            BatchReader::Postgres(pg) => pg.select(postgres.0, postgres.1).await,
+            BatchReader::Sqlite(sqlite) => sqlite.select(select().build(DbBackend::Sqlite)).await,
+            BatchReader::Sea(db) => select().into_tuple().all(db).await,
         }
     }
 }

@@ -7,18 +7,26 @@
 //! for those pings to flush; a connection that fails is dropped instead of kept, and a read
 //! that fails on a connection kept from before is tried once more on a new one (a server
 //! restart breaks every idle connection).
+//!
+//! A read binds its keys as arrays (`… IN (SELECT * FROM UNNEST($1, $2))`): one statement text
+//! for any number of keys, prepared once per connection and planned once, where an `IN (…)`
+//! list of values is a statement of its own for every length.
 
-use sea_orm::sea_query::Value;
 use sea_orm::sqlx::postgres::{PgArguments, PgConnectOptions, PgRow};
-use sea_orm::sqlx::query::QueryAs;
-use sea_orm::sqlx::{self, ConnectOptions, FromRow, PgConnection, Postgres};
-use sea_orm::{DbErr, RuntimeErr, Statement};
+use sea_orm::sqlx::{self, Arguments, ConnectOptions, FromRow, PgConnection};
+use sea_orm::{DbErr, RuntimeErr};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 /// A row of a query's result as a tuple of its columns.
 pub(super) trait FromPgRow: for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static {}
 impl<T> FromPgRow for T where T: for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static {}
+
+/// A parameter of a read: one column of its keys.
+pub(super) enum Array<'a> {
+    Int8(Vec<i64>),
+    Text(Vec<&'a str>),
+}
 
 pub(super) struct PgReader {
     options: PgConnectOptions,
@@ -43,46 +51,37 @@ impl PgReader {
         Ok(Arc::new(Self { options, idle: Mutex::new(idle) }))
     }
 
-    /// Runs a query and decodes each row as `T`.
-    pub(super) async fn select<T: FromPgRow>(&self, statement: &Statement) -> Result<Vec<T>, DbErr> {
+    /// Runs a query with these parameters and decodes each row as `T`.
+    pub(super) async fn select<T: FromPgRow>(&self, sql: &str, arrays: &[Array<'_>]) -> Result<Vec<T>, DbErr> {
         let kept = self.idle.lock().expect("not poisoned").pop();
         if let Some(conn) = kept
-            && let Ok(rows) = self.select_on(conn, statement).await
+            && let Ok(rows) = self.select_on(conn, sql, arrays).await
         {
             return Ok(rows);
         }
         let conn = self.options.connect().await.map_err(error)?;
-        self.select_on(conn, statement).await
+        self.select_on(conn, sql, arrays).await
     }
 
     /// Runs the query on `conn`, which goes back to the idle ones if it succeeded.
-    async fn select_on<T: FromPgRow>(&self, mut conn: PgConnection, statement: &Statement) -> Result<Vec<T>, DbErr> {
-        let mut query: QueryAs<'_, Postgres, T, PgArguments> =
-            sqlx::query_as(sqlx::AssertSqlSafe(statement.sql.as_str()));
-        for value in statement.values.iter().flat_map(|values| &values.0) {
-            query = bind(query, value)?;
+    async fn select_on<T: FromPgRow>(
+        &self,
+        mut conn: PgConnection,
+        sql: &str,
+        arrays: &[Array<'_>],
+    ) -> Result<Vec<T>, DbErr> {
+        let mut args = PgArguments::default();
+        for array in arrays {
+            match array {
+                Array::Int8(values) => args.add(values),
+                Array::Text(values) => args.add(values),
+            }
+            .map_err(|e| DbErr::Custom(format!("binding a read's keys: {e}")))?;
         }
-        let rows = query.fetch_all(&mut conn).await.map_err(error)?;
+        let rows = sqlx::query_as_with(sqlx::AssertSqlSafe(sql), args).fetch_all(&mut conn).await.map_err(error)?;
         self.idle.lock().expect("not poisoned").push(conn);
         Ok(rows)
     }
-}
-
-/// Binds a value as sqlx-postgres (and so sea-orm) binds it.
-fn bind<'q, T>(
-    query: QueryAs<'q, Postgres, T, PgArguments>,
-    value: &Value,
-) -> Result<QueryAs<'q, Postgres, T, PgArguments>, DbErr> {
-    Ok(match value {
-        Value::Bool(v) => query.bind(*v),
-        Value::SmallInt(v) => query.bind(*v),
-        Value::Int(v) => query.bind(*v),
-        Value::BigInt(v) => query.bind(*v),
-        Value::Float(v) => query.bind(*v),
-        Value::Double(v) => query.bind(*v),
-        Value::String(v) => query.bind(v.clone()),
-        other => return Err(DbErr::Custom(format!("a coalesced read binds no {other:?}"))),
-    })
 }
 
 fn error(e: sqlx::Error) -> DbErr {
@@ -92,7 +91,6 @@ fn error(e: sqlx::Error) -> DbErr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::DbBackend;
     use sea_orm::sqlx::Connection;
 
     /// PostgreSQL from `TEST_DATABASE_URL`; these tests pass trivially on the SQLite run.
@@ -101,16 +99,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn binds_and_decodes_as_sea_orm_does() {
+    async fn binds_keys_as_arrays() {
         let Some(url) = postgres() else { return };
         let reader = PgReader::connect(&url, 1).await.unwrap();
-        let statement = Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT $1::int8, $2::text, $3::float8, $4::bool, $5::int4",
-            [Value::from(-7i64), Value::from("b é"), Value::from(0.25f64), Value::from(true), Value::from(3i32)],
-        );
-        let rows: Vec<(i64, String, f64, bool, i32)> = reader.select(&statement).await.unwrap();
-        assert_eq!(rows, [(-7, "b é".to_owned(), 0.25, true, 3)]);
+        let keys = [Array::Int8(vec![-7, 3]), Array::Text(vec!["b é", "it's"])];
+        let rows: Vec<(i64, String)> =
+            reader.select("SELECT * FROM UNNEST($1::int8[], $2::text[])", &keys).await.unwrap();
+        assert_eq!(rows, [(-7, "b é".to_owned()), (3, "it's".to_owned())]);
     }
 
     /// A kept connection that the server closed (a restart, an administrator) costs the read
@@ -119,14 +114,14 @@ mod tests {
     async fn a_read_outlives_its_connection() {
         let Some(url) = postgres() else { return };
         let reader = PgReader::connect(&url, 1).await.unwrap();
-        let whose = Statement::from_string(DbBackend::Postgres, "SELECT pg_backend_pid()");
-        let [(pid,)] = reader.select::<(i32,)>(&whose).await.unwrap()[..] else { panic!("one row") };
+        let whose = "SELECT pg_backend_pid()";
+        let [(pid,)] = reader.select::<(i32,)>(whose, &[]).await.unwrap()[..] else { panic!("one row") };
         let mut admin = PgConnection::connect(&url).await.unwrap();
         // Waits (up to 5 s) until the backend is gone.
         let (killed,): (bool,) =
             sqlx::query_as("SELECT pg_terminate_backend($1, 5000)").bind(pid).fetch_one(&mut admin).await.unwrap();
         assert!(killed);
-        let [(again,)] = reader.select::<(i32,)>(&whose).await.unwrap()[..] else { panic!("one row") };
+        let [(again,)] = reader.select::<(i32,)>(whose, &[]).await.unwrap()[..] else { panic!("one row") };
         assert_ne!(again, pid);
         assert_eq!(reader.idle.lock().unwrap().len(), 1, "the new connection is kept");
     }

@@ -1,12 +1,13 @@
 //! Sessions: the current mood and state, erasure. Batches are written by [`super::ingest`].
 
+use super::pg_reader::Array;
 use super::rollup::{self, Change};
 use super::{Store, StoreError, users};
 use crate::domain::{SessionId, Tenant, TenantId};
 use crate::engine::{AffectState, Mood, SignalId, SuggestedAction};
 use entity::session;
-use sea_orm::sea_query::Value;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::sea_query::{Expr, Value};
+use sea_orm::{ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
@@ -38,7 +39,16 @@ pub async fn current_moods(
     store: &Store,
     keys: &[(TenantId, SessionId)],
 ) -> Result<HashMap<(TenantId, SessionId), CurrentMood>, StoreError> {
-    let rows = store.batch_read(moods_query(keys)).await?;
+    static POSTGRES: OnceLock<String> = OnceLock::new();
+    let sql = POSTGRES.get_or_init(|| {
+        let keys = Expr::cust("(tenant_id, external_id) IN (SELECT * FROM UNNEST($1::int8[], $2::text[]))");
+        moods_columns().filter(keys).build(DbBackend::Postgres).sql
+    });
+    let arrays = [
+        Array::Int8(keys.iter().map(|(tenant, _)| tenant.get()).collect()),
+        Array::Text(keys.iter().map(|(_, id)| id.as_str()).collect()),
+    ];
+    let rows = store.batch_read(|| moods_query(keys), (sql, &arrays)).await?;
     decode_moods(keys, rows)
 }
 
@@ -71,12 +81,16 @@ fn moods_query(keys: &[(TenantId, SessionId)]) -> sea_orm::Select<session::Entit
     let wanted = by_tenant.iter().fold(Condition::any(), |any, (tenant, ids)| {
         any.add(Condition::all().add(C::TenantId.eq(tenant.get())).add(C::ExternalId.is_in(ids.iter().copied())))
     });
-    // Only the projection's columns: the engine state is most of the row and not needed here.
+    moods_columns().filter(wanted)
+}
+
+/// The columns of a [`MoodRow`]: only the projection's, as the engine state is most of the row.
+fn moods_columns() -> sea_orm::Select<session::Entity> {
+    use session::Column as C;
     session::Entity::find()
         .select_only()
         .columns([C::TenantId, C::ExternalId, C::Label, C::Confidence, C::Signals, C::Action])
         .columns([C::EventCount, C::UpdatedAtMs])
-        .filter(wanted)
 }
 
 /// A stored [`crate::engine::Signal`] read for its id alone: its values are skipped, not built.
