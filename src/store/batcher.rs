@@ -3,14 +3,14 @@
 //! A request hands its key to a runner and waits; each runner takes every key queued meanwhile
 //! and reads them all with one statement (`… WHERE key IN (…)`), then answers each request.
 //! Under load the batches grow by themselves, as the committer's groups do: the slower a read,
-//! the more keys queue for the next one; and a runner that has a key lets the tasks already
-//! runnable go first, which under load are requests about to queue theirs. Nothing is cached: every answer comes from a query that
+//! the more keys queue for the next one (see [`super::gather`]). Nothing is cached: every answer comes from a query that
 //! started after its request arrived, so it sees every write committed before that (on this
 //! replica or any other), exactly as a query of its own would.
 //!
 //! A batch whose query fails is read again key by key, so each request gets its own outcome.
 
 use super::StoreError;
+use super::gather::gather;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -18,8 +18,6 @@ use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// Requests waiting for a runner before submitters wait for room.
 const QUEUE: usize = 4096;
-/// Times a runner lets the tasks already runnable go first before it reads the keys it has.
-const YIELDS: usize = 8;
 
 type Reply<V> = oneshot::Sender<Result<Option<V>, StoreError>>;
 type Queue<K, V> = Arc<Mutex<mpsc::Receiver<(K, Reply<V>)>>>;
@@ -68,21 +66,7 @@ where
         let batch = {
             let mut queue = queue.lock().await;
             let Some(first) = queue.recv().await else { return };
-            let mut batch = vec![first];
-            for round in 0..=YIELDS {
-                while batch.len() < max_batch {
-                    let Ok(next) = queue.try_recv() else { break };
-                    batch.push(next);
-                }
-                if batch.len() == max_batch || round == YIELDS {
-                    break;
-                }
-                // Under load the tasks runnable now are mostly requests on their way here: this
-                // query carries their keys too, and its cost is shared by that many more. A lone
-                // request loses a few µs.
-                tokio::task::yield_now().await;
-            }
-            batch
+            gather(&mut queue, first, |batch| batch.len() == max_batch).await
         };
         // In a task of its own, so that a panic (a bug) fails this batch's requests, not the runner.
         let reader = reader.clone();

@@ -2,12 +2,13 @@
 //! takes every batch queued meanwhile as one group and writes it in one transaction
 //! ([`ingest::write_group`]), then answers each request — after the commit, so a 200 always
 //! means stored. Under load the groups grow by themselves: the slower a commit, the more batches
-//! queue behind it for the next one. A group that fails as a whole (a row another replica
-//! created first, a database error) is rolled back and its batches retried one by one, so one
-//! bad batch never fails its neighbours.
+//! queue behind it for the next one (see [`super::gather`]). A group that fails as a whole (a
+//! row another replica created first, a database error) is rolled back and its batches retried
+//! one by one, so one bad batch never fails its neighbours.
 //!
 //! Batches of one session always go to the same lane, so they are applied in arrival order.
 
+use super::gather::gather;
 use super::ingest::{self, Ingested, Job, Outcomes};
 use super::{Store, StoreError};
 use crate::engine::Models;
@@ -57,13 +58,11 @@ impl Committer {
 
 async fn run(store: Store, models: Arc<Models>, mut queue: mpsc::Receiver<Pending>) {
     while let Some(first) = queue.recv().await {
-        let mut events = first.job.events.len();
-        let mut group = vec![first];
-        while group.len() < MAX_GROUP_BATCHES && events < MAX_GROUP_EVENTS {
-            let Ok(next) = queue.try_recv() else { break };
-            events += next.job.events.len();
-            group.push(next);
-        }
+        let group = gather(&mut queue, first, |group| {
+            group.len() == MAX_GROUP_BATCHES
+                || group.iter().map(|p| p.job.events.len()).sum::<usize>() >= MAX_GROUP_EVENTS
+        })
+        .await;
         // In a task of its own, so that a panic (a bug) fails this group's requests, not the lane.
         let (store, models) = (store.clone(), models.clone());
         let _ = tokio::spawn(async move { commit(&store, &models, group).await }).await;

@@ -12,6 +12,7 @@ pub mod batcher;
 pub mod committer;
 pub mod export;
 pub mod feedback;
+mod gather;
 pub mod history;
 pub mod ingest;
 mod pg_reader;
