@@ -79,6 +79,15 @@ pub struct Scaling {
     pub clustered_click_share: f64,
 }
 
+impl Scaling {
+    /// Whether two clicks are within `rage_radius_px` of each other: compared squared, as the
+    /// distance itself (`hypot`) was the engine's costliest call when every event is projected.
+    pub(crate) fn within_rage_radius(&self, (x1, y1): (f64, f64), (x2, y2): (f64, f64)) -> bool {
+        let (dx, dy) = (x1 - x2, y1 - y2);
+        dx * dx + dy * dy <= self.rage_radius_px * self.rage_radius_px
+    }
+}
+
 /// How recent context amplifies an impulse.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Context {
@@ -271,5 +280,26 @@ impl Default for Models {
 impl Default for Model {
     fn default() -> Self {
         Self::session_v1()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rage_radius_is_hypots() {
+        let s = &Model::default().scaling;
+        assert_eq!(s.rage_radius_px, 30.0);
+        // On the radius (a 3-4-5 triangle), just outside it, and at the coordinates' extremes.
+        assert!(s.within_rage_radius((100.0, 100.0), (118.0, 124.0)));
+        assert!(!s.within_rage_radius((100.0, 100.0), (118.0, 124.001)));
+        assert!(!s.within_rage_radius((-1e6, -1e6), (1e6, 1e6)));
+        let pairs: [((f64, f64), (f64, f64)); 3] =
+            [((0.0, 0.0), (29.9, 1.0)), ((5.5, -3.0), (-20.0, 12.25)), ((1e6, 0.0), (1e6 - 21.0, 21.5))];
+        for (a, b) in pairs {
+            let by_hypot = (a.0 - b.0).hypot(a.1 - b.1) <= s.rage_radius_px;
+            assert_eq!(s.within_rage_radius(a, b), by_hypot, "{a:?} {b:?}");
+        }
     }
 }

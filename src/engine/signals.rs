@@ -225,7 +225,7 @@ fn largest_click_cluster(model: &Model, events: &[RecentEvent]) -> usize {
             let n = clicks[i..]
                 .iter()
                 .take_while(|c| c.ts_ms - first.ts_ms <= s.rage_window_ms)
-                .filter(|c| matches!((c.x, c.y), (Some(cx), Some(cy)) if (cx - x).hypot(cy - y) <= s.rage_radius_px))
+                .filter(|c| matches!((c.x, c.y), (Some(cx), Some(cy)) if s.within_rage_radius((cx, cy), (x, y))))
                 .count();
             Some(n)
         })

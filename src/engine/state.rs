@@ -228,7 +228,7 @@ fn click_cluster(model: &Model, event: &Event, recent: &[RecentEvent]) -> usize 
     1 + recent
         .iter()
         .filter(|r| r.kind == EventKind::Click && r.ts_ms <= event.ts_ms && event.ts_ms - r.ts_ms <= s.rage_window_ms)
-        .filter(|r| matches!((r.x, r.y), (Some(rx), Some(ry)) if (rx - x).hypot(ry - y) <= s.rage_radius_px))
+        .filter(|r| matches!((r.x, r.y), (Some(rx), Some(ry)) if s.within_rage_radius((rx, ry), (x, y))))
         .count()
 }
 
