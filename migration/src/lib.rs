@@ -8,6 +8,7 @@ mod m20261123_000001_initial;
 mod m20261123_000002_session_slots;
 mod m20261123_000003_users;
 mod m20261202_000004_lz4_state;
+mod m20261202_000005_id_collation;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_session_slots::Migration),
             Box::new(m20261123_000003_users::Migration),
             Box::new(m20261202_000004_lz4_state::Migration),
+            Box::new(m20261202_000005_id_collation::Migration),
         ]
     }
 }
