@@ -5,7 +5,8 @@
 #     rows per transaction through the same driver;
 #   - moodring on SQLite and on PostgreSQL, each on a store seeded with 100,000 sessions.
 # Drives POST /v1/sessions/{id}/events (10-event batches over 1,000 sessions), GET …/mood and
-# GET /v1/analytics/moods with wrk (-t1 -c32), prints req/s, events/s, p50/p99 and the ratios.
+# GET /v1/analytics/moods with wrk (-t1 -c32), prints req/s, events/s, p50/p99 and the ratios:
+# POST to the storage limit measured just before it, GETs to the baseline measured just before them.
 # SOAK=300 adds a 5-minute soak at full load reporting the server's RSS before, every minute and after.
 #
 #   bash benches/load.sh          DURATION=10s BACKENDS=sqlite bash benches/load.sh
@@ -45,7 +46,7 @@ row() { printf '%-10s %-26s %10s %10s %8s %8s %8s  %s\n' "$@"; }
 
 # Baseline.
 "$BIN/examples/baseline" "127.0.0.1:$BASE_PORT" > "$WORK/baseline.key" & pids+=($!)
-wait_up "$BASE_PORT"; export KEY; KEY=$(head -n 1 "$WORK/baseline.key")
+wait_up "$BASE_PORT"; export KEY; KEY=$(head -n 1 "$WORK/baseline.key"); BASE_KEY=$KEY
 read -r b_post _ _ _ < <(load "$BASE_PORT" benches/wrk/post_events.lua)
 read -r b_get _ _ _ < <(load "$BASE_PORT" /v1/sessions/load-1/mood)
 echo "baseline: POST events $b_post req/s, GET $b_get req/s"
@@ -70,6 +71,9 @@ for backend in $BACKENDS; do
   row "$backend" "storage limit (rows/s)" - "$limit" - - - ""
   row "$backend" "POST events (10/batch)" "$rps" "$events" "$p50" "$p99" "$err" \
     "$(awk -v a="$events" -v b="$limit" 'BEGIN { printf "%.0f%% of storage limit", 100 * a / b }')"
+  # The machine drifts within minutes: the GETs' baseline again, right before them.
+  read -r b_get _ _ _ < <(KEY=$BASE_KEY load "$BASE_PORT" /v1/sessions/load-1/mood)
+  row "$backend" "baseline GET" "$b_get" - - - - ""
   read -r rps p50 p99 err < <(load "$PORT" benches/wrk/get_mood.lua)
   row "$backend" "GET mood" "$rps" - "$p50" "$p99" "$err" \
     "$(awk -v a="$rps" -v b="$b_get" 'BEGIN { printf "%.0f%% of baseline", 100 * a / b }')"
