@@ -3,9 +3,9 @@
 //! A request hands its key to a runner and waits; each runner takes every key queued meanwhile
 //! and reads them all with one statement (`… WHERE key IN (…)`), then answers each request.
 //! Under load the batches grow by themselves, as the committer's groups do: the slower a read,
-//! the more keys queue for the next one (see [`super::gather`]). Nothing is cached: every answer comes from a query that
-//! started after its request arrived, so it sees every write committed before that (on this
-//! replica or any other), exactly as a query of its own would.
+//! the more keys queue for the next one (see [`super::gather`]). Nothing is cached: every answer
+//! comes from a query that started after its request arrived, so it sees every write committed
+//! before that (on this replica or any other), exactly as a query of its own would.
 //!
 //! A batch whose query fails is read again key by key, so each request gets its own outcome.
 
@@ -174,7 +174,7 @@ mod tests {
 
     /// A runner woken by one request waits for the requests already runnable: here the first
     /// request spawns the others only after it queued its key, so without the runner's yields
-    /// it would read [1] alone, then the rest.
+    /// it would read [2] alone, then the rest.
     #[tokio::test]
     async fn requests_runnable_when_a_runner_wakes_share_its_query() {
         let squares = Arc::new(Squares::default());
