@@ -33,7 +33,7 @@ pub async fn mood_counts(store: &Store, tenants: &[TenantId]) -> Result<HashMap<
         counts_columns().filter(Expr::cust("tenant_id = ANY($1::int8[])")).build(DbBackend::Postgres).sql
     });
     let arrays = [Array::Int8(tenants.iter().map(|t| t.get()).collect())];
-    let rows = store.batch_read(|| counts_query(tenants), (sql, &arrays)).await?;
+    let rows = store.batch_read(|| counts_query(tenants), sql, &arrays).await?;
     Ok(decode_counts(tenants, rows))
 }
 

@@ -215,19 +215,20 @@ impl Store {
     }
 
     /// Runs one of the coalesced reads (see [`reads`]), each row as a tuple of its columns: on
-    /// PostgreSQL the statement text `postgres` gives, which takes the keys as arrays (see
-    /// [`pg_reader`]); elsewhere the statement `select` builds for them.
+    /// PostgreSQL `postgres_sql` with the keys bound as `arrays` (see [`pg_reader`]); elsewhere
+    /// the statement `select` builds for the keys.
     async fn batch_read<E, T>(
         &self,
         select: impl FnOnce() -> Select<E>,
-        postgres: (&str, &[pg_reader::Array<'_>]),
+        postgres_sql: &str,
+        arrays: &[pg_reader::Array<'_>],
     ) -> Result<Vec<T>, DbErr>
     where
         E: EntityTrait,
         T: TryGetableMany + sqlite_reader::FromRow + pg_reader::FromPgRow,
     {
         match &self.batch_reader {
-            BatchReader::Postgres(pg) => pg.select(postgres.0, postgres.1).await,
+            BatchReader::Postgres(pg) => pg.select(postgres_sql, arrays).await,
             BatchReader::Sqlite(sqlite) => sqlite.select(select().build(DbBackend::Sqlite)).await,
             BatchReader::Sea(db) => select().into_tuple().all(db).await,
         }

@@ -48,7 +48,7 @@ pub async fn current_moods(
         Array::Int8(keys.iter().map(|(tenant, _)| tenant.get()).collect()),
         Array::Text(keys.iter().map(|(_, id)| id.as_str()).collect()),
     ];
-    let rows = store.batch_read(|| moods_query(keys), (sql, &arrays)).await?;
+    let rows = store.batch_read(|| moods_query(keys), sql, &arrays).await?;
     decode_moods(keys, rows)
 }
 
