@@ -17,6 +17,9 @@ BACKENDS=${BACKENDS:-"sqlite postgres"}
 SOAK=${SOAK:-0}
 SEEDED=${SEEDED:-100000}
 PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}
+# How the probe and the server connect, alike: on loopback TLS protects nothing and costs both
+# (README, "On PostgreSQL"). PG_PARAMS= measures them over sslmode=prefer's TLS instead.
+PG_PARAMS=${PG_PARAMS-sslmode=disable}
 PORT=${PORT:-18183}
 BASE_PORT=${BASE_PORT:-18184}
 WORK=$(mktemp -d /var/tmp/moodring-load.XXXX)
@@ -57,8 +60,8 @@ for backend in $BACKENDS; do
     postgres)
       psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS moodring_load" -c "CREATE DATABASE moodring_load" \
         -c "DROP DATABASE IF EXISTS moodring_probe" -c "CREATE DATABASE moodring_probe"
-      url="${PG_ADMIN%/*}/moodring_load"; probe_url="${PG_ADMIN%/*}/moodring_probe"
-      seed_url="$url?options[synchronous_commit]=off" ;;
+      url="${PG_ADMIN%/*}/moodring_load?$PG_PARAMS"; probe_url="${PG_ADMIN%/*}/moodring_probe?$PG_PARAMS"
+      seed_url="$url&options[synchronous_commit]=off" ;;
   esac
   # As many writers as help: PostgreSQL shares WAL flushes between concurrent commits.
   limit=$("$BIN/examples/storage_probe" "$probe_url" 32 10 100)
