@@ -211,7 +211,7 @@ impl Store {
         let BatchReader::Sqlite(sqlite) = &self.batch_reader else {
             unreachable!("reads run in process only on an SQLite file")
         };
-        sqlite.select(Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)).await
+        sqlite.select(sql, values.into_iter().collect()).await
     }
 
     /// Runs one of the coalesced reads (see [`reads`]), each row as a tuple of its columns: on
@@ -229,7 +229,10 @@ impl Store {
     {
         match &self.batch_reader {
             BatchReader::Postgres(pg) => pg.select(postgres_sql, arrays).await,
-            BatchReader::Sqlite(sqlite) => sqlite.select(select().build(DbBackend::Sqlite)).await,
+            BatchReader::Sqlite(sqlite) => {
+                let statement = select().build(DbBackend::Sqlite);
+                sqlite.select(&statement.sql, statement.values.map_or_else(Vec::new, |v| v.0)).await
+            }
             BatchReader::Sea(db) => select().into_tuple().all(db).await,
         }
     }

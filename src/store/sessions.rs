@@ -57,9 +57,9 @@ pub async fn current_moods(
 pub async fn current_mood(store: &Store, tenant: TenantId, id: &SessionId) -> Result<Option<CurrentMood>, StoreError> {
     static SQL: OnceLock<String> = OnceLock::new();
     let sql = SQL.get_or_init(|| store.in_process_statement(moods_query(&[(tenant, id.clone())])).sql);
-    let rows = store.read_in_process(sql, mood_values(tenant, id)).await?;
-    let key = (tenant, id.clone());
-    Ok(decode_moods(std::slice::from_ref(&key), rows)?.remove(&key))
+    let rows: Vec<MoodRow> = store.read_in_process(sql, mood_values(tenant, id)).await?;
+    // The key is unique: one row at most.
+    rows.into_iter().next().map(|row| Ok(decode_mood(row)?.1)).transpose()
 }
 
 /// What [`moods_query`] binds for one key, in its order.
@@ -104,22 +104,29 @@ fn decode_moods(
     rows: Vec<MoodRow>,
 ) -> Result<HashMap<(TenantId, SessionId), CurrentMood>, StoreError> {
     let mut moods = HashMap::with_capacity(rows.len());
-    for (tenant_id, external_id, label, confidence, signals, action, event_count, updated_at_ms) in rows {
+    for row in rows {
+        let ((tenant_id, external_id), mood) = decode_mood(row)?;
         let key = keys
             .iter()
             .find(|(t, id)| t.get() == tenant_id && id.as_str() == external_id)
             .expect("selected by these keys");
-        let mood = CurrentMood {
-            label: parse_label(&label)?,
-            confidence,
-            signals: serde_json::from_str::<Vec<SignalIdOnly>>(&signals)?.into_iter().map(|s| s.id).collect(),
-            action: action.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {action:?}")))?,
-            event_count,
-            updated_at_ms,
-        };
         moods.insert(key.clone(), mood);
     }
     Ok(moods)
+}
+
+/// A row's key (tenant id, session id) and mood.
+fn decode_mood(row: MoodRow) -> Result<((i64, String), CurrentMood), StoreError> {
+    let (tenant_id, external_id, label, confidence, signals, action, event_count, updated_at_ms) = row;
+    let mood = CurrentMood {
+        label: parse_label(&label)?,
+        confidence,
+        signals: serde_json::from_str::<Vec<SignalIdOnly>>(&signals)?.into_iter().map(|s| s.id).collect(),
+        action: action.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {action:?}")))?,
+        event_count,
+        updated_at_ms,
+    };
+    Ok(((tenant_id, external_id), mood))
 }
 
 /// A session's engine state as stored.

@@ -7,7 +7,7 @@
 //! sea-query statements, as on the sqlx path (see [`super::Store::read_in_process`]).
 
 use sea_orm::sea_query::Value;
-use sea_orm::{DbErr, RuntimeErr, Statement};
+use sea_orm::{DbErr, RuntimeErr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,26 +37,32 @@ impl SqliteReader {
         Self { path: path.to_owned(), idle: Mutex::default() }
     }
 
-    /// Runs a query on a connection of the pool and decodes each row as `T`, on the calling
-    /// thread: a point read of pages in memory takes microseconds, less than handing it to
-    /// another thread and back. Such a read never waits: if the database is busy (a writer
-    /// recovering the WAL after a crash, say) or no connection is open yet, the query runs in a
-    /// blocking task instead, which waits for it.
-    pub(super) async fn select<T: FromRow>(self: &Arc<Self>, statement: Statement) -> Result<Vec<T>, DbErr> {
+    /// Runs a query with these values on a connection of the pool and decodes each row as `T`,
+    /// on the calling thread: a point read of pages in memory takes microseconds, less than
+    /// handing it to another thread and back. Such a read never waits: if the database is busy
+    /// (a writer recovering the WAL after a crash, say) or no connection is open yet, the query
+    /// runs in a blocking task instead, which waits for it. The text is borrowed and the values
+    /// moved, not copied: on a hot read those copies were a fair part of the work.
+    pub(super) async fn select<T: FromRow>(self: &Arc<Self>, sql: &str, values: Vec<Value>) -> Result<Vec<T>, DbErr> {
+        let params = values.into_iter().map(param).collect::<rusqlite::Result<Vec<_>>>().map_err(error)?;
         let taken = self.idle.lock().expect("not poisoned").pop();
         if let Some(conn) = taken {
-            let rows = select(&conn, &statement);
+            let rows = select(&conn, sql, &params);
             self.idle.lock().expect("not poisoned").push(conn);
             match rows {
                 Err(e) if is_busy(&e) => {}
                 rows => return rows.map_err(error),
             }
         }
-        self.select_waiting(statement).await
+        self.select_waiting(sql.to_owned(), params).await
     }
 
     /// [`Self::select`] in a blocking task, waiting up to [`BUSY_TIMEOUT`] for the database.
-    async fn select_waiting<T: FromRow>(self: &Arc<Self>, statement: Statement) -> Result<Vec<T>, DbErr> {
+    async fn select_waiting<T: FromRow>(
+        self: &Arc<Self>,
+        sql: String,
+        params: Vec<rusqlite::types::Value>,
+    ) -> Result<Vec<T>, DbErr> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
             let taken = this.idle.lock().expect("not poisoned").pop();
@@ -64,7 +70,7 @@ impl SqliteReader {
                 Some(conn) => conn,
                 None => open(&this.path).map_err(error)?,
             };
-            let rows = conn.busy_timeout(BUSY_TIMEOUT).and_then(|()| select(&conn, &statement));
+            let rows = conn.busy_timeout(BUSY_TIMEOUT).and_then(|()| select(&conn, &sql, &params));
             // Back in the pool, reads fail at once when busy (they run on async threads).
             if conn.busy_timeout(Duration::ZERO).is_ok() {
                 this.idle.lock().expect("not poisoned").push(conn);
@@ -94,12 +100,12 @@ fn open(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
     Ok(conn)
 }
 
-fn select<T: FromRow>(conn: &rusqlite::Connection, statement: &Statement) -> rusqlite::Result<Vec<T>> {
-    let params = match &statement.values {
-        Some(values) => values.0.iter().map(param).collect::<rusqlite::Result<Vec<_>>>()?,
-        None => Vec::new(),
-    };
-    let mut prepared = conn.prepare_cached(&statement.sql)?;
+fn select<T: FromRow>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[rusqlite::types::Value],
+) -> rusqlite::Result<Vec<T>> {
+    let mut prepared = conn.prepare_cached(sql)?;
     let mut rows = prepared.query(rusqlite::params_from_iter(params))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
@@ -109,7 +115,7 @@ fn select<T: FromRow>(conn: &rusqlite::Connection, statement: &Statement) -> rus
 }
 
 /// A bound value as SQLite stores it (the types sqlx-sqlite binds them as).
-fn param(value: &Value) -> rusqlite::Result<rusqlite::types::Value> {
+fn param(value: Value) -> rusqlite::Result<rusqlite::types::Value> {
     use rusqlite::types::Value as Sql;
     let int = |v: Option<i64>| v.map_or(Sql::Null, Sql::Integer);
     Ok(match value {
@@ -117,14 +123,14 @@ fn param(value: &Value) -> rusqlite::Result<rusqlite::types::Value> {
         Value::TinyInt(v) => int(v.map(i64::from)),
         Value::SmallInt(v) => int(v.map(i64::from)),
         Value::Int(v) => int(v.map(i64::from)),
-        Value::BigInt(v) => int(*v),
+        Value::BigInt(v) => int(v),
         Value::TinyUnsigned(v) => int(v.map(i64::from)),
         Value::SmallUnsigned(v) => int(v.map(i64::from)),
         Value::Unsigned(v) => int(v.map(i64::from)),
         Value::Float(v) => v.map_or(Sql::Null, |x| Sql::Real(x.into())),
         Value::Double(v) => v.map_or(Sql::Null, Sql::Real),
-        Value::String(v) => v.clone().map_or(Sql::Null, Sql::Text),
-        Value::Bytes(v) => v.clone().map_or(Sql::Null, Sql::Blob),
+        Value::String(v) => v.map_or(Sql::Null, Sql::Text),
+        Value::Bytes(v) => v.map_or(Sql::Null, Sql::Blob),
         other => return Err(rusqlite::Error::ToSqlConversionFailure(format!("unsupported: {other:?}").into())),
     })
 }
@@ -173,11 +179,12 @@ mod tests {
             .map(|r| <Row as sea_orm::TryGetableMany>::try_get_many_by_index(r).unwrap())
             .collect();
         let reader = Arc::new(SqliteReader::new(&path));
-        let by_rusqlite: Vec<Row> = reader.select(statement.clone()).await.unwrap();
+        let values = statement.values.clone().unwrap().0;
+        let by_rusqlite: Vec<Row> = reader.select(&statement.sql, values.clone()).await.unwrap();
         assert_eq!(by_rusqlite, vec![(1, 7, "a".into(), 0.25, true), (2, 7, "b é".into(), -1.5, false)]);
         assert_eq!(by_rusqlite, by_sqlx);
         // Connections are kept: a second read reuses the first one's.
-        assert_eq!(reader.select::<Row>(statement).await.unwrap(), by_sqlx);
+        assert_eq!(reader.select::<Row>(&statement.sql, values).await.unwrap(), by_sqlx);
         assert_eq!(reader.idle.lock().unwrap().len(), 1);
     }
 
@@ -191,12 +198,12 @@ mod tests {
         let locker = rusqlite::Connection::open(&path).unwrap();
         locker.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);").unwrap();
         let reader = Arc::new(SqliteReader::new(&path));
-        let query = Statement::from_string(sea_orm::DbBackend::Sqlite, "SELECT id FROM t");
-        assert_eq!(reader.select::<(i64,)>(query.clone()).await.unwrap(), [(1,)]);
+        let query = "SELECT id FROM t";
+        assert_eq!(reader.select::<(i64,)>(query, vec![]).await.unwrap(), [(1,)]);
         locker.execute_batch("BEGIN EXCLUSIVE; INSERT INTO t VALUES (2);").unwrap();
         let read = tokio::spawn({
             let reader = reader.clone();
-            async move { reader.select::<(i64,)>(query).await }
+            async move { reader.select::<(i64,)>(query, vec![]).await }
         });
         // On this one-thread runtime, the task reaches its blocking wait only if it did not
         // busy-wait on the runtime's thread.
@@ -214,8 +221,8 @@ mod tests {
         let path = dir.path().join("t.db");
         let db = Database::connect(format!("sqlite://{}?mode=rwc", path.display())).await.unwrap();
         db.execute_unprepared("CREATE TABLE t (id INTEGER PRIMARY KEY)").await.unwrap();
-        let insert = Statement::from_string(sea_orm::DbBackend::Sqlite, "INSERT INTO t VALUES (1) RETURNING id");
-        let err = Arc::new(SqliteReader::new(&path)).select::<(i64,)>(insert).await.unwrap_err();
+        let insert = "INSERT INTO t VALUES (1) RETURNING id";
+        let err = Arc::new(SqliteReader::new(&path)).select::<(i64,)>(insert, vec![]).await.unwrap_err();
         assert!(err.to_string().contains("readonly"), "{err}");
     }
 }
