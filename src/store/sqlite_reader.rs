@@ -42,7 +42,7 @@ impl SqliteReader {
     /// handing it to another thread and back. Such a read never waits: if the database is busy
     /// (a writer recovering the WAL after a crash, say) or no connection is open yet, the query
     /// runs in a blocking task instead, which waits for it. The text is borrowed and the values
-    /// moved, not copied: on a hot read those copies were a fair part of the work.
+    /// moved: a read that does not wait copies neither.
     pub(super) async fn select<T: FromRow>(self: &Arc<Self>, sql: &str, values: Vec<Value>) -> Result<Vec<T>, DbErr> {
         let params = values.into_iter().map(param).collect::<rusqlite::Result<Vec<_>>>().map_err(error)?;
         let taken = self.idle.lock().expect("not poisoned").pop();
