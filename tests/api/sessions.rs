@@ -64,6 +64,27 @@ async fn session_ids_are_opaque_up_to_256_characters() {
     assert_eq!(r.json["message"], "session id must not contain control characters");
 }
 
+/// Ids compare byte for byte on every backend (PostgreSQL's columns are `COLLATE "C"`, as
+/// SQLite compares): ids that differ only in case or in Unicode normalization are different
+/// sessions, and different event ids within one.
+#[tokio::test]
+async fn ids_differing_only_in_case_or_normalization_are_distinct() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    let ids = ["Ab", "ab", "caf\u{e9}", "cafe\u{301}"];
+    for id in ids {
+        let events = json!([{"type": "click", "event_id": "E1"}, {"type": "click", "event_id": "e1"}]);
+        app.post_events(&key, id, events).await.expect(
+            200,
+            json!({"session_id": id, "events_stored": 2, "duplicates": 0, "total_events": 2, "current_mood": "neutral"}),
+        );
+    }
+    for id in ids {
+        let r = app.mood(&key, id).await;
+        assert_eq!((r.status.as_u16(), &r.json["session_id"], &r.json["event_count"]), (200, &json!(id), &json!(2)));
+    }
+}
+
 #[tokio::test]
 async fn feedback_is_recorded_for_known_sessions() {
     let app = spawn().await;
