@@ -1,13 +1,14 @@
 //! Ingesting event batches, set-wise. Batches from concurrent requests reach the store in groups
-//! (see [`super::committer`]); a group is written in one transaction: one read of its sessions
-//! (and users), the engine in memory in arrival order, then a few multi-row statements for all
-//! of it. Each batch keeps its own semantics and outcome: it is applied whole or not at all,
-//! event ids the session already has are skipped, the quota counts each new session once, and a
-//! batch refused for its quota or its user leaves the rest of its group untouched.
+//! (see [`super::committer`]); a group is written in one transaction: one read of its sessions (and
+//! users), the engine in memory in arrival order, then a few multi-row statements for all of it
+//! (new event and history rows by `COPY` on PostgreSQL: see [`super::pg_writer`]). Each batch keeps
+//! its own semantics and outcome: it is applied whole or not at all, event ids the session already
+//! has are skipped, the quota counts each new session once, and a batch refused for its quota or
+//! its user leaves the rest of its group untouched.
 
 use super::rollup::{self, Change};
 use super::timeline::{self, SlotUpdate};
-use super::{Store, StoreError, insert_chunked, quota, retry_on_conflict, sessions::parse_label};
+use super::{IngestTxn, Store, StoreError, insert_chunked, quota, retry_on_conflict, sessions::parse_label};
 use crate::domain::{NewEvent, QuotaMonth, SessionId, Tenant, UserId};
 use crate::engine::{
     AffectState, HistoryRecord, Model, Models, Mood, Projection, ScrollDirection, apply_batch, project,
@@ -59,7 +60,7 @@ pub async fn write_one(store: &Store, models: &Models, job: &Job) -> Result<Inge
 /// group as a whole failed (a database error, a row another writer created first, a quota
 /// another replica took meanwhile) and nothing was stored: the caller retries batch by batch.
 pub async fn write_group(store: &Store, models: &Models, jobs: &[&Job]) -> Result<Outcomes, StoreError> {
-    let txn = store.begin_write().await?;
+    let txn = store.begin_ingest().await?;
     let mut group = Group::load(&txn, &models.session, jobs).await?;
     let outcomes = jobs.iter().map(|job| group.apply(models, job)).collect();
     group.write(&txn, models).await?;
@@ -340,7 +341,7 @@ impl<'a> Group<'a> {
 
     /// Writes what the accepted batches did: new users, sessions, events, slots, rollup counts,
     /// user histories and quota, each as few multi-row statements.
-    async fn write(&mut self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
+    async fn write(&mut self, db: &IngestTxn, models: &Models) -> Result<(), StoreError> {
         self.insert_new_users(db, models).await?;
         self.write_sessions(db, models).await?;
         let touched: Vec<&SessionWork> = self.sessions.iter().filter(|s| s.projection.is_some()).collect();
@@ -351,7 +352,7 @@ impl<'a> Group<'a> {
                 events.push(event_row(s.tenant.id.get(), pk, e, *received_at_ms, r, &models.session.version)?);
             }
         }
-        insert_chunked(db, events, None).await?;
+        db.append(events).await?;
         let slots: Vec<SlotUpdate> = touched
             .iter()
             .map(|s| SlotUpdate {
@@ -429,7 +430,7 @@ impl<'a> Group<'a> {
     }
 
     /// Updates the stored users the group moved and records every user's new history.
-    async fn write_users(&self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
+    async fn write_users(&self, db: &IngestTxn, models: &Models) -> Result<(), StoreError> {
         let moved: Vec<user::ActiveModel> = self
             .users
             .iter()
@@ -453,7 +454,7 @@ impl<'a> Group<'a> {
                 history.push(user_history_row(u.tenant_id, user_pk, session_pk, r, &models.user.version)?);
             }
         }
-        Ok(insert_chunked(db, history, None).await?)
+        Ok(db.append(history).await?)
     }
 }
 

@@ -2,10 +2,10 @@
 //!
 //! SQLite gets one writer connection (SQLite has one writer anyway; several pooled writers only
 //! trade queueing for "database is locked" errors) and a separate pool of readers in WAL mode.
-//! PostgreSQL gets a pool of readers and a smaller one of writers, both opened at start; writes
-//! to a session are serialised by a row lock on it. Event batches are written in groups by the
-//! [`committer`] (see [`ingest`]); the hottest reads ([`reads`]) run on connections of their
-//! own (see [`BatchReader`]).
+//! PostgreSQL gets a pool of readers and a smaller one of writers, both opened at start; writes to
+//! a session are serialised by a row lock on it. Event batches are written in groups by the
+//! [`committer`] (see [`ingest`]), on PostgreSQL in transactions of [`pg_writer`]; the hottest
+//! reads ([`reads`]) run on connections of their own (see [`BatchReader`]).
 
 pub mod analytics;
 pub mod batcher;
@@ -16,6 +16,7 @@ mod gather;
 pub mod history;
 pub mod ingest;
 mod pg_reader;
+mod pg_writer;
 mod quota;
 pub mod reads;
 mod rollup;
@@ -31,8 +32,8 @@ use sea_orm::sea_query::{OnConflict, Value};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, Iterable, QueryTrait, RuntimeErr, Select, SqlErr, SqliteTransactionMode, Statement,
-    TransactionOptions, TransactionTrait, TryGetableMany,
+    DbErr, EntityTrait, ExecResult, Iterable, QueryResult, QueryTrait, RuntimeErr, Select, SqlErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, TryGetableMany,
 };
 use std::str::FromStr;
 use std::sync::Arc;
@@ -186,6 +187,17 @@ impl Store {
         self.writer.begin_with_options(options).await
     }
 
+    /// An ingest transaction: on PostgreSQL one whose new rows go in with `COPY` (see
+    /// [`pg_writer`]), elsewhere [`Self::begin_write`]'s.
+    async fn begin_ingest(&self) -> Result<IngestTxn, DbErr> {
+        Ok(match self.backend() {
+            DbBackend::Postgres => {
+                IngestTxn::Postgres(pg_writer::PgTxn::begin(self.writer.get_postgres_connection_pool()).await?)
+            }
+            _ => IngestTxn::Sea(self.begin_write().await?),
+        })
+    }
+
     fn reader(&self) -> &DatabaseConnection {
         &self.reader
     }
@@ -234,6 +246,69 @@ impl Store {
                 sqlite.select(&statement.sql, statement.values.map_or_else(Vec::new, |v| v.0)).await
             }
             BatchReader::Sea(db) => select().into_tuple().all(db).await,
+        }
+    }
+}
+
+/// A write transaction of the ingest path (see [`Store::begin_ingest`]); rolled back if dropped
+/// uncommitted.
+enum IngestTxn {
+    Sea(DatabaseTransaction),
+    Postgres(pg_writer::PgTxn),
+}
+
+impl IngestTxn {
+    async fn commit(self) -> Result<(), DbErr> {
+        match self {
+            Self::Sea(txn) => txn.commit().await,
+            Self::Postgres(txn) => txn.commit().await,
+        }
+    }
+
+    /// Inserts new rows (none may conflict): with `COPY` on PostgreSQL, as [`insert_chunked`]
+    /// elsewhere. Every row must set the same columns.
+    async fn append<A: ActiveModelTrait + Send>(&self, rows: Vec<A>) -> Result<(), DbErr> {
+        match self {
+            Self::Sea(txn) => insert_chunked(txn, rows, None).await,
+            Self::Postgres(txn) => txn.copy(rows).await,
+        }
+    }
+}
+
+#[sea_orm::prelude::async_trait::async_trait]
+impl ConnectionTrait for IngestTxn {
+    fn get_database_backend(&self) -> DbBackend {
+        match self {
+            Self::Sea(txn) => txn.get_database_backend(),
+            Self::Postgres(txn) => txn.get_database_backend(),
+        }
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self {
+            Self::Sea(txn) => txn.execute_raw(stmt).await,
+            Self::Postgres(txn) => txn.execute_raw(stmt).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match self {
+            Self::Sea(txn) => txn.execute_unprepared(sql).await,
+            Self::Postgres(txn) => txn.execute_unprepared(sql).await,
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self {
+            Self::Sea(txn) => txn.query_one_raw(stmt).await,
+            Self::Postgres(txn) => txn.query_one_raw(stmt).await,
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self {
+            Self::Sea(txn) => txn.query_all_raw(stmt).await,
+            Self::Postgres(txn) => txn.query_all_raw(stmt).await,
         }
     }
 }
