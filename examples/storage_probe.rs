@@ -1,8 +1,10 @@
 //! The load harness's storage limit: the same event rows moodring stores (every column), inserted
 //! straight through the same driver (sea-orm over sqlx) as multi-row INSERTs of ROWS rows per
-//! transaction from WRITERS concurrent writers, for SECONDS. Prints rows per second.
+//! transaction from WRITERS concurrent writers, for SECONDS. Prints rows per second. With METHOD
+//! `copy` (PostgreSQL only) each transaction's rows go in by one binary COPY instead, as the
+//! server's ingest writes them.
 //!
-//! cargo run --release --example storage_probe -- DATABASE_URL [WRITERS] [SECONDS] [ROWS]
+//! cargo run --release --example storage_probe -- DATABASE_URL [WRITERS] [SECONDS] [ROWS] [insert|copy]
 
 use entity::event;
 use futures::future::join_all;
@@ -52,6 +54,11 @@ async fn main() -> anyhow::Result<()> {
     let url = args.first().cloned().unwrap_or_else(|| "sqlite://probe.db?mode=rwc".into());
     let arg = |i: usize, d: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(d);
     let (writers, seconds, rows) = (arg(1, 4), arg(2, 10), arg(3, 100));
+    let copy = match args.get(4).map(String::as_str) {
+        None | Some("insert") => false,
+        Some("copy") if url.starts_with("postgres") => true,
+        Some(other) => anyhow::bail!("METHOD is insert or copy (copy on PostgreSQL only), not {other}"),
+    };
     let store =
         Store::connect(&StoreOptions { url: url.clone(), max_connections: 2, sqlite_synchronous_full: false }).await?;
     store.migrate().await?;
@@ -87,11 +94,15 @@ async fn main() -> anyhow::Result<()> {
         async move {
             let mut n = 0u64;
             while Instant::now() < deadline {
-                let txn = pool.begin().await.expect("begin");
                 let batch: Vec<_> =
                     (0..rows).map(|i| row(tenant.id.get(), session, (w * 1_000_000_000 + n + i) as i64)).collect();
-                event::Entity::insert_many(batch).exec(&txn).await.expect("insert");
-                txn.commit().await.expect("commit");
+                if copy {
+                    moodring::store::copy_rows(pool.get_postgres_connection_pool(), batch).await.expect("copy");
+                } else {
+                    let txn = pool.begin().await.expect("begin");
+                    event::Entity::insert_many(batch).exec(&txn).await.expect("insert");
+                    txn.commit().await.expect("commit");
+                }
                 n += rows;
             }
             n

@@ -250,6 +250,14 @@ impl Store {
     }
 }
 
+/// Inserts rows into PostgreSQL in a transaction of their own by binary `COPY`, as ingest does
+/// (see [`pg_writer`]): the load harness's storage probe measures this way too.
+pub async fn copy_rows<A: ActiveModelTrait>(pool: &sea_orm::sqlx::PgPool, rows: Vec<A>) -> Result<(), DbErr> {
+    let txn = pg_writer::PgTxn::begin(pool).await?;
+    txn.copy(rows).await?;
+    txn.commit().await
+}
+
 /// A write transaction of the ingest path (see [`Store::begin_ingest`]); rolled back if dropped
 /// uncommitted.
 enum IngestTxn {
