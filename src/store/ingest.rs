@@ -6,9 +6,10 @@
 //! has are skipped, the quota counts each new session once, and a batch refused for its quota or
 //! its user leaves the rest of its group untouched.
 
+use super::pg_writer::PgTxn;
 use super::rollup::{self, Change};
 use super::timeline::{self, SlotUpdate};
-use super::{IngestTxn, Store, StoreError, insert_chunked, quota, retry_on_conflict, sessions::parse_label};
+use super::{Store, StoreError, insert_chunked, quota, retry_on_conflict, sessions::parse_label};
 use crate::domain::{NewEvent, QuotaMonth, SessionId, Tenant, UserId};
 use crate::engine::{
     AffectState, HistoryRecord, Model, Models, Mood, Projection, ScrollDirection, apply_batch, project,
@@ -16,10 +17,11 @@ use crate::engine::{
 use chrono::{DateTime, Utc};
 use entity::{event, session, user, user_history};
 use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::prelude::async_trait::async_trait;
 use sea_orm::sea_query::{Alias, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    ExecResult, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Statement,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -60,7 +62,7 @@ pub async fn write_one(store: &Store, models: &Models, job: &Job) -> Result<Inge
 /// group as a whole failed (a database error, a row another writer created first, a quota
 /// another replica took meanwhile) and nothing was stored: the caller retries batch by batch.
 pub async fn write_group(store: &Store, models: &Models, jobs: &[&Job]) -> Result<Outcomes, StoreError> {
-    let txn = store.begin_ingest().await?;
+    let txn = IngestTxn::begin(store).await?;
     let mut group = Group::load(&txn, &models.session, jobs).await?;
     let outcomes = jobs.iter().map(|job| group.apply(models, job)).collect();
     group.write(&txn, models).await?;
@@ -455,6 +457,76 @@ impl<'a> Group<'a> {
             }
         }
         Ok(db.append(history).await?)
+    }
+}
+
+/// A transaction of the ingest path: on PostgreSQL one whose new rows go in with `COPY` (see
+/// [`super::pg_writer`]), elsewhere [`Store::begin_write`]'s. Rolled back if dropped uncommitted.
+enum IngestTxn {
+    Sea(DatabaseTransaction),
+    Postgres(PgTxn),
+}
+
+impl IngestTxn {
+    async fn begin(store: &Store) -> Result<Self, DbErr> {
+        Ok(match store.backend() {
+            DbBackend::Postgres => Self::Postgres(PgTxn::begin(store.writer.get_postgres_connection_pool()).await?),
+            _ => Self::Sea(store.begin_write().await?),
+        })
+    }
+
+    async fn commit(self) -> Result<(), DbErr> {
+        match self {
+            Self::Sea(txn) => txn.commit().await,
+            Self::Postgres(txn) => txn.commit().await,
+        }
+    }
+
+    /// Inserts new rows (none may conflict): with `COPY` on PostgreSQL, as [`insert_chunked`]
+    /// elsewhere. Every row must set the same columns.
+    async fn append<A: ActiveModelTrait + Send>(&self, rows: Vec<A>) -> Result<(), DbErr> {
+        match self {
+            Self::Sea(txn) => insert_chunked(txn, rows, None).await,
+            Self::Postgres(txn) => txn.copy(rows).await,
+        }
+    }
+}
+
+#[async_trait]
+impl ConnectionTrait for IngestTxn {
+    fn get_database_backend(&self) -> DbBackend {
+        match self {
+            Self::Sea(txn) => txn.get_database_backend(),
+            Self::Postgres(txn) => txn.get_database_backend(),
+        }
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self {
+            Self::Sea(txn) => txn.execute_raw(stmt).await,
+            Self::Postgres(txn) => txn.execute_raw(stmt).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match self {
+            Self::Sea(txn) => txn.execute_unprepared(sql).await,
+            Self::Postgres(txn) => txn.execute_unprepared(sql).await,
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self {
+            Self::Sea(txn) => txn.query_one_raw(stmt).await,
+            Self::Postgres(txn) => txn.query_one_raw(stmt).await,
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self {
+            Self::Sea(txn) => txn.query_all_raw(stmt).await,
+            Self::Postgres(txn) => txn.query_all_raw(stmt).await,
+        }
     }
 }
 

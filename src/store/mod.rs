@@ -17,6 +17,7 @@ pub mod history;
 pub mod ingest;
 mod pg_reader;
 mod pg_writer;
+pub use pg_writer::copy_rows;
 mod quota;
 pub mod reads;
 mod rollup;
@@ -32,8 +33,8 @@ use sea_orm::sea_query::{OnConflict, Value};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, ExecResult, Iterable, QueryResult, QueryTrait, RuntimeErr, Select, SqlErr,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, TryGetableMany,
+    DbErr, EntityTrait, Iterable, QueryTrait, RuntimeErr, Select, SqlErr, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait, TryGetableMany,
 };
 use std::str::FromStr;
 use std::sync::Arc;
@@ -187,17 +188,6 @@ impl Store {
         self.writer.begin_with_options(options).await
     }
 
-    /// An ingest transaction: on PostgreSQL one whose new rows go in with `COPY` (see
-    /// [`pg_writer`]), elsewhere [`Self::begin_write`]'s.
-    async fn begin_ingest(&self) -> Result<IngestTxn, DbErr> {
-        Ok(match self.backend() {
-            DbBackend::Postgres => {
-                IngestTxn::Postgres(pg_writer::PgTxn::begin(self.writer.get_postgres_connection_pool()).await?)
-            }
-            _ => IngestTxn::Sea(self.begin_write().await?),
-        })
-    }
-
     fn reader(&self) -> &DatabaseConnection {
         &self.reader
     }
@@ -246,77 +236,6 @@ impl Store {
                 sqlite.select(&statement.sql, statement.values.map_or_else(Vec::new, |v| v.0)).await
             }
             BatchReader::Sea(db) => select().into_tuple().all(db).await,
-        }
-    }
-}
-
-/// Inserts rows into PostgreSQL in a transaction of their own by binary `COPY`, as ingest does
-/// (see [`pg_writer`]): the load harness's storage probe measures this way too.
-pub async fn copy_rows<A: ActiveModelTrait>(pool: &sea_orm::sqlx::PgPool, rows: Vec<A>) -> Result<(), DbErr> {
-    let txn = pg_writer::PgTxn::begin(pool).await?;
-    txn.copy(rows).await?;
-    txn.commit().await
-}
-
-/// A write transaction of the ingest path (see [`Store::begin_ingest`]); rolled back if dropped
-/// uncommitted.
-enum IngestTxn {
-    Sea(DatabaseTransaction),
-    Postgres(pg_writer::PgTxn),
-}
-
-impl IngestTxn {
-    async fn commit(self) -> Result<(), DbErr> {
-        match self {
-            Self::Sea(txn) => txn.commit().await,
-            Self::Postgres(txn) => txn.commit().await,
-        }
-    }
-
-    /// Inserts new rows (none may conflict): with `COPY` on PostgreSQL, as [`insert_chunked`]
-    /// elsewhere. Every row must set the same columns.
-    async fn append<A: ActiveModelTrait + Send>(&self, rows: Vec<A>) -> Result<(), DbErr> {
-        match self {
-            Self::Sea(txn) => insert_chunked(txn, rows, None).await,
-            Self::Postgres(txn) => txn.copy(rows).await,
-        }
-    }
-}
-
-#[sea_orm::prelude::async_trait::async_trait]
-impl ConnectionTrait for IngestTxn {
-    fn get_database_backend(&self) -> DbBackend {
-        match self {
-            Self::Sea(txn) => txn.get_database_backend(),
-            Self::Postgres(txn) => txn.get_database_backend(),
-        }
-    }
-
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        match self {
-            Self::Sea(txn) => txn.execute_raw(stmt).await,
-            Self::Postgres(txn) => txn.execute_raw(stmt).await,
-        }
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        match self {
-            Self::Sea(txn) => txn.execute_unprepared(sql).await,
-            Self::Postgres(txn) => txn.execute_unprepared(sql).await,
-        }
-    }
-
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        match self {
-            Self::Sea(txn) => txn.query_one_raw(stmt).await,
-            Self::Postgres(txn) => txn.query_one_raw(stmt).await,
-        }
-    }
-
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        match self {
-            Self::Sea(txn) => txn.query_all_raw(stmt).await,
-            Self::Postgres(txn) => txn.query_all_raw(stmt).await,
         }
     }
 }

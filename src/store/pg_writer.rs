@@ -17,6 +17,14 @@ use sea_query_sqlx::SqlxValues;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
+/// Inserts rows into PostgreSQL in a transaction of their own by binary `COPY`, as ingest does
+/// (see [`PgTxn::copy`]): the load harness's storage probe measures this way too.
+pub async fn copy_rows<A: ActiveModelTrait>(pool: &PgPool, rows: Vec<A>) -> Result<(), DbErr> {
+    let txn = PgTxn::begin(pool).await?;
+    txn.copy(rows).await?;
+    txn.commit().await
+}
+
 /// A transaction on a connection of its own; rolled back if dropped uncommitted.
 pub(super) struct PgTxn(Mutex<sqlx::Transaction<'static, Postgres>>);
 
