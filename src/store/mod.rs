@@ -272,16 +272,9 @@ where
 /// cost more CPU than PostgreSQL spent storing them. `tests::plain_inserts_are_sea_orms` checks
 /// that the text and values are sea-orm's.
 fn plain_insert<A: ActiveModelTrait>(backend: DbBackend, rows: Vec<A>) -> Statement {
-    use sea_orm::{EntityName, IdenStatic};
     use std::fmt::Write;
-    let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
-        .filter(|c| rows.first().is_some_and(|row| row.get(*c).is_set()))
-        .collect();
-    let mut sql = format!("INSERT INTO \"{}\" (", A::Entity::default().table_name());
-    for (i, column) in columns.iter().enumerate() {
-        let _ = write!(sql, "{}\"{}\"", if i == 0 { "" } else { ", " }, column.as_str());
-    }
-    sql.push_str(") VALUES ");
+    let (target, columns) = rows.first().map(insert_target).unwrap_or_default();
+    let mut sql = format!("INSERT INTO {target} VALUES ");
     let mut values = Vec::with_capacity(rows.len() * columns.len());
     for (i, mut row) in rows.into_iter().enumerate() {
         sql.push_str(if i == 0 { "(" } else { ", (" });
@@ -296,6 +289,16 @@ fn plain_insert<A: ActiveModelTrait>(backend: DbBackend, rows: Vec<A>) -> Statem
     }
     Statement::from_sql_and_values(backend, sql, values)
 }
+
+/// Where rows like `first` go, as an `INSERT` or a `COPY` names it — `"table" ("column", …)`,
+/// the columns `first` sets — and those columns, in that order.
+fn insert_target<A: ActiveModelTrait>(first: &A) -> (String, Vec<<A::Entity as EntityTrait>::Column>) {
+    use sea_orm::{EntityName, IdenStatic};
+    let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter().filter(|c| first.get(*c).is_set()).collect();
+    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.as_str())).collect();
+    (format!("\"{}\" ({})", A::Entity::default().table_name(), names.join(", ")), columns)
+}
+
 /// Runs a write transaction, once more if it lost a race to create the same row (two first
 /// batches for one new session): the retry then finds the row the other created.
 async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
@@ -315,7 +318,9 @@ mod tests {
     use entity::event;
     use sea_orm::ActiveValue::Set;
 
-    fn event(id: Option<&str>, x: Option<f64>, tenant_id: i64) -> event::ActiveModel {
+    /// An event row that sets every column but the id (text with quotes, NULLs, a negative
+    /// float), for the tests of the statements that insert rows.
+    pub(super) fn event(id: Option<&str>, x: Option<f64>, tenant_id: i64) -> event::ActiveModel {
         event::ActiveModel {
             tenant_id: Set(tenant_id),
             session_id: Set(9),

@@ -6,12 +6,12 @@
 //! CPU per row and the client a fifth (benches/RESULTS.md, session 9). Every other statement
 //! runs as sea-orm runs it: prepared, and kept per connection.
 
+use super::insert_target;
 use sea_orm::prelude::async_trait::async_trait;
 use sea_orm::sea_query::Value;
 use sea_orm::sqlx::{self, PgPool, Postgres};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, ExecResult, IdenStatic, Iterable,
-    QueryResult, RuntimeErr, Statement,
+    ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, ExecResult, IdenStatic, QueryResult, RuntimeErr, Statement,
 };
 use sea_query_sqlx::SqlxValues;
 use std::sync::Arc;
@@ -91,14 +91,11 @@ fn query_err(e: sqlx::Error) -> DbErr {
 
 /// The `COPY` statement for `rows` and its data in PostgreSQL's binary format (a header, then
 /// per row its field count and each field's length and bytes, then a trailer); `None` if there
-/// are no rows. Every row must set the same columns, of types this writes (integers, floats,
-/// text, booleans: what the ingest tables hold).
+/// are no rows. Every row must set the same columns, of the types the ingest tables hold
+/// (`bigint`, `double precision`, text).
 fn copy_binary<A: ActiveModelTrait>(rows: Vec<A>) -> Result<Option<(String, Vec<u8>)>, DbErr> {
-    let Some(first) = rows.first() else { return Ok(None) };
-    let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter().filter(|c| first.get(*c).is_set()).collect();
-    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.as_str())).collect();
-    let sql =
-        format!("COPY \"{}\" ({}) FROM STDIN (FORMAT binary)", A::Entity::default().table_name(), names.join(", "));
+    let Some((target, columns)) = rows.first().map(insert_target) else { return Ok(None) };
+    let sql = format!("COPY {target} FROM STDIN (FORMAT binary)");
     let fields = i16::try_from(columns.len()).map_err(|_| DbErr::Custom("too many columns to COPY".into()))?;
     let mut data = Vec::with_capacity(19 + rows.len() * columns.len() * 12 + 2);
     data.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
@@ -127,17 +124,11 @@ fn put_field(data: &mut Vec<u8>, value: Value) -> Result<(), DbErr> {
     }
     match value {
         Value::BigInt(Some(v)) => put(data, &v.to_be_bytes()),
-        Value::Int(Some(v)) => put(data, &v.to_be_bytes()),
         Value::Double(Some(v)) => put(data, &v.to_bits().to_be_bytes()),
-        Value::Float(Some(v)) => put(data, &v.to_bits().to_be_bytes()),
-        Value::Bool(Some(v)) => put(data, &[u8::from(v)]),
         Value::String(Some(v)) => put(data, v.as_bytes()),
-        Value::BigInt(None)
-        | Value::Int(None)
-        | Value::Double(None)
-        | Value::Float(None)
-        | Value::Bool(None)
-        | Value::String(None) => data.extend_from_slice(&(-1i32).to_be_bytes()),
+        Value::BigInt(None) | Value::Double(None) | Value::String(None) => {
+            data.extend_from_slice(&(-1i32).to_be_bytes())
+        }
         other => return Err(DbErr::Custom(format!("COPY writes no {other:?}"))),
     }
     Ok(())
@@ -148,7 +139,7 @@ mod tests {
     use super::*;
     use entity::event;
     use sea_orm::ActiveValue::{NotSet, Set};
-    use sea_orm::{IntoActiveModel, QueryOrder};
+    use sea_orm::{EntityTrait, IntoActiveModel, QueryOrder};
 
     /// A transaction on PostgreSQL from `TEST_DATABASE_URL` (`None` on the SQLite run, where
     /// these tests pass trivially) that sees an empty events table: the columns as the migrations
@@ -170,35 +161,20 @@ mod tests {
         Some(txn)
     }
 
+    /// The store's event row with extreme numbers, and `message` and `valence` as given.
     fn row(event_id: Option<&str>, x: Option<f64>, message: Option<&str>, valence: f64) -> event::ActiveModel {
         event::ActiveModel {
-            id: NotSet,
-            tenant_id: Set(i64::MAX),
             session_id: Set(-7),
-            event_id: Set(event_id.map(str::to_owned)),
-            ts_ms: Set(1_700_000_000_000),
             received_at_ms: Set(i64::MIN),
-            kind: Set("click".into()),
-            x: Set(x),
-            y: Set(Some(-2.5)),
-            duration_ms: Set(None),
             speed: Set(Some(f64::MAX)),
-            direction: Set(Some("down".into())),
-            url: Set(None),
             message: Set(message.map(str::to_owned)),
             valence: Set(valence),
-            arousal: Set(0.2),
             tension: Set(-0.0),
             affiliation: Set(f64::MIN_POSITIVE),
-            delta_valence: Set(-0.1),
-            delta_arousal: Set(0.0),
             delta_tension: Set(1e-300),
-            delta_affiliation: Set(0.0),
-            label: Set("browsing".into()),
-            confidence: Set(0.5),
             signals: Set("[{\"id\":\"rage\"}]".into()),
             trigger_reason: Set(String::new()),
-            model_version: Set("v1".into()),
+            ..super::super::tests::event(event_id, x, i64::MAX)
         }
     }
 
