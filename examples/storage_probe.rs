@@ -1,51 +1,56 @@
-//! The load harness's storage limit: the same event rows moodring stores (every column), inserted
-//! straight through the same driver (sea-orm over sqlx) as multi-row INSERTs of ROWS rows per
-//! transaction from WRITERS concurrent writers, for SECONDS. Prints rows per second. With METHOD
-//! `copy` (PostgreSQL only) each transaction's rows go in by one binary COPY instead, as the
-//! server's ingest writes them.
+//! The load harness's storage limit: the event rows moodring stores in the harness's POST run —
+//! the same ten-event batch through the engine, every column as ingest fills it, spread over
+//! 1,000 sessions ten rows each — inserted straight through the same driver (sea-orm over sqlx)
+//! as multi-row INSERTs of ROWS rows per transaction from WRITERS concurrent writers, for
+//! SECONDS. Prints rows per second. With METHOD `copy` (PostgreSQL only) each transaction's rows
+//! go in by one binary COPY instead, as the server's ingest writes them.
 //!
 //! cargo run --release --example storage_probe -- DATABASE_URL [WRITERS] [SECONDS] [ROWS] [insert|copy]
 
 use entity::event;
 use futures::future::join_all;
-use moodring::domain::{Plan, Tenant};
+use moodring::domain::{NewEvent, Plan, Tenant};
+use moodring::engine::{AffectState, Event, EventKind as K, Models, apply_batch};
 use moodring::keys::ApiKey;
+use moodring::store::ingest::event_row;
 use moodring::store::tenants::{self, NewTenant};
 use moodring::store::{Store, StoreOptions};
-use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::ActiveValue::Set;
 use sea_orm::{ConnectionTrait, Database, EntityTrait, TransactionTrait};
 use std::time::{Duration, Instant};
 
-fn row(tenant: i64, session: i64, i: i64) -> event::ActiveModel {
-    event::ActiveModel {
-        id: NotSet,
-        tenant_id: Set(tenant),
-        session_id: Set(session),
-        event_id: Set(None),
-        ts_ms: Set(1_746_352_800_000 + i),
-        received_at_ms: Set(1_746_352_800_000 + i),
-        kind: Set("click".into()),
-        x: Set(Some(240.0)),
-        y: Set(Some(580.0)),
-        duration_ms: Set(None),
-        speed: Set(None),
-        direction: Set(None),
-        url: Set(None),
-        message: Set(None),
-        valence: Set(0.1),
-        arousal: Set(0.2),
-        tension: Set(-0.1),
-        affiliation: Set(0.3),
-        delta_valence: Set(0.01),
-        delta_arousal: Set(0.02),
-        delta_tension: Set(-0.01),
-        delta_affiliation: Set(0.03),
-        label: Set("browsing".into()),
-        confidence: Set(0.55),
-        signals: Set("[]".into()),
-        trigger_reason: Set("A click raised arousal by 0.02.".into()),
-        model_version: Set("session-1".into()),
+/// Sessions the rows spread over, as the POST run's batches do.
+const SESSIONS: i64 = 1_000;
+
+/// The rows the harness's POST run stores for one batch: its ten events
+/// (`benches/wrk/post_events.lua`) through the engine, on a session that has had a batch every
+/// half second for a while, as the run's sessions have (1,000 sessions at ~2,000 batches/s).
+fn batch_rows(tenant: i64) -> anyhow::Result<Vec<event::ActiveModel>> {
+    let kinds =
+        [K::PageView, K::Scroll, K::Click, K::Hover, K::Click, K::Scroll, K::Focus, K::Click, K::InputPause, K::Click];
+    let models = Models::default();
+    let mut state = AffectState::new(&models.session);
+    let mut rows = Vec::new();
+    for batch in 0..40i64 {
+        let now_ms = 1_746_352_800_000 + batch * 500;
+        let events: Vec<NewEvent> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, kind)| {
+                let mut event = Event::new(*kind, now_ms).at(101.0 + i as f64, 300.0).lasting(1_500.0);
+                event.speed = Some(800.0);
+                NewEvent { event, event_id: None, url: None, message: None }
+            })
+            .collect();
+        let engine_events: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
+        let records = apply_batch(&models.session, &mut state, &engine_events);
+        rows = events
+            .iter()
+            .zip(&records)
+            .map(|(e, r)| event_row(tenant, 0, e, now_ms, r, &models.session.version))
+            .collect::<Result<_, _>>()?;
     }
+    Ok(rows)
 }
 
 #[tokio::main]
@@ -65,22 +70,31 @@ async fn main() -> anyhow::Result<()> {
     let key = ApiKey::generate();
     let new = NewTenant { name: "Probe", email: None, plan: Plan::Pro, key_lookup: key.lookup(), key_hash: "-" };
     let tenant = Tenant { id: tenants::create(&store, new, chrono::Utc::now()).await?, plan: Plan::Pro, key_id: 0 };
-    // One placeholder session the rows belong to (the foreign key needs it).
+    // The sessions the rows belong to (the foreign key needs them).
     let db = Database::connect(&url).await?;
-    let session = db
-        .query_one_raw(sea_orm::Statement::from_string(
+    let values: Vec<String> = (0..SESSIONS)
+        .map(|i| {
+            format!(
+                "({}, 'probe-{i}', 0, 0, 0, 'neutral', 0, 'no_action', 0, 0, 0, 0, '[]', '{{}}', 'session-1', false)",
+                tenant.id.get()
+            )
+        })
+        .collect();
+    let sessions: Vec<i64> = db
+        .query_all_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
             format!(
                 "INSERT INTO sessions (tenant_id, external_id, created_at_ms, updated_at_ms, event_count, label, confidence, action, \
-                 valence, arousal, tension, affiliation, signals, state, model_version, has_feedback) \
-                 VALUES ({}, 'probe', 0, 0, 0, 'neutral', 0, 'no_action', 0, 0, 0, 0, '[]', '{{}}', 'session-1', false) RETURNING id",
-                tenant.id.get()
+                 valence, arousal, tension, affiliation, signals, state, model_version, has_feedback) VALUES {} RETURNING id",
+                values.join(", ")
             ),
         ))
         .await?
-        .expect("a row")
-        .try_get::<i64>("", "id")?;
+        .iter()
+        .map(|row| row.try_get::<i64>("", "id"))
+        .collect::<Result<_, _>>()?;
     drop(db);
+    let template = batch_rows(tenant.id.get())?;
     // SQLite has one writer: concurrent SQLite writers only queue, so they share one connection.
     let sqlite = url.starts_with("sqlite:");
     let pool = Database::connect(
@@ -90,12 +104,21 @@ async fn main() -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let counts = join_all((0..writers).map(|w| {
-        let pool = pool.clone();
+        let (pool, template, sessions) = (pool.clone(), &template, &sessions);
         async move {
             let mut n = 0u64;
             while Instant::now() < deadline {
-                let batch: Vec<_> =
-                    (0..rows).map(|i| row(tenant.id.get(), session, (w * 1_000_000_000 + n + i) as i64)).collect();
+                // Consecutive batches of ten events for consecutive sessions, each writer its own.
+                let batch: Vec<_> = (0..rows)
+                    .map(|i| {
+                        let at = w * 1_000_000_000 + n + i;
+                        let mut row = template[(at % 10) as usize].clone();
+                        row.session_id = Set(sessions[((at / 10) % SESSIONS as u64) as usize]);
+                        row.ts_ms = Set(1_746_352_800_000 + at as i64);
+                        row.received_at_ms = Set(1_746_352_800_000 + at as i64);
+                        row
+                    })
+                    .collect();
                 if copy {
                     moodring::store::copy_rows(pool.get_postgres_connection_pool(), batch).await.expect("copy");
                 } else {

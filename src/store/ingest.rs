@@ -608,7 +608,8 @@ macro_rules! set_record_columns {
     };
 }
 
-fn event_row(
+/// The row ingest stores for an event: the event, and the session's state after it (`r`).
+pub fn event_row(
     tenant_id: i64,
     session_pk: i64,
     e: &NewEvent,
