@@ -108,14 +108,17 @@ async fn main() -> anyhow::Result<()> {
         async move {
             let mut n = 0u64;
             while Instant::now() < deadline {
-                // Consecutive batches of ten events for consecutive sessions, each writer its own.
+                // Batches of ten events for consecutive sessions, the writers spread over them
+                // as the server's concurrent groups are (each holds its sessions' locks).
                 let batch: Vec<_> = (0..rows)
                     .map(|i| {
-                        let at = w * 1_000_000_000 + n + i;
+                        let at = n + i;
+                        let session = (at / 10 + w * SESSIONS as u64 / writers) % SESSIONS as u64;
+                        let ts_ms = 1_746_352_800_000 + (w * 1_000_000_000 + at) as i64;
                         let mut row = template[(at % 10) as usize].clone();
-                        row.session_id = Set(sessions[((at / 10) % SESSIONS as u64) as usize]);
-                        row.ts_ms = Set(1_746_352_800_000 + at as i64);
-                        row.received_at_ms = Set(1_746_352_800_000 + at as i64);
+                        row.session_id = Set(sessions[session as usize]);
+                        row.ts_ms = Set(ts_ms);
+                        row.received_at_ms = Set(ts_ms);
                         row
                     })
                     .collect();
