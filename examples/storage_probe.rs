@@ -7,50 +7,51 @@
 //!
 //! cargo run --release --example storage_probe -- DATABASE_URL [WRITERS] [SECONDS] [ROWS] [insert|copy]
 
-use entity::event;
+use entity::{event, session};
 use futures::future::join_all;
-use moodring::domain::{NewEvent, Plan, Tenant};
+use moodring::domain::{NewEvent, Plan, SessionId, Tenant};
 use moodring::engine::{AffectState, Event, EventKind as K, Models, apply_batch};
 use moodring::keys::ApiKey;
-use moodring::store::ingest::event_row;
+use moodring::store::ingest::{Job, event_row, write_group};
 use moodring::store::tenants::{self, NewTenant};
 use moodring::store::{Store, StoreOptions};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ConnectionTrait, Database, EntityTrait, TransactionTrait};
+use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter, QuerySelect, TransactionTrait};
 use std::time::{Duration, Instant};
 
 /// Sessions the rows spread over, as the POST run's batches do.
 const SESSIONS: i64 = 1_000;
 
-/// The rows the harness's POST run stores for one batch: its ten events
-/// (`benches/wrk/post_events.lua`) through the engine, on a session that has had a batch every
-/// half second for a while, as the run's sessions have (1,000 sessions at ~2,000 batches/s).
-fn batch_rows(tenant: i64) -> anyhow::Result<Vec<event::ActiveModel>> {
+/// The harness's POST batch (`benches/wrk/post_events.lua`), received at `now_ms`.
+fn post_batch(now_ms: i64) -> Vec<NewEvent> {
     let kinds =
         [K::PageView, K::Scroll, K::Click, K::Hover, K::Click, K::Scroll, K::Focus, K::Click, K::InputPause, K::Click];
-    let models = Models::default();
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            let mut event = Event::new(*kind, now_ms).at(101.0 + i as f64, 300.0).lasting(1_500.0);
+            event.speed = Some(800.0);
+            NewEvent { event, event_id: None, url: None, message: None }
+        })
+        .collect()
+}
+
+/// The rows the POST run stores for one batch, on a session that has had a batch every half
+/// second for a while, as the run's sessions have (1,000 sessions at ~2,000 batches/s).
+fn batch_rows(models: &Models, tenant: i64) -> anyhow::Result<Vec<event::ActiveModel>> {
     let mut state = AffectState::new(&models.session);
-    let mut rows = Vec::new();
-    for batch in 0..40i64 {
-        let now_ms = 1_746_352_800_000 + batch * 500;
-        let events: Vec<NewEvent> = kinds
-            .iter()
-            .enumerate()
-            .map(|(i, kind)| {
-                let mut event = Event::new(*kind, now_ms).at(101.0 + i as f64, 300.0).lasting(1_500.0);
-                event.speed = Some(800.0);
-                NewEvent { event, event_id: None, url: None, message: None }
-            })
-            .collect();
-        let engine_events: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
-        let records = apply_batch(&models.session, &mut state, &engine_events);
-        rows = events
-            .iter()
-            .zip(&records)
-            .map(|(e, r)| event_row(tenant, 0, e, now_ms, r, &models.session.version))
-            .collect::<Result<_, _>>()?;
+    let mut now_ms = 1_746_352_800_000;
+    for _ in 0..39 {
+        let events: Vec<Event> = post_batch(now_ms).into_iter().map(|e| e.event).collect();
+        apply_batch(&models.session, &mut state, &events);
+        now_ms += 500;
     }
-    Ok(rows)
+    let batch = post_batch(now_ms);
+    let events: Vec<Event> = batch.iter().map(|e| e.event.clone()).collect();
+    let records = apply_batch(&models.session, &mut state, &events);
+    let rows = batch.iter().zip(&records).map(|(e, r)| event_row(tenant, 0, e, now_ms, r, &models.session.version));
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 #[tokio::main]
@@ -70,37 +71,37 @@ async fn main() -> anyhow::Result<()> {
     let key = ApiKey::generate();
     let new = NewTenant { name: "Probe", email: None, plan: Plan::Pro, key_lookup: key.lookup(), key_hash: "-" };
     let tenant = Tenant { id: tenants::create(&store, new, chrono::Utc::now()).await?, plan: Plan::Pro, key_id: 0 };
-    // The sessions the rows belong to (the foreign key needs them).
-    let db = Database::connect(&url).await?;
-    let values: Vec<String> = (0..SESSIONS)
-        .map(|i| {
-            format!(
-                "({}, 'probe-{i}', 0, 0, 0, 'neutral', 0, 'no_action', 0, 0, 0, 0, '[]', '{{}}', 'session-1', false)",
-                tenant.id.get()
-            )
+    // The sessions the rows belong to, created by ingest itself with the run's first batch.
+    let models = Models::default();
+    let now = chrono::Utc::now();
+    let jobs: Vec<Job> = (0..SESSIONS)
+        .map(|i| Job {
+            tenant: tenant.clone(),
+            session: SessionId::parse(&format!("probe-{i}")).expect("a valid id"),
+            user: None,
+            events: post_batch(now.timestamp_millis()),
+            now,
         })
         .collect();
-    let sessions: Vec<i64> = db
-        .query_all_raw(sea_orm::Statement::from_string(
-            db.get_database_backend(),
-            format!(
-                "INSERT INTO sessions (tenant_id, external_id, created_at_ms, updated_at_ms, event_count, label, confidence, action, \
-                 valence, arousal, tension, affiliation, signals, state, model_version, has_feedback) VALUES {} RETURNING id",
-                values.join(", ")
-            ),
-        ))
-        .await?
-        .iter()
-        .map(|row| row.try_get::<i64>("", "id"))
-        .collect::<Result<_, _>>()?;
-    drop(db);
-    let template = batch_rows(tenant.id.get())?;
+    for group in jobs.chunks(100) {
+        for outcome in write_group(&store, &models, &group.iter().collect::<Vec<_>>()).await? {
+            outcome?;
+        }
+    }
     // SQLite has one writer: concurrent SQLite writers only queue, so they share one connection.
     let sqlite = url.starts_with("sqlite:");
     let pool = Database::connect(
         sea_orm::ConnectOptions::new(url.clone()).max_connections(if sqlite { 1 } else { writers as u32 }).to_owned(),
     )
     .await?;
+    let sessions: Vec<i64> = session::Entity::find()
+        .select_only()
+        .column(session::Column::Id)
+        .filter(session::Column::TenantId.eq(tenant.id.get()))
+        .into_tuple()
+        .all(&pool)
+        .await?;
+    let template = batch_rows(&models, tenant.id.get())?;
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
     let counts = join_all((0..writers).map(|w| {
