@@ -45,6 +45,9 @@ load() {
     /Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
     /Non-2xx/ { err = $NF } END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, err }'
 }
+# Each measured phase starts with nothing left to flush: on PostgreSQL the phase before (a probe's
+# 500,000 rows, the seed's million events) would otherwise be checkpointed during the next one.
+settle() { if [ "$1" = postgres ]; then psql "$PG_ADMIN" -qc CHECKPOINT; fi; }
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 row() { printf '%-10s %-26s %10s %10s %8s %8s %8s  %s\n' "$@"; }
 
@@ -65,13 +68,16 @@ for backend in $BACKENDS; do
       seed_url="$url&options[synchronous_commit]=off" ;;
   esac
   # As many writers as help: PostgreSQL shares WAL flushes between concurrent commits.
+  settle "$backend"
   limit=$("$BIN/examples/storage_probe" "$probe_url" 32 10 100)
   copy_limit=
   if [ "$backend" = postgres ]; then
     psql "$PG_ADMIN" -qc "DROP DATABASE moodring_probe" -c "CREATE DATABASE moodring_probe"
+    settle "$backend"
     copy_limit=$("$BIN/examples/storage_probe" "$probe_url" 32 10 100 copy)
   fi
   KEY=$("$BIN/examples/seed" "$seed_url" "$SEEDED" 10 30 8 2>/dev/null | tail -n 1)
+  settle "$backend"
   RUST_LOG=warn "$BIN/moodring" --database-url "$url" --bind "127.0.0.1:$PORT" & server=$!; pids+=($server)
   wait_up "$PORT"
   read -r rps p50 p99 err < <(load "$PORT" benches/wrk/post_events.lua)

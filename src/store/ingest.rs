@@ -21,7 +21,7 @@ use sea_orm::prelude::async_trait::async_trait;
 use sea_orm::sea_query::{Alias, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
-    ExecResult, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Statement,
+    ExecResult, FromQueryResult, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Statement,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -74,7 +74,7 @@ pub async fn write_group(store: &Store, models: &Models, jobs: &[&Job]) -> Resul
 struct SessionWork<'a> {
     tenant: &'a Tenant,
     external_id: &'a str,
-    stored: Option<session::Model>,
+    stored: Option<StoredSession>,
     /// Row id: stored, or given when the group inserts the session.
     pk: Option<i64>,
     state: AffectState,
@@ -92,6 +92,19 @@ struct SessionWork<'a> {
     /// When the group's first accepted batch arrived (a new session's creation time).
     first_now_ms: Option<i64>,
     last_now_ms: i64,
+}
+
+/// What a group reads of a stored session: the columns a write keeps or starts from (not, say,
+/// the signals it replaces).
+#[derive(Debug, FromQueryResult)]
+struct StoredSession {
+    id: i64,
+    external_id: String,
+    created_at_ms: i64,
+    label: String,
+    state: String,
+    has_feedback: bool,
+    user_id: Option<i64>,
 }
 
 /// A user as the group sees it.
@@ -137,11 +150,15 @@ impl<'a> Group<'a> {
         };
         let mut owners: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         for (&tenant_id, (tenant, ids, _)) in &by_tenant {
+            use session::Column as C;
             let rows = session::Entity::find()
-                .filter(session::Column::TenantId.eq(tenant_id))
-                .filter(session::Column::ExternalId.is_in(ids.iter().copied()))
-                .order_by_asc(session::Column::Id)
+                .select_only()
+                .columns([C::Id, C::ExternalId, C::CreatedAtMs, C::Label, C::State, C::HasFeedback, C::UserId])
+                .filter(C::TenantId.eq(tenant_id))
+                .filter(C::ExternalId.is_in(ids.iter().copied()))
+                .order_by_asc(C::Id)
                 .lock_exclusive()
+                .into_model::<StoredSession>()
                 .all(db)
                 .await?;
             for row in rows {
@@ -200,7 +217,7 @@ impl<'a> Group<'a> {
         model: &Model,
         tenant: &'a Tenant,
         external_id: &'a str,
-        stored: Option<session::Model>,
+        stored: Option<StoredSession>,
     ) -> Result<usize, StoreError> {
         let (state, label_before) = match &stored {
             Some(row) => (serde_json::from_str::<AffectState>(&row.state)?, Some(parse_label(&row.label)?)),
