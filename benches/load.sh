@@ -7,15 +7,21 @@
 #   - moodring on SQLite and on PostgreSQL, each on a store seeded with 100,000 sessions.
 # Drives POST /v1/sessions/{id}/events (10-event batches over 1,000 sessions), GET …/mood and
 # GET /v1/analytics/moods with wrk (-t1 -c32), prints req/s, events/s, p50/p99 and the ratios:
-# POST to the storage limit measured just before it, GETs to the baseline measured just before them.
+# POST to the storage limit measured just before it, GETs to the baseline measured just before them,
+# in ROUNDS=3 rounds of each, and the median ratios.
 # SOAK=300 adds a 5-minute soak at full load reporting the server's RSS before, every minute and after.
 #
 #   bash benches/load.sh          DURATION=10s BACKENDS=sqlite bash benches/load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-15s}
+DURATION=${DURATION:-15s}  # in seconds, with the s
 BACKENDS=${BACKENDS:-"sqlite postgres"}
 SOAK=${SOAK:-0}
+ROUNDS=${ROUNDS:-3}
+# Seconds of quiet before every measured phase. This machine slows under sustained load and
+# recovers at rest (GET mood back to back: 30.9k, 28.2k, 25.5k req/s; 34.1k after 40 s idle; 29.4k
+# → 17.3k right after 15 s of the baseline): without a rest the run measured second would lose.
+REST=${REST:-15}
 SEEDED=${SEEDED:-100000}
 PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}
 # How the probe and the server connect, alike: on loopback TLS protects nothing and costs both
@@ -35,6 +41,7 @@ wait_up() { for _ in $(seq 150); do curl -s -o /dev/null "http://127.0.0.1:$1/" 
 # wrk PORT LUA|PATH → "req_per_s p50_ms p99_ms errors"
 load() {
   local port=$1 target=$2 duration=${3:-$DURATION} out
+  sleep "$REST"
   if [[ $target == *.lua ]]; then
     out=$(wrk -t1 -c32 -d"$duration" --latency -s "$target" "http://127.0.0.1:$port")
   else
@@ -48,6 +55,19 @@ load() {
 # Each measured phase starts with nothing left to flush: on PostgreSQL the phase before (a probe's
 # 500,000 rows, the seed's million events) would otherwise be checkpointed during the next one.
 settle() { if [ "$1" = postgres ]; then psql "$PG_ADMIN" -qc CHECKPOINT; fi; }
+# probe BACKEND insert|copy → rows/s into a fresh database, as multi-row INSERTs or by COPY
+probe() {
+  if [ "$1" = postgres ]; then
+    psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS moodring_probe" -c "CREATE DATABASE moodring_probe"
+  else
+    rm -f "$WORK"/probe.db*
+  fi
+  settle "$1"
+  sleep "$REST"
+  "$BIN/examples/storage_probe" "$probe_url" 32 "${DURATION%s}" 100 "$2"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 100 * a / b }'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 row() { printf '%-10s %-26s %10s %10s %8s %8s %8s  %s\n' "$@"; }
 
@@ -62,40 +82,43 @@ for backend in $BACKENDS; do
   case $backend in
     sqlite) url="sqlite://$WORK/load.db?mode=rwc"; probe_url="sqlite://$WORK/probe.db?mode=rwc"; seed_url=$url ;;
     postgres)
-      psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS moodring_load" -c "CREATE DATABASE moodring_load" \
-        -c "DROP DATABASE IF EXISTS moodring_probe" -c "CREATE DATABASE moodring_probe"
+      psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS moodring_load" -c "CREATE DATABASE moodring_load"
       url="${PG_ADMIN%/*}/moodring_load?$PG_PARAMS"; probe_url="${PG_ADMIN%/*}/moodring_probe?$PG_PARAMS"
       seed_url="$url&options[synchronous_commit]=off" ;;
   esac
-  # As many writers as help: PostgreSQL shares WAL flushes between concurrent commits.
-  settle "$backend"
-  limit=$("$BIN/examples/storage_probe" "$probe_url" 32 10 100)
-  copy_limit=
-  if [ "$backend" = postgres ]; then
-    psql "$PG_ADMIN" -qc "DROP DATABASE moodring_probe" -c "CREATE DATABASE moodring_probe"
-    settle "$backend"
-    copy_limit=$("$BIN/examples/storage_probe" "$probe_url" 32 10 100 copy)
-  fi
   KEY=$("$BIN/examples/seed" "$seed_url" "$SEEDED" 10 30 8 2>/dev/null | tail -n 1)
-  settle "$backend"
   RUST_LOG=warn "$BIN/moodring" --database-url "$url" --bind "127.0.0.1:$PORT" & server=$!; pids+=($server)
   wait_up "$PORT"
-  read -r rps p50 p99 err < <(load "$PORT" benches/wrk/post_events.lua)
-  events=$((rps * 10))
-  row "$backend" "storage limit (rows/s)" - "$limit" - - - ""
-  [ -n "$copy_limit" ] && row "$backend" "storage limit, COPY" - "$copy_limit" - - - ""
-  row "$backend" "POST events (10/batch)" "$rps" "$events" "$p50" "$p99" "$err" \
-    "$(awk -v a="$events" -v b="$limit" -v c="$copy_limit" 'BEGIN {
-      printf "%.0f%% of storage limit", 100 * a / b; if (c) printf " (%.0f%% of COPY)", 100 * a / c }')"
-  # The machine drifts within minutes: the GETs' baseline right before them, not once at the start.
-  read -r b_get _ _ _ < <(KEY=$BASE_KEY load "$BASE_PORT" /v1/sessions/load-1/mood)
-  row "$backend" "baseline GET" "$b_get" - - - - ""
-  read -r rps p50 p99 err < <(load "$PORT" benches/wrk/get_mood.lua)
-  row "$backend" "GET mood" "$rps" - "$p50" "$p99" "$err" \
-    "$(awk -v a="$rps" -v b="$b_get" 'BEGIN { printf "%.0f%% of baseline", 100 * a / b }')"
-  read -r rps p50 p99 err < <(load "$PORT" /v1/analytics/moods)
-  row "$backend" "GET analytics ($SEEDED)" "$rps" - "$p50" "$p99" "$err" \
-    "$(awk -v a="$rps" -v b="$b_get" 'BEGIN { printf "%.0f%% of baseline", 100 * a / b }')"
+  # The machine drifts by a fifth within minutes: each ratio compares runs made back to back,
+  # in ROUNDS rounds, and the summary gives their median.
+  post_ratios=() copy_ratios=() mood_ratios=() analytics_ratios=()
+  for round in $(seq "$ROUNDS"); do
+    # As many writers as help: PostgreSQL shares WAL flushes between concurrent commits.
+    limit=$(probe "$backend" insert)
+    [ "$backend" = postgres ] && copy_limit=$(probe "$backend" copy) || copy_limit=
+    settle "$backend"
+    read -r rps p50 p99 err < <(load "$PORT" benches/wrk/post_events.lua)
+    events=$((rps * 10))
+    post_ratios+=("$(ratio "$events" "$limit")")
+    row "$backend" "storage limit #$round" - "$limit" - - - ""
+    if [ -n "$copy_limit" ]; then
+      copy_ratios+=("$(ratio "$events" "$copy_limit")")
+      row "$backend" "storage limit, COPY #$round" - "$copy_limit" - - - ""
+    fi
+    row "$backend" "POST events #$round" "$rps" "$events" "$p50" "$p99" "$err" \
+      "${post_ratios[-1]}% of storage limit${copy_limit:+ (${copy_ratios[-1]}% of COPY)}"
+  done
+  for round in $(seq "$ROUNDS"); do
+    read -r b_get _ _ _ < <(KEY=$BASE_KEY load "$BASE_PORT" /v1/sessions/load-1/mood)
+    row "$backend" "baseline GET #$round" "$b_get" - - - - ""
+    read -r rps p50 p99 err < <(load "$PORT" benches/wrk/get_mood.lua)
+    mood_ratios+=("$(ratio "$rps" "$b_get")")
+    row "$backend" "GET mood #$round" "$rps" - "$p50" "$p99" "$err" "${mood_ratios[-1]}% of baseline"
+    read -r rps p50 p99 err < <(load "$PORT" /v1/analytics/moods)
+    analytics_ratios+=("$(ratio "$rps" "$b_get")")
+    row "$backend" "GET analytics #$round" "$rps" - "$p50" "$p99" "$err" "${analytics_ratios[-1]}% of baseline"
+  done
+  row "$backend" "median of $ROUNDS" - - - - - "POST $(median "${post_ratios[@]}")% of storage limit${copy_ratios:+ ($(median "${copy_ratios[@]}")% of COPY)}, GET mood $(median "${mood_ratios[@]}")%, analytics ($SEEDED sessions) $(median "${analytics_ratios[@]}")% of baseline"
   if [ "$SOAK" -gt 0 ]; then
     before=$(rss_kb "$server")
     # The RSS every minute, to tell growth that levels off from growth that does not.
