@@ -52,9 +52,13 @@ load() {
     /Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
     /Non-2xx/ { err = $NF } END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, err }'
 }
-# Each measured phase starts with nothing left to flush: on PostgreSQL the phase before (a probe's
-# 500,000 rows, the seed's million events) would otherwise be checkpointed during the next one.
-settle() { if [ "$1" = postgres ]; then psql "$PG_ADMIN" -qc CHECKPOINT; fi; }
+# Each measured phase starts with nothing left to flush: the phase before (a probe's 500,000 rows,
+# the seed's million events, 45 s of POST) would otherwise be checkpointed by PostgreSQL, or
+# written back by the kernel once its dirty pages expire (30 s), during the next one.
+settle() {
+  if [ "$1" = postgres ]; then psql "$PG_ADMIN" -qc CHECKPOINT; fi
+  sync
+}
 # probe BACKEND insert|copy → rows/s into a fresh database, as multi-row INSERTs or by COPY
 probe() {
   if [ "$1" = postgres ]; then
@@ -109,6 +113,7 @@ for backend in $BACKENDS; do
       "${post_ratios[-1]}% of storage limit${copy_limit:+ (${copy_ratios[-1]}% of COPY)}"
   done
   for round in $(seq "$ROUNDS"); do
+    settle "$backend"
     read -r b_get _ _ _ < <(KEY=$BASE_KEY load "$BASE_PORT" /v1/sessions/load-1/mood)
     row "$backend" "baseline GET #$round" "$b_get" - - - - ""
     read -r rps p50 p99 err < <(load "$PORT" benches/wrk/get_mood.lua)
@@ -120,6 +125,7 @@ for backend in $BACKENDS; do
   done
   row "$backend" "median of $ROUNDS" - - - - - "POST $(median "${post_ratios[@]}")% of storage limit${copy_ratios:+ ($(median "${copy_ratios[@]}")% of COPY)}, GET mood $(median "${mood_ratios[@]}")%, analytics ($SEEDED sessions) $(median "${analytics_ratios[@]}")% of baseline"
   if [ "$SOAK" -gt 0 ]; then
+    settle "$backend"
     before=$(rss_kb "$server")
     # The RSS every minute, to tell growth that levels off from growth that does not.
     (while sleep 60; do rss_kb "$server"; done) > "$WORK/rss" & sampler=$!
