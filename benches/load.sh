@@ -41,7 +41,7 @@ wait_up() { for _ in $(seq 150); do curl -s -o /dev/null "http://127.0.0.1:$1/" 
 # wrk PORT LUA|PATH → "req_per_s p50_ms p99_ms errors"
 load() {
   local port=$1 target=$2 duration=${3:-$DURATION} out
-  sleep "$REST"
+  quiet
   if [[ $target == *.lua ]]; then
     out=$(wrk -t1 -c32 -d"$duration" --latency -s "$target" "http://127.0.0.1:$port")
   else
@@ -52,12 +52,14 @@ load() {
     /Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
     /Non-2xx/ { err = $NF } END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, err }'
 }
-# Each measured phase starts with nothing left to flush: the phase before (a probe's 500,000 rows,
-# the seed's million events, 45 s of POST) would otherwise be checkpointed by PostgreSQL, or
-# written back by the kernel once its dirty pages expire (30 s), during the next one.
-settle() {
-  if [ "$1" = postgres ]; then psql "$PG_ADMIN" -qc CHECKPOINT; fi
+# Every measured phase (a wrk run, a probe) starts with nothing left to flush, then REST seconds of
+# quiet: the phase before (a probe's 500,000 rows, the seed's million events, 45 s of POST) would
+# otherwise be checkpointed by PostgreSQL, or written back by the kernel once its dirty pages
+# expire (30 s), during the next one.
+quiet() {
+  if [ "${backend:-}" = postgres ]; then psql "$PG_ADMIN" -qc CHECKPOINT; fi
   sync
+  sleep "$REST"
 }
 # probe BACKEND insert|copy → rows/s into a fresh database, as multi-row INSERTs or by COPY
 probe() {
@@ -66,8 +68,7 @@ probe() {
   else
     rm -f "$WORK"/probe.db*
   fi
-  settle "$1"
-  sleep "$REST"
+  quiet
   "$BIN/examples/storage_probe" "$probe_url" 32 "${DURATION%s}" 100 "$2"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", 100 * a / b }'; }
@@ -100,7 +101,6 @@ for backend in $BACKENDS; do
     # As many writers as help: PostgreSQL shares WAL flushes between concurrent commits.
     limit=$(probe "$backend" insert)
     [ "$backend" = postgres ] && copy_limit=$(probe "$backend" copy) || copy_limit=
-    settle "$backend"
     read -r rps p50 p99 err < <(load "$PORT" benches/wrk/post_events.lua)
     events=$((rps * 10))
     post_ratios+=("$(ratio "$events" "$limit")")
@@ -113,7 +113,6 @@ for backend in $BACKENDS; do
       "${post_ratios[-1]}% of storage limit${copy_limit:+ (${copy_ratios[-1]}% of COPY)}"
   done
   for round in $(seq "$ROUNDS"); do
-    settle "$backend"
     read -r b_get _ _ _ < <(KEY=$BASE_KEY load "$BASE_PORT" /v1/sessions/load-1/mood)
     row "$backend" "baseline GET #$round" "$b_get" - - - - ""
     read -r rps p50 p99 err < <(load "$PORT" benches/wrk/get_mood.lua)
@@ -125,7 +124,6 @@ for backend in $BACKENDS; do
   done
   row "$backend" "median of $ROUNDS" - - - - - "POST $(median "${post_ratios[@]}")% of storage limit${copy_ratios:+ ($(median "${copy_ratios[@]}")% of COPY)}, GET mood $(median "${mood_ratios[@]}")%, analytics ($SEEDED sessions) $(median "${analytics_ratios[@]}")% of baseline"
   if [ "$SOAK" -gt 0 ]; then
-    settle "$backend"
     before=$(rss_kb "$server")
     # The RSS every minute, to tell growth that levels off from growth that does not.
     (while sleep 60; do rss_kb "$server"; done) > "$WORK/rss" & sampler=$!

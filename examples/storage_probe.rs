@@ -41,15 +41,14 @@ fn post_batch(now_ms: i64) -> Vec<NewEvent> {
 /// second for a while, as the run's sessions have (1,000 sessions at ~2,000 batches/s).
 fn batch_rows(models: &Models, tenant: i64) -> anyhow::Result<Vec<event::ActiveModel>> {
     let mut state = AffectState::new(&models.session);
-    let mut now_ms = 1_746_352_800_000;
-    for _ in 0..39 {
-        let events: Vec<Event> = post_batch(now_ms).into_iter().map(|e| e.event).collect();
-        apply_batch(&models.session, &mut state, &events);
+    let (mut batch, mut records, mut now_ms) = (Vec::new(), Vec::new(), 1_746_352_800_000);
+    // The 40th batch's rows, after 39 half a second apart.
+    for _ in 0..40 {
         now_ms += 500;
+        batch = post_batch(now_ms);
+        let events: Vec<Event> = batch.iter().map(|e| e.event.clone()).collect();
+        records = apply_batch(&models.session, &mut state, &events);
     }
-    let batch = post_batch(now_ms);
-    let events: Vec<Event> = batch.iter().map(|e| e.event.clone()).collect();
-    let records = apply_batch(&models.session, &mut state, &events);
     let rows = batch.iter().zip(&records).map(|(e, r)| event_row(tenant, 0, e, now_ms, r, &models.session.version));
     Ok(rows.collect::<Result<_, _>>()?)
 }
