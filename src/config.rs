@@ -7,6 +7,7 @@ use crate::store::StoreOptions;
 use crate::telemetry::LogFormat;
 use clap::{Args, Parser, Subcommand};
 use std::fmt;
+use std::num::NonZeroUsize;
 
 #[derive(Debug, Parser)]
 #[command(name = "moodring", version, about = "Infers how a person feels from what they do.")]
@@ -89,6 +90,13 @@ pub struct ServeArgs {
     /// Failed authentications per client address per minute before 429 (0: no limit).
     #[arg(long, env = "MOODRING_AUTH_FAILURE_LIMIT", default_value_t = AuthThrottle::MAX_FAILURES)]
     pub auth_failure_limit: u32,
+    /// HTTP worker threads, each serving its share of the connections (default: one per core).
+    #[arg(long, env = "MOODRING_WORKERS", default_value_t = default_workers())]
+    pub workers: NonZeroUsize,
+}
+
+fn default_workers() -> NonZeroUsize {
+    std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
 }
 
 impl ServeArgs {
@@ -98,6 +106,7 @@ impl ServeArgs {
             body_limit: BodyLimit(self.max_body_bytes),
             clock: Clock::default(),
             auth_failure_limit: self.auth_failure_limit,
+            workers: self.workers,
         }
     }
 }

@@ -6,6 +6,7 @@ use super::wire::{MoodLabel, Scale, parse_instant, round4};
 use crate::app::AppState;
 use crate::engine::{Dims, Mood, label_of};
 use crate::store::analytics;
+use crate::store::reads::Reads;
 use crate::store::timeline::{self, Interval, MAX_BUCKETS, Plan, PlanError};
 use chrono::SecondsFormat;
 use chrono_tz::Tz;
@@ -183,10 +184,10 @@ impl AnalyticsApi {
     #[oai(path = "/moods", method = "get", operation_id = "getMoodAnalytics")]
     async fn moods(
         &self,
-        state: Data<&Arc<AppState>>,
+        reads: Data<&Arc<Reads>>,
         auth: Auth,
     ) -> Result<JsonReply<MoodAnalytics>, Fails<OnAnalytics>> {
-        Ok(JsonReply(state.reads.mood_counts(auth.tenant()).await?.into()))
+        Ok(JsonReply(reads.mood_counts(auth.tenant()).await?.into()))
     }
 
     /// Mood over time

@@ -8,6 +8,7 @@ use crate::app::AppState;
 use crate::domain::SessionId;
 use crate::store::feedback::{self, NewFeedback};
 use crate::store::ingest::Job;
+use crate::store::reads::Reads;
 use crate::store::sessions;
 use poem::web::Data;
 use poem_openapi::param::Path;
@@ -194,17 +195,14 @@ impl SessionsApi {
     #[oai(path = "/:id/mood", method = "get", operation_id = "getMood")]
     async fn mood(
         &self,
-        state: Data<&Arc<AppState>>,
+        reads: Data<&Arc<Reads>>,
         auth: Auth,
         /// Your session identifier.
         id: Path<ClientIdParam>,
     ) -> Result<JsonReply<MoodResponse>, Fails<OnSessionRead>> {
         let id = session_id(&id)?;
-        let mood = state
-            .reads
-            .current_mood(auth.tenant(), &id)
-            .await?
-            .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
+        let mood =
+            reads.current_mood(auth.tenant(), &id).await?.ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
         Ok(JsonReply(MoodResponse {
             session_id: id.to_string(),
             mood: mood.label.into(),

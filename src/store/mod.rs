@@ -122,9 +122,10 @@ impl Store {
             reads.map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
             let reader = Database::connect(reads).await?;
             // The coalesced reads look rows up by unique keys, as writes do: planning each one
-            // afresh cost PostgreSQL ~60 µs per query, about as much as running it.
-            let batch_reader =
-                BatchReader::Postgres(pg_reader::PgReader::connect(&options.url, reads::CONNECTIONS).await?);
+            // afresh cost PostgreSQL ~60 µs per query, about as much as running it. The server's
+            // workers open connections of their own ([`Self::with_own_reads`]); these open on
+            // demand.
+            let batch_reader = BatchReader::Postgres(pg_reader::PgReader::connect(&options.url, 0).await?);
             return Ok(Self { writer, reader, batch_reader, ingest_lanes });
         }
         let synchronous =
@@ -150,6 +151,17 @@ impl Store {
             .map_err(|e| DbErr::Conn(RuntimeErr::Internal(e.to_string())))?;
         let batch_reader = BatchReader::Sqlite(Arc::new(sqlite_reader::SqliteReader::new(file.get_filename())));
         Ok(Self { writer, reader, batch_reader, ingest_lanes: 1 })
+    }
+
+    /// This store with connections of its own for the coalesced reads ([`reads`]), opened now,
+    /// so that their I/O is served by the calling thread's runtime: each HTTP worker
+    /// ([`crate::app`]) reads through its own, on the thread whose requests wait for the reads.
+    pub async fn with_own_reads(&self) -> Result<Self, DbErr> {
+        let mut store = self.clone();
+        if let BatchReader::Postgres(reader) = &self.batch_reader {
+            store.batch_reader = BatchReader::Postgres(reader.another(reads::CONNECTIONS).await?);
+        }
+        Ok(store)
     }
 
     /// Applies pending migrations; safe when several processes start at once on one database

@@ -43,7 +43,16 @@ impl PgReader {
     /// Opens `connections` connections now: one opened on demand is a TLS handshake and a login
     /// that the requests waiting for it would add to their latency.
     pub(super) async fn connect(url: &str, connections: u32) -> Result<Arc<Self>, DbErr> {
-        let options = PgConnectOptions::from_str(url).map_err(error)?.disable_statement_logging();
+        Self::open(PgConnectOptions::from_str(url).map_err(error)?.disable_statement_logging(), connections).await
+    }
+
+    /// A reader like this one with `connections` connections of its own, opened now: their I/O
+    /// is served by the calling thread's runtime.
+    pub(super) async fn another(&self, connections: u32) -> Result<Arc<Self>, DbErr> {
+        Self::open(self.options.clone(), connections).await
+    }
+
+    async fn open(options: PgConnectOptions, connections: u32) -> Result<Arc<Self>, DbErr> {
         let mut idle = Vec::new();
         for _ in 0..connections {
             idle.push(options.connect().await.map_err(error)?);

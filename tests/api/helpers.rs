@@ -81,18 +81,25 @@ pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
     }
 }
 
+/// A test server's options on this database.
+pub fn options(database_url: &str) -> ServerOptions {
+    ServerOptions {
+        store: StoreOptions { url: database_url.to_owned(), max_connections: 4, sqlite_synchronous_full: false },
+        body_limit: BodyLimit::default(),
+        clock: Clock::default(),
+        auth_failure_limit: moodring::keys::AuthThrottle::MAX_FAILURES,
+        // Two, whatever the machine: consecutive connections go to different workers.
+        workers: std::num::NonZeroUsize::new(2).unwrap(),
+    }
+}
+
 pub async fn spawn() -> TestApp {
     spawn_with(Clock::default()).await
 }
 
 pub async fn spawn_with(clock: Clock) -> TestApp {
     let (database_url, sqlite_dir) = fresh_database().await;
-    let options = ServerOptions {
-        store: StoreOptions { url: database_url.clone(), max_connections: 4, sqlite_synchronous_full: false },
-        body_limit: BodyLimit::default(),
-        clock,
-        auth_failure_limit: moodring::keys::AuthThrottle::MAX_FAILURES,
-    };
+    let options = ServerOptions { clock, ..options(&database_url) };
     let bound = Bound::new(&options, "127.0.0.1:0").await.expect("the app starts");
     let addr = bound.local_addr();
     tokio::spawn(bound.run_until(std::future::pending()));
@@ -100,6 +107,16 @@ pub async fn spawn_with(clock: Clock) -> TestApp {
 }
 
 impl TestApp {
+    /// A client of the same server on connections of its own.
+    pub fn another_client(&self) -> TestApp {
+        TestApp {
+            base: self.base.clone(),
+            http: reqwest::Client::new(),
+            database_url: self.database_url.clone(),
+            _sqlite_dir: None,
+        }
+    }
+
     pub async fn send(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> Reply {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(key) = key {

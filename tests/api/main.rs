@@ -23,3 +23,4 @@ mod spec;
 mod tenancy;
 mod timeseries;
 mod users;
+mod workers;
