@@ -1,7 +1,8 @@
 //! API keys: `sm_` + 64 hex digits (256 random bits). The first 16 digits are a non-secret
 //! lookup id; the whole key is stored only as an argon2id hash. Verified keys are cached in
 //! memory for [`KeyCache::TTL`], keyed by a SHA-256 of the key, so argon2 (~25 ms of CPU and
-//! 19 MiB) does not run per request; a revoked key stops working within that time.
+//! 19 MiB) does not run per request; a revoked key stops working within that time. After it the
+//! key is looked up again, and argon2 runs again only if its stored hash changed.
 
 use crate::domain::Tenant;
 use crate::store::{Store, StoreError, tenants};
@@ -94,7 +95,7 @@ async fn argon2_slot() -> tokio::sync::SemaphorePermit<'static> {
 /// Recently verified keys.
 #[derive(Default)]
 pub struct KeyCache {
-    entries: Mutex<HashMap<[u8; 32], (Tenant, Instant)>>,
+    entries: Mutex<HashMap<[u8; 32], Verified>>,
     /// One verification per key at a time; see [`verify`].
     in_flight: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
     argon2_runs: AtomicU64,
@@ -111,16 +112,23 @@ impl KeyCache {
         self.argon2_runs.load(Ordering::Relaxed)
     }
 
+    /// The key's tenant while its verification is fresh.
     fn get(&self, key: &ApiKey) -> Option<Tenant> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.get(&key.fingerprint()).filter(|(_, at)| at.elapsed() < Self::TTL).map(|(t, _)| t.clone())
+        entries.get(&key.fingerprint()).filter(|v| v.at.elapsed() < Self::TTL).map(|v| v.tenant.clone())
+    }
+
+    /// The stored hash this very key was last verified against, fresh or not.
+    fn verified_hash(&self, key: &ApiKey) -> Option<String> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.get(&key.fingerprint()).map(|v| v.hash.clone())
     }
 
     /// Forgets every cached key of one key id (after revoking it here; other replicas forget it
     /// within [`Self::TTL`]).
     pub fn forget(&self, key_id: i64) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.retain(|_, (t, _)| t.key_id != key_id);
+        entries.retain(|_, v| v.tenant.key_id != key_id);
     }
 
     /// The lock that verifying `key` holds; concurrent requests with the same key share it.
@@ -138,15 +146,34 @@ impl KeyCache {
         }
     }
 
-    fn put(&self, key: &ApiKey, tenant: Tenant) {
+    fn put(&self, key: &ApiKey, tenant: Tenant, hash: String) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= Self::MAX_ENTRIES {
-            entries.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+            entries.retain(|_, v| v.at.elapsed() < Self::TTL);
         }
         if entries.len() < Self::MAX_ENTRIES {
-            entries.insert(key.fingerprint(), (tenant, Instant::now()));
+            entries.insert(key.fingerprint(), Verified { tenant, hash, at: Instant::now() });
         }
     }
+
+    fn remove(&self, key: &ApiKey) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(&key.fingerprint());
+    }
+
+    /// Makes every verification `by` older.
+    #[cfg(test)]
+    fn age(&self, by: Duration) {
+        for v in self.entries.lock().unwrap().values_mut() {
+            v.at = v.at.checked_sub(by).expect("the clock runs longer than that");
+        }
+    }
+}
+
+/// A key found valid: its tenant, the stored hash it matched, and when the database said so.
+struct Verified {
+    tenant: Tenant,
+    hash: String,
+    at: Instant,
 }
 
 /// The tenant a key belongs to, or `None` if the key is unknown, wrong or revoked.
@@ -160,7 +187,10 @@ impl KeyCache {
 ///
 /// Requests carrying the same key while it is not cached (a cold start, every [`KeyCache::TTL`])
 /// wait for one verification instead of running argon2 each: measured, 32 connections with one
-/// key ran 32 at once every 30 s (600 MB of RSS, p99 850 ms).
+/// key ran 32 at once every 30 s (600 MB of RSS, p99 850 ms). When a key verified before
+/// expires, the database is asked again whether it still holds the hash that key matched: if
+/// it does, argon2 would answer as it did, and is not run (it stalled every request with the
+/// key for its ~25 ms every 30 s: `GET mood` p99 25–50 ms in the first seconds of a run).
 pub async fn verify(store: &Store, cache: &KeyCache, key: &ApiKey) -> Result<Option<Tenant>, StoreError> {
     if let Some(tenant) = cache.get(key) {
         return Ok(Some(tenant));
@@ -180,13 +210,20 @@ pub async fn verify(store: &Store, cache: &KeyCache, key: &ApiKey) -> Result<Opt
 }
 
 async fn verify_uncached(store: &Store, cache: &KeyCache, key: &ApiKey) -> Result<Option<Tenant>, StoreError> {
-    let Some(stored) = tenants::find_key(store, key.lookup()).await? else { return Ok(None) };
-    cache.argon2_runs.fetch_add(1, Ordering::Relaxed);
-    if !key.matches(stored.hash).await {
+    let Some(stored) = tenants::find_key(store, key.lookup()).await? else {
+        cache.remove(key);
         return Ok(None);
+    };
+    // The same key (by its SHA-256) matched this very hash before.
+    if cache.verified_hash(key).as_ref() != Some(&stored.hash) {
+        cache.argon2_runs.fetch_add(1, Ordering::Relaxed);
+        if !key.matches(stored.hash.clone()).await {
+            cache.remove(key);
+            return Ok(None);
+        }
     }
     let tenant = Tenant { id: stored.tenant, plan: stored.plan, key_id: stored.key_id };
-    cache.put(key, tenant.clone());
+    cache.put(key, tenant.clone(), stored.hash);
     Ok(Some(tenant))
 }
 
@@ -331,6 +368,23 @@ mod tests {
         assert!(verify(&store, &cache, &key).await.unwrap().is_some());
         assert!(verify(&store, &cache, &key).await.unwrap().is_some());
         assert_eq!(cache.argon2_runs(), 6, "the right key: verified once, then cached");
+    }
+
+    #[tokio::test]
+    async fn an_expired_key_is_looked_up_again_without_argon2_until_revoked() {
+        let (store, key) = store_with_a_key().await;
+        let cache = KeyCache::default();
+        let tenant = verify(&store, &cache, &key).await.unwrap().expect("the key is valid");
+        assert_eq!(cache.argon2_runs(), 1);
+        cache.age(KeyCache::TTL);
+        assert_eq!(verify(&store, &cache, &key).await.unwrap().as_ref(), Some(&tenant));
+        assert_eq!(cache.argon2_runs(), 1, "the stored hash it matched is still there: no argon2");
+        tenants::revoke_key(&store, tenant.id, tenant.key_id, chrono::Utc::now()).await.unwrap();
+        assert_eq!(verify(&store, &cache, &key).await.unwrap().as_ref(), Some(&tenant), "trusted until it expires");
+        cache.age(KeyCache::TTL);
+        assert_eq!(verify(&store, &cache, &key).await.unwrap(), None, "revoked");
+        assert_eq!(verify(&store, &cache, &key).await.unwrap(), None, "and not cached");
+        assert_eq!(cache.argon2_runs(), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
