@@ -41,7 +41,8 @@ impl std::fmt::Debug for PgReader {
 
 impl PgReader {
     /// Opens `connections` connections now: one opened on demand is a TLS handshake and a login
-    /// that the requests waiting for it would add to their latency.
+    /// that the requests waiting for it would add to their latency. With none, each opens on
+    /// demand (the server's workers use [`Self::another`]).
     pub(super) async fn connect(url: &str, connections: u32) -> Result<Arc<Self>, DbErr> {
         Self::open(PgConnectOptions::from_str(url).map_err(error)?.disable_statement_logging(), connections).await
     }

@@ -1,5 +1,6 @@
 //! The reads every client makes all the time — a session's mood, the tenant's mood counts. On
-//! PostgreSQL they are coalesced: concurrent requests share one query (see [`super::batcher`]).
+//! PostgreSQL they are coalesced: concurrent requests share one query (see [`super::batcher`]);
+//! each HTTP worker has its own, on its own connections ([`crate::workers`]).
 //! On an SQLite file each runs by itself in process, with a statement text built once. Neither
 //! caches anything: every answer comes from a query that started after its request arrived.
 

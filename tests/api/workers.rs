@@ -30,7 +30,8 @@ async fn every_worker_reads_every_write() {
     }
 }
 
-/// Stopping ends every worker: `run_until` returns, and the address takes no new connection.
+/// Stopping ends every worker: `run_until` returns, the connections they kept open are closed,
+/// and the address takes no new connection.
 #[tokio::test]
 async fn a_stopped_server_stops_every_worker() {
     let (url, _dir) = fresh_database().await;
@@ -47,5 +48,8 @@ async fn a_stopped_server_stops_every_worker() {
     }
     stop.send(()).unwrap();
     server.await.unwrap().expect("every worker stops cleanly");
+    for client in [&a, &b] {
+        assert!(client.get(format!("http://{addr}/health")).send().await.is_err(), "nobody answers");
+    }
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
