@@ -58,7 +58,9 @@ const DIM_NAMES: [&str; 4] = ["valence", "arousal", "tension", "affiliation"];
 
 /// "A second error within 60 s (×1.5) lowered valence by 0.27 and raised tension by 0.31."
 fn trigger_reason(kind: EventKind, step: &Step) -> String {
-    let mut s = String::from(kind.phrase());
+    // Room for the longest reason: growing the string as it is written cost a copy or two each.
+    let mut s = String::with_capacity(160);
+    s.push_str(kind.phrase());
     match step.amplifier {
         Amplifier::None => {}
         Amplifier::Duration(f) => _ = write!(s, " (duration-weighted ×{f:.2})"),

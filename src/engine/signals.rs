@@ -67,8 +67,12 @@ pub struct Signal {
 
 impl Signal {
     fn new(id: SignalId, strength: f64, values: &[(&str, f64)]) -> Self {
-        let values = values.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
-        Self { id, strength: strength.clamp(0.0, 1.0), values }
+        // Inserted one by one: collecting would first gather and sort them in a vector of its own.
+        let mut map = BTreeMap::new();
+        for (k, v) in values {
+            map.insert((*k).to_owned(), *v);
+        }
+        Self { id, strength: strength.clamp(0.0, 1.0), values: map }
     }
 
     /// How much this signal supports `prototype`: strength times the cosine between the
@@ -126,20 +130,19 @@ pub fn detect(model: &Model, state: &AffectState, now_ms: i64) -> Vec<Signal> {
         ));
     }
 
-    let hesitant: Vec<f64> = recent
+    let (pauses, longest) = recent
         .iter()
         .filter_map(|e| match (e.kind, e.duration_ms) {
             (EventKind::Hover, Some(ms)) if ms >= r.hesitation_hover_ms => Some(ms),
             (EventKind::InputPause, Some(ms)) if ms >= r.hesitation_pause_ms => Some(ms),
             _ => None,
         })
-        .collect();
-    if !hesitant.is_empty() {
-        let longest = hesitant.iter().copied().fold(0.0, f64::max);
+        .fold((0, 0.0), |(n, longest), ms| (n + 1, f64::max(longest, ms)));
+    if pauses > 0 {
         out.push(Signal::new(
             SignalId::Hesitation,
-            hesitant.len() as f64 / 2.0,
-            &[("pauses", hesitant.len() as f64), ("longest_ms", longest)],
+            pauses as f64 / 2.0,
+            &[("pauses", pauses as f64), ("longest_ms", longest)],
         ));
     }
 
