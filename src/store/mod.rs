@@ -135,18 +135,18 @@ impl Store {
             opts.max_connections(connections).min_connections(1).sqlx_logging(false).map_sqlx_sqlite_opts(move |o| {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(synchronous)
-                    .busy_timeout(Duration::from_secs(10))
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true)
             });
             opts
         };
-        let writer = Database::connect(sqlite(1)).await?;
+        let writer = connect_sqlite(sqlite(1)).await?;
         // An in-memory database exists once per connection: readers must share the writer.
         if options.url.contains(":memory:") || options.url.contains("mode=memory") {
             let batch_reader = BatchReader::Sea(writer.clone());
             return Ok(Self { reader: writer.clone(), writer, batch_reader, ingest_lanes: 1 });
         }
-        let reader = Database::connect(sqlite(options.max_connections.max(1))).await?;
+        let reader = connect_sqlite(sqlite(options.max_connections.max(1))).await?;
         let file = SqliteConnectOptions::from_str(&options.url)
             .map_err(|e| DbErr::Conn(RuntimeErr::Internal(e.to_string())))?;
         let batch_reader = BatchReader::Sqlite(Arc::new(sqlite_reader::SqliteReader::new(file.get_filename())));
@@ -250,6 +250,32 @@ impl Store {
             BatchReader::Sea(db) => select().into_tuple().all(db).await,
         }
     }
+}
+
+/// How long an SQLite connection waits for a lock another holds.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens an SQLite pool, again while the file is locked, for up to [`SQLITE_BUSY_TIMEOUT`]:
+/// processes that open a new database at once race to switch it to WAL, and SQLite refuses the
+/// losers' `PRAGMA journal_mode` at once (`SQLITE_BUSY`: waiting could deadlock), busy timeout
+/// or not. A retry finds the file in WAL mode already, which is what the pragma asks for.
+async fn connect_sqlite(options: ConnectOptions) -> Result<DatabaseConnection, DbErr> {
+    let deadline = std::time::Instant::now() + SQLITE_BUSY_TIMEOUT;
+    loop {
+        match Database::connect(options.clone()).await {
+            Err(e) if is_sqlite_busy(&e) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            connected => return connected,
+        }
+    }
+}
+
+/// Whether an error is SQLite's `SQLITE_BUSY` (code 5, in any of its extended forms).
+fn is_sqlite_busy(e: &DbErr) -> bool {
+    let (DbErr::Conn(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e))) = e else { return false };
+    let Some(db) = e.as_database_error() else { return false };
+    db.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5)
 }
 
 /// Inserts rows as multi-row statements, each under SQLite's limit of 32,766 bound parameters
