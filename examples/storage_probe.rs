@@ -13,6 +13,7 @@ use moodring::domain::{NewEvent, Plan, SessionId, Tenant};
 use moodring::engine::{AffectState, Event, EventKind as K, Models, apply_batch};
 use moodring::keys::ApiKey;
 use moodring::store::ingest::{Job, event_row, write_group};
+use moodring::store::states::SessionStates;
 use moodring::store::tenants::{self, NewTenant};
 use moodring::store::{Store, StoreOptions};
 use sea_orm::ActiveValue::Set;
@@ -83,7 +84,8 @@ async fn main() -> anyhow::Result<()> {
         })
         .collect();
     for group in jobs.chunks(100) {
-        for outcome in write_group(&store, &models, &group.iter().collect::<Vec<_>>()).await? {
+        let mut states = SessionStates::default();
+        for outcome in write_group(&store, &models, &group.iter().collect::<Vec<_>>(), &mut states).await? {
             outcome?;
         }
     }

@@ -6,10 +6,12 @@
 //! row another replica created first, a database error) is rolled back and its batches retried
 //! one by one, so one bad batch never fails its neighbours.
 //!
-//! Batches of one session always go to the same lane, so they are applied in arrival order.
+//! Batches of one session always go to the same lane, so they are applied in arrival order, and
+//! the lane keeps the states it wrote last for its next groups ([`super::states`]).
 
 use super::gather::gather;
 use super::ingest::{self, Ingested, Job, Outcomes};
+use super::states::SessionStates;
 use super::{Store, StoreError};
 use crate::engine::Models;
 use std::hash::BuildHasher;
@@ -57,21 +59,28 @@ impl Committer {
 }
 
 async fn run(store: Store, models: Arc<Models>, mut queue: mpsc::Receiver<Pending>) {
+    let mut states = SessionStates::default();
     while let Some(first) = queue.recv().await {
         let group = gather(&mut queue, first, |group| {
             group.len() == MAX_GROUP_BATCHES
                 || group.iter().map(|p| p.job.events.len()).sum::<usize>() >= MAX_GROUP_EVENTS
         })
         .await;
-        // In a task of its own, so that a panic (a bug) fails this group's requests, not the lane.
-        let (store, models) = (store.clone(), models.clone());
-        let _ = tokio::spawn(async move { commit(&store, &models, group).await }).await;
+        // In a task of its own, so that a panic (a bug) fails this group's requests, not the
+        // lane, which then starts again with no states kept.
+        let (store, models, mut lane_states) = (store.clone(), models.clone(), std::mem::take(&mut states));
+        states = tokio::spawn(async move {
+            commit(&store, &models, group, &mut lane_states).await;
+            lane_states
+        })
+        .await
+        .unwrap_or_default();
     }
 }
 
-async fn commit(store: &Store, models: &Models, group: Vec<Pending>) {
+async fn commit(store: &Store, models: &Models, group: Vec<Pending>, states: &mut SessionStates) {
     let jobs: Vec<&Job> = group.iter().map(|p| &p.job).collect();
-    let outcomes = commit_group(store, models, &jobs).await;
+    let outcomes = commit_group(store, models, &jobs, states).await;
     for (pending, outcome) in group.into_iter().zip(outcomes) {
         // The request may be gone (client disconnected); its batch is stored all the same.
         let _ = pending.reply.send(outcome);
@@ -80,17 +89,17 @@ async fn commit(store: &Store, models: &Models, group: Vec<Pending>) {
 
 /// Writes the batches as one group; if the group fails as a whole, rolls it back and writes
 /// them one by one, so that each gets its own outcome. In the order given.
-pub async fn commit_group(store: &Store, models: &Models, jobs: &[&Job]) -> Outcomes {
+pub async fn commit_group(store: &Store, models: &Models, jobs: &[&Job], states: &mut SessionStates) -> Outcomes {
     if let [job] = jobs {
-        return vec![ingest::write_one(store, models, job).await];
+        return vec![ingest::write_one(store, models, job, states).await];
     }
-    match ingest::write_group(store, models, jobs).await {
+    match ingest::write_group(store, models, jobs, states).await {
         Ok(outcomes) => outcomes,
         Err(e) => {
             tracing::debug!(error = %e, batches = jobs.len(), "group commit failed; writing its batches one by one");
             let mut outcomes = Vec::with_capacity(jobs.len());
             for job in jobs {
-                outcomes.push(ingest::write_one(store, models, job).await);
+                outcomes.push(ingest::write_one(store, models, job, states).await);
             }
             outcomes
         }

@@ -8,12 +8,11 @@
 
 use super::pg_writer::PgTxn;
 use super::rollup::{self, Change};
+use super::states::SessionStates;
 use super::timeline::{self, SlotUpdate};
-use super::{Store, StoreError, insert_chunked, quota, retry_on_conflict, sessions::parse_label};
+use super::{Store, StoreError, insert_chunked, quota, sessions::parse_label};
 use crate::domain::{NewEvent, QuotaMonth, SessionId, Tenant, UserId};
-use crate::engine::{
-    AffectState, HistoryRecord, Model, Models, Mood, Projection, ScrollDirection, apply_batch, project,
-};
+use crate::engine::{AffectState, HistoryRecord, Model, Models, Mood, ScrollDirection, apply_batch};
 use chrono::{DateTime, Utc};
 use entity::{event, session, user, user_history};
 use sea_orm::ActiveValue::{NotSet, Set};
@@ -50,23 +49,40 @@ pub type Outcomes = Vec<Result<Ingested, StoreError>>;
 
 /// Writes one batch in its own transaction, once more if it lost a race to create the same
 /// session or user (the retry finds the row the other created).
-pub async fn write_one(store: &Store, models: &Models, job: &Job) -> Result<Ingested, StoreError> {
-    retry_on_conflict(|| async move {
-        let mut outcomes = write_group(store, models, &[job]).await?;
-        outcomes.pop().expect("one outcome per batch")
-    })
-    .await
+pub async fn write_one(
+    store: &Store,
+    models: &Models,
+    job: &Job,
+    states: &mut SessionStates,
+) -> Result<Ingested, StoreError> {
+    match write_group(store, models, &[job], states).await {
+        Err(e) if e.is_unique_violation() => write_group(store, models, &[job], states).await,
+        other => other,
+    }
+    .map(|mut outcomes| outcomes.pop().expect("one outcome per batch"))?
 }
 
 /// Writes a group of batches in one transaction and returns each one's outcome. `Err` means the
 /// group as a whole failed (a database error, a row another writer created first, a quota
 /// another replica took meanwhile) and nothing was stored: the caller retries batch by batch.
-pub async fn write_group(store: &Store, models: &Models, jobs: &[&Job]) -> Result<Outcomes, StoreError> {
+/// `states` are the ones this caller's earlier groups left (see [`super::states`]); those this
+/// group leaves are kept there once it committed.
+pub async fn write_group(
+    store: &Store,
+    models: &Models,
+    jobs: &[&Job],
+    states: &mut SessionStates,
+) -> Result<Outcomes, StoreError> {
     let txn = IngestTxn::begin(store).await?;
-    let mut group = Group::load(&txn, &models.session, jobs).await?;
+    let mut group = Group::load(&txn, &models.session, jobs, states).await?;
     let outcomes = jobs.iter().map(|job| group.apply(models, job)).collect();
     group.write(&txn, models).await?;
     txn.commit().await?;
+    for s in group.sessions {
+        if let Some(pk) = s.pk {
+            states.keep(pk, s.state);
+        }
+    }
     Ok(outcomes)
 }
 
@@ -85,26 +101,34 @@ struct SessionWork<'a> {
     /// Client event ids the session has, stored or added by the group.
     seen: HashSet<String>,
     owner: Option<usize>,
-    /// The new events in the order applied, each with its receipt time and the state after it.
+    /// The new events in the order applied, each with its receipt time; `records` holds the
+    /// state after each, the last one the session's as the group leaves it.
     events: Vec<(&'a NewEvent, i64)>,
     records: Vec<HistoryRecord>,
-    projection: Option<Projection>,
     /// When the group's first accepted batch arrived (a new session's creation time).
     first_now_ms: Option<i64>,
     last_now_ms: i64,
 }
 
 /// What a group reads of a stored session: the columns a write keeps or starts from (not, say,
-/// the signals it replaces).
+/// the signals it replaces). The state comes from the lane's [`SessionStates`] if it has the
+/// one with `event_count` events, from the row otherwise.
 #[derive(Debug, FromQueryResult)]
 struct StoredSession {
     id: i64,
     external_id: String,
     created_at_ms: i64,
+    event_count: i64,
     label: String,
-    state: String,
     has_feedback: bool,
     user_id: Option<i64>,
+}
+
+impl SessionWork<'_> {
+    /// The record of the last event the group applied, if any.
+    fn latest(&self) -> Option<&HistoryRecord> {
+        self.records.last()
+    }
 }
 
 /// A user as the group sees it.
@@ -133,7 +157,12 @@ impl<'a> Group<'a> {
     /// Reads and locks what the group touches: its sessions, their known event ids, the users
     /// they belong to or name, and the quota left to tenants that create sessions. Locks are
     /// taken tenant by tenant in row-id order, sessions before users, as every writer does.
-    async fn load(db: &impl ConnectionTrait, model: &Model, jobs: &[&'a Job]) -> Result<Self, StoreError> {
+    async fn load(
+        db: &impl ConnectionTrait,
+        model: &Model,
+        jobs: &[&'a Job],
+        states: &mut SessionStates,
+    ) -> Result<Self, StoreError> {
         let mut by_tenant: BTreeMap<i64, (&'a Tenant, Vec<&'a str>, Vec<&'a str>)> = BTreeMap::new();
         for job in jobs {
             let entry = by_tenant.entry(job.tenant.id.get()).or_insert_with(|| (&job.tenant, vec![], vec![]));
@@ -149,11 +178,12 @@ impl<'a> Group<'a> {
             taken: BTreeMap::new(),
         };
         let mut owners: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        let mut unkept = Vec::new();
         for (&tenant_id, (tenant, ids, _)) in &by_tenant {
             use session::Column as C;
             let rows = session::Entity::find()
                 .select_only()
-                .columns([C::Id, C::ExternalId, C::CreatedAtMs, C::Label, C::State, C::HasFeedback, C::UserId])
+                .columns([C::Id, C::ExternalId, C::CreatedAtMs, C::EventCount, C::Label, C::HasFeedback, C::UserId])
                 .filter(C::TenantId.eq(tenant_id))
                 .filter(C::ExternalId.is_in(ids.iter().copied()))
                 .order_by_asc(C::Id)
@@ -164,9 +194,16 @@ impl<'a> Group<'a> {
             for row in rows {
                 owners.entry(tenant_id).or_default().extend(row.user_id);
                 let external_id = ids.iter().copied().find(|id| *id == row.external_id).expect("selected by these ids");
-                group.add_session(model, tenant, external_id, Some(row))?;
+                // A placeholder where none is kept: read below, with the others'.
+                let kept = states.take(row.id, row.event_count);
+                if kept.is_none() {
+                    unkept.push(row.id);
+                }
+                let state = kept.unwrap_or_else(|| AffectState::new(model));
+                group.add_session(tenant, external_id, Some(row), state)?;
             }
         }
+        group.load_states(db, unkept).await?;
         group.load_event_ids(db, jobs).await?;
         for (&tenant_id, (_, _, names)) in &by_tenant {
             let pks = owners.remove(&tenant_id).unwrap_or_default();
@@ -212,17 +249,15 @@ impl<'a> Group<'a> {
         Ok(group)
     }
 
+    /// Adds a session in `state`: a stored one (its row), or a new one.
     fn add_session(
         &mut self,
-        model: &Model,
         tenant: &'a Tenant,
         external_id: &'a str,
         stored: Option<StoredSession>,
+        state: AffectState,
     ) -> Result<usize, StoreError> {
-        let (state, label_before) = match &stored {
-            Some(row) => (serde_json::from_str::<AffectState>(&row.state)?, Some(parse_label(&row.label)?)),
-            None => (AffectState::new(model), None),
-        };
+        let label_before = stored.as_ref().map(|row| parse_label(&row.label)).transpose()?;
         let index = self.sessions.len();
         self.by_session.insert((tenant.id.get(), external_id), index);
         self.sessions.push(SessionWork {
@@ -237,11 +272,32 @@ impl<'a> Group<'a> {
             owner: None,
             events: Vec::new(),
             records: Vec::new(),
-            projection: None,
             first_now_ms: None,
             last_now_ms: 0,
         });
         Ok(index)
+    }
+
+    /// Reads the states of the stored sessions `pks` (locked already) from their rows: one query.
+    async fn load_states(&mut self, db: &impl ConnectionTrait, pks: Vec<i64>) -> Result<(), StoreError> {
+        if pks.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<(i64, String)> = session::Entity::find()
+            .select_only()
+            .columns([session::Column::Id, session::Column::State])
+            .filter(session::Column::Id.is_in(pks))
+            .into_tuple()
+            .all(db)
+            .await?;
+        let by_pk: HashMap<i64, usize> =
+            self.sessions.iter().enumerate().filter_map(|(i, s)| s.pk.map(|pk| (pk, i))).collect();
+        for (pk, state) in rows {
+            let s = &mut self.sessions[by_pk[&pk]];
+            s.state = serde_json::from_str(&state)?;
+            s.latest_before_ms = s.state.last_interaction_at_ms;
+        }
+        Ok(())
     }
 
     /// Which of the group's client event ids its stored sessions already have: one query.
@@ -272,7 +328,7 @@ impl<'a> Group<'a> {
         let key = (job.tenant.id.get(), job.session.as_str());
         let index = match self.by_session.get(&key) {
             Some(&i) => i,
-            None => self.add_session(&models.session, &job.tenant, job.session.as_str(), None)?,
+            None => self.add_session(&job.tenant, job.session.as_str(), None, AffectState::new(&models.session))?,
         };
         let s = &self.sessions[index];
         if let (Some(owner), Some(requested)) = (s.owner, &job.user)
@@ -293,7 +349,7 @@ impl<'a> Group<'a> {
                 events_stored: 0,
                 duplicates,
                 total_events: s.state.event_count as i64,
-                mood: s.projection.as_ref().map(|p| p.label).or(s.label_before).expect("a session with events"),
+                mood: s.latest().map(|r| r.label).or(s.label_before).expect("a session with events"),
             });
         }
         if s.pk.is_none() && s.first_now_ms.is_none() {
@@ -323,14 +379,12 @@ impl<'a> Group<'a> {
         let engine_events: Vec<_> = fresh.iter().map(|e| e.event.clone()).collect();
         s.records.extend(apply_batch(&models.session, &mut s.state, &engine_events));
         s.events.extend(fresh.iter().map(|e| (*e, now_ms)));
-        let projection = project(&models.session, &s.state);
         let outcome = Ingested {
             events_stored: fresh.len(),
             duplicates,
             total_events: s.state.event_count as i64,
-            mood: projection.label,
+            mood: s.latest().expect("applied events").label,
         };
-        s.projection = Some(projection);
         if let Some(owner) = owner {
             let u = &mut self.users[owner];
             let records = apply_batch(&models.user, &mut u.state, &engine_events);
@@ -363,7 +417,7 @@ impl<'a> Group<'a> {
     async fn write(&mut self, db: &IngestTxn, models: &Models) -> Result<(), StoreError> {
         self.insert_new_users(db, models).await?;
         self.write_sessions(db, models).await?;
-        let touched: Vec<&SessionWork> = self.sessions.iter().filter(|s| s.projection.is_some()).collect();
+        let touched: Vec<&SessionWork> = self.sessions.iter().filter(|s| s.latest().is_some()).collect();
         let mut events = Vec::new();
         for s in &touched {
             let pk = s.pk.expect("written above");
@@ -386,7 +440,7 @@ impl<'a> Group<'a> {
         rollup::apply_many(
             db,
             touched.iter().map(|s| {
-                let enter = s.projection.as_ref().map(|p| p.label);
+                let enter = s.latest().map(|r| r.label);
                 (s.tenant.id, s.pk.expect("written above"), Change { leave: s.label_before, enter, feedback: 0 })
             }),
         )
@@ -416,7 +470,7 @@ impl<'a> Group<'a> {
         let (mut new, mut stored) = (Vec::new(), Vec::new());
         // New sessions in key order, as every writer inserts them, so that two creating the
         // same sessions wait for each other instead of deadlocking.
-        let mut moved: Vec<&SessionWork> = self.sessions.iter().filter(|s| s.projection.is_some()).collect();
+        let mut moved: Vec<&SessionWork> = self.sessions.iter().filter(|s| s.latest().is_some()).collect();
         moved.sort_by_key(|s| (s.tenant.id.get(), s.external_id));
         for s in moved {
             let owner_pk = s.owner.map(|u| self.users[u].pk.expect("users are written first"));
@@ -568,7 +622,8 @@ where
 }
 
 fn session_row(s: &SessionWork, owner_pk: Option<i64>, models: &Models) -> Result<session::ActiveModel, StoreError> {
-    let p = s.projection.as_ref().expect("a session the group moved");
+    // The projection of the state after the session's last event: the session's own.
+    let p = s.latest().expect("a session the group moved");
     let created_at_ms = s.stored.as_ref().map_or(s.first_now_ms.expect("accepted a batch"), |r| r.created_at_ms);
     Ok(session::ActiveModel {
         id: s.stored.as_ref().map_or(NotSet, |r| Set(r.id)),

@@ -23,6 +23,7 @@ pub mod reads;
 mod rollup;
 pub mod sessions;
 mod sqlite_reader;
+pub mod states;
 pub mod tenants;
 pub mod timeline;
 pub mod users;
@@ -335,19 +336,6 @@ fn insert_target<A: ActiveModelTrait>(first: &A) -> (String, Vec<<A::Entity as E
     let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter().filter(|c| first.get(*c).is_set()).collect();
     let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.as_str())).collect();
     (format!("\"{}\" ({})", A::Entity::default().table_name(), names.join(", ")), columns)
-}
-
-/// Runs a write transaction, once more if it lost a race to create the same row (two first
-/// batches for one new session): the retry then finds the row the other created.
-async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> Result<T, StoreError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, StoreError>>,
-{
-    match attempt().await {
-        Err(e) if e.is_unique_violation() => attempt().await,
-        other => other,
-    }
 }
 
 #[cfg(test)]

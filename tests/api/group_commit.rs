@@ -10,6 +10,7 @@ use moodring::engine::{Event, EventKind, Models};
 use moodring::keys::ApiKey;
 use moodring::store::committer::{Committer, commit_group};
 use moodring::store::ingest::{Ingested, Job, write_group, write_one};
+use moodring::store::states::SessionStates;
 use moodring::store::tenants::{self, NewTenant};
 use moodring::store::{Store, StoreError, StoreOptions};
 use proptest::prelude::*;
@@ -156,16 +157,22 @@ proptest! {
         rt.block_on(async {
             let models = Models::default();
             let ([(grouped, grouped_url, _g), (single, single_url, _s)], tenants) = twin().await;
+            // The grouped side keeps the states it wrote, as a lane does; the single side
+            // reads every state from its row.
+            let mut kept = SessionStates::default();
+            let unkept = SessionStates::default;
             for spec in &before {
                 let job = build(spec, &tenants);
-                let (a, b) = (write_one(&grouped, &models, &job).await, write_one(&single, &models, &job).await);
+                let a = write_one(&grouped, &models, &job, &mut kept).await;
+                let b = write_one(&single, &models, &job, &mut unkept()).await;
                 assert_eq!(outcome(&a), outcome(&b));
             }
             let jobs: Vec<Job> = group.iter().map(|s| build(s, &tenants)).collect();
             let refs: Vec<&Job> = jobs.iter().collect();
-            let as_group = write_group(&grouped, &models, &refs).await.expect("the group commits");
+            let as_group = write_group(&grouped, &models, &refs, &mut kept).await.expect("the group commits");
             for (job, in_group) in jobs.iter().zip(&as_group) {
-                assert_eq!(outcome(in_group), outcome(&write_one(&single, &models, job).await), "{job:?}");
+                let alone = write_one(&single, &models, job, &mut unkept()).await;
+                assert_eq!(outcome(in_group), outcome(&alone), "{job:?}");
             }
             assert_eq!(dump(&grouped_url).await, dump(&single_url).await);
         });
@@ -187,7 +194,8 @@ async fn a_failing_batch_does_not_fail_its_neighbours() {
         db.execute_unprepared(&format!("DELETE FROM {table} WHERE {column} = {}", gone.id.get())).await.unwrap();
     }
     let click = |ts: i64| vec![event(EventKind::Click, T0 + ts, None)];
-    write_one(&store, &models, &job(&a, "owned", Some("ann"), click(1))).await.unwrap();
+    let mut states = SessionStates::default();
+    write_one(&store, &models, &job(&a, "owned", Some("ann"), click(1)), &mut states).await.unwrap();
     for (round, with_gone) in [false, true].into_iter().enumerate() {
         let mut jobs = vec![
             job(&a, "owned", None, click(2)),
@@ -199,7 +207,7 @@ async fn a_failing_batch_does_not_fail_its_neighbours() {
             jobs.push(job(&gone, "anywhere", None, click(6)));
         }
         let refs: Vec<&Job> = jobs.iter().collect();
-        let outcomes = commit_group(&store, &models, &refs).await;
+        let outcomes = commit_group(&store, &models, &refs, &mut states).await;
         let total = |o: &Result<Ingested, StoreError>| o.as_ref().ok().map(|i| (i.events_stored, i.total_events));
         assert_eq!(total(&outcomes[0]), Some((1, 2 + round as i64)), "{outcomes:?}");
         assert!(matches!(outcomes[1], Err(StoreError::UserConflict)), "{outcomes:?}");

@@ -9,6 +9,7 @@ use moodring::engine::{Event, EventKind, Models};
 use moodring::keys::ApiKey;
 use moodring::store::ingest::{Job, write_one};
 use moodring::store::reads::Reads;
+use moodring::store::states::SessionStates;
 use moodring::store::tenants::{self, NewTenant};
 use moodring::store::{Store, StoreOptions, analytics, sessions};
 
@@ -25,7 +26,7 @@ async fn write(store: &Store, models: &Models, tenant: &Tenant, session: &str, k
         .collect();
     let now = DateTime::from_timestamp(T0 + 60, 0).unwrap();
     let job = Job { tenant: tenant.clone(), session: SessionId::parse(session).unwrap(), user: None, events, now };
-    write_one(store, models, &job).await.unwrap();
+    write_one(store, models, &job, &mut SessionStates::default()).await.unwrap();
 }
 
 #[tokio::test]
