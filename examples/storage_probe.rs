@@ -83,8 +83,8 @@ async fn main() -> anyhow::Result<()> {
             now,
         })
         .collect();
+    let mut states = SessionStates::default();
     for group in jobs.chunks(100) {
-        let mut states = SessionStates::default();
         for outcome in write_group(&store, &models, &group.iter().collect::<Vec<_>>(), &mut states).await? {
             outcome?;
         }
