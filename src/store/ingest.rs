@@ -283,6 +283,7 @@ impl<'a> Group<'a> {
         if pks.is_empty() {
             return Ok(());
         }
+        let wanted = pks.len();
         let rows: Vec<(i64, String)> = session::Entity::find()
             .select_only()
             .columns([session::Column::Id, session::Column::State])
@@ -290,6 +291,13 @@ impl<'a> Group<'a> {
             .into_tuple()
             .all(db)
             .await?;
+        if rows.len() != wanted {
+            // Locked by this transaction: a row cannot go missing, and no placeholder may stay.
+            return Err(StoreError::Corrupt(format!(
+                "{} of {wanted} locked sessions have no row",
+                wanted - rows.len()
+            )));
+        }
         let by_pk: HashMap<i64, usize> =
             self.sessions.iter().enumerate().filter_map(|(i, s)| s.pk.map(|pk| (pk, i))).collect();
         for (pk, state) in rows {
