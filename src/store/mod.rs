@@ -78,6 +78,19 @@ pub struct StoreOptions {
     pub sqlite_synchronous_full: bool,
 }
 
+impl StoreOptions {
+    /// How many group commits for ingest may run at once: one on SQLite, which has one writer;
+    /// on PostgreSQL two per core, where concurrent group commits overlap one's round trips with
+    /// another's work (measured best: benches/RESULTS.md), within half the pool.
+    pub fn ingest_lanes(&self) -> usize {
+        if self.url.starts_with("sqlite:") {
+            return 1;
+        }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        (2 * cores).min(self.max_connections as usize / 2).max(1)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
     writer: DatabaseConnection,
@@ -101,10 +114,7 @@ enum BatchReader {
 impl Store {
     pub async fn connect(options: &StoreOptions) -> Result<Self, DbErr> {
         if !options.url.starts_with("sqlite:") {
-            // Concurrent group commits overlap one's round trips with another's work: two per
-            // core measured best (benches/RESULTS.md), within half the pool.
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            let ingest_lanes = (2 * cores).min(options.max_connections as usize / 2).max(1);
+            let ingest_lanes = options.ingest_lanes();
             // Every connection is opened at start: one opened on demand is a TLS handshake and
             // a login (~50 ms) that the requests waiting for it would add to their latency.
             let pool = |connections: u32| {
@@ -177,7 +187,7 @@ impl Store {
         txn.commit().await
     }
 
-    /// How many group commits for ingest may run at once: one on SQLite, which has one writer.
+    /// How many group commits for ingest may run at once ([`StoreOptions::ingest_lanes`]).
     pub fn ingest_lanes(&self) -> usize {
         self.ingest_lanes
     }
@@ -376,6 +386,19 @@ mod tests {
             model_version: Set("v1".into()),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn ingest_lanes_are_one_on_sqlite_and_two_per_core_within_half_the_pool_on_postgres() {
+        let lanes = |url: &str, max_connections| {
+            StoreOptions { url: url.into(), max_connections, sqlite_synchronous_full: false }.ingest_lanes()
+        };
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert_eq!(lanes("sqlite://m.db?mode=rwc", 16), 1);
+        assert_eq!(lanes("sqlite::memory:", 16), 1);
+        assert_eq!(lanes("postgres://u@h/db", 1_000), 2 * cores);
+        assert_eq!(lanes("postgres://u@h/db", 4), (2 * cores).min(2));
+        assert_eq!(lanes("postgres://u@h/db", 1), 1);
     }
 
     #[test]
