@@ -20,6 +20,17 @@ pub struct Cli {
     pub serve: ServeArgs,
 }
 
+impl Cli {
+    /// The options the server runs with, if the command runs it.
+    pub fn serve_args(&self) -> Option<&ServeArgs> {
+        match &self.command {
+            Some(Command::Serve(args)) => Some(args),
+            None => Some(&self.serve),
+            Some(_) => None,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default).

@@ -6,11 +6,7 @@ use moodring::{api, store::Store, telemetry};
 fn main() -> anyhow::Result<()> {
     return_big_allocations_to_the_os();
     let cli = Cli::parse();
-    let lanes = match &cli.command {
-        Some(Command::Serve(args)) => args.database.store_options().ingest_lanes(),
-        None => cli.serve.database.store_options().ingest_lanes(),
-        _ => 1,
-    };
+    let lanes = cli.serve_args().map_or(1, |args| args.database.store_options().ingest_lanes());
     shared_runtime(lanes)?.block_on(run(cli))
 }
 

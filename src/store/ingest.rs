@@ -12,7 +12,7 @@ use super::states::SessionStates;
 use super::timeline::{self, SlotUpdate};
 use super::{Store, StoreError, insert_chunked, quota, sessions::parse_label};
 use crate::domain::{NewEvent, QuotaMonth, SessionId, Tenant, UserId};
-use crate::engine::{AffectState, HistoryRecord, Model, Models, Mood, ScrollDirection, apply_batch};
+use crate::engine::{AffectState, HistoryRecord, Models, Mood, ScrollDirection, apply_batch};
 use chrono::{DateTime, Utc};
 use entity::{event, session, user, user_history};
 use sea_orm::ActiveValue::{NotSet, Set};
@@ -55,11 +55,11 @@ pub async fn write_one(
     job: &Job,
     states: &mut SessionStates,
 ) -> Result<Ingested, StoreError> {
-    match write_group(store, models, &[job], states).await {
+    let mut outcomes = match write_group(store, models, &[job], states).await {
         Err(e) if e.is_unique_violation() => write_group(store, models, &[job], states).await,
         other => other,
-    }
-    .map(|mut outcomes| outcomes.pop().expect("one outcome per batch"))?
+    }?;
+    outcomes.pop().expect("one outcome per batch")
 }
 
 /// Writes a group of batches in one transaction and returns each one's outcome. `Err` means the
@@ -74,7 +74,7 @@ pub async fn write_group(
     states: &mut SessionStates,
 ) -> Result<Outcomes, StoreError> {
     let txn = IngestTxn::begin(store).await?;
-    let mut group = Group::load(&txn, &models.session, jobs, states).await?;
+    let mut group = Group::load(&txn, jobs, states).await?;
     let outcomes = jobs.iter().map(|job| group.apply(models, job)).collect();
     group.write(&txn, models).await?;
     txn.commit().await?;
@@ -157,12 +157,7 @@ impl<'a> Group<'a> {
     /// Reads and locks what the group touches: its sessions, their known event ids, the users
     /// they belong to or name, and the quota left to tenants that create sessions. Locks are
     /// taken tenant by tenant in row-id order, sessions before users, as every writer does.
-    async fn load(
-        db: &impl ConnectionTrait,
-        model: &Model,
-        jobs: &[&'a Job],
-        states: &mut SessionStates,
-    ) -> Result<Self, StoreError> {
+    async fn load(db: &impl ConnectionTrait, jobs: &[&'a Job], states: &mut SessionStates) -> Result<Self, StoreError> {
         let mut by_tenant: BTreeMap<i64, (&'a Tenant, Vec<&'a str>, Vec<&'a str>)> = BTreeMap::new();
         for job in jobs {
             let entry = by_tenant.entry(job.tenant.id.get()).or_insert_with(|| (&job.tenant, vec![], vec![]));
@@ -178,7 +173,7 @@ impl<'a> Group<'a> {
             taken: BTreeMap::new(),
         };
         let mut owners: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-        let mut unkept = Vec::new();
+        let mut stored = Vec::new();
         for (&tenant_id, (tenant, ids, _)) in &by_tenant {
             use session::Column as C;
             let rows = session::Entity::find()
@@ -194,16 +189,16 @@ impl<'a> Group<'a> {
             for row in rows {
                 owners.entry(tenant_id).or_default().extend(row.user_id);
                 let external_id = ids.iter().copied().find(|id| *id == row.external_id).expect("selected by these ids");
-                // A placeholder where none is kept: read below, with the others'.
                 let kept = states.take(row.id, row.event_count);
-                if kept.is_none() {
-                    unkept.push(row.id);
-                }
-                let state = kept.unwrap_or_else(|| AffectState::new(model));
-                group.add_session(tenant, external_id, Some(row), state)?;
+                stored.push((*tenant, external_id, row, kept));
             }
         }
-        group.load_states(db, unkept).await?;
+        let unkept: Vec<i64> = stored.iter().filter(|s| s.3.is_none()).map(|s| s.2.id).collect();
+        let mut read = read_states(db, unkept).await?;
+        for (tenant, external_id, row, kept) in stored {
+            let state = kept.or_else(|| read.remove(&row.id)).expect("read every state not kept");
+            group.add_session(tenant, external_id, Some(row), state)?;
+        }
         group.load_event_ids(db, jobs).await?;
         for (&tenant_id, (_, _, names)) in &by_tenant {
             let pks = owners.remove(&tenant_id).unwrap_or_default();
@@ -276,36 +271,6 @@ impl<'a> Group<'a> {
             last_now_ms: 0,
         });
         Ok(index)
-    }
-
-    /// Reads the states of the stored sessions `pks` (locked already) from their rows: one query.
-    async fn load_states(&mut self, db: &impl ConnectionTrait, pks: Vec<i64>) -> Result<(), StoreError> {
-        if pks.is_empty() {
-            return Ok(());
-        }
-        let wanted = pks.len();
-        let rows: Vec<(i64, String)> = session::Entity::find()
-            .select_only()
-            .columns([session::Column::Id, session::Column::State])
-            .filter(session::Column::Id.is_in(pks))
-            .into_tuple()
-            .all(db)
-            .await?;
-        if rows.len() != wanted {
-            // Locked by this transaction: a row cannot go missing, and no placeholder may stay.
-            return Err(StoreError::Corrupt(format!(
-                "{} of {wanted} locked sessions have no row",
-                wanted - rows.len()
-            )));
-        }
-        let by_pk: HashMap<i64, usize> =
-            self.sessions.iter().enumerate().filter_map(|(i, s)| s.pk.map(|pk| (pk, i))).collect();
-        for (pk, state) in rows {
-            let s = &mut self.sessions[by_pk[&pk]];
-            s.state = serde_json::from_str(&state)?;
-            s.latest_before_ms = s.state.last_interaction_at_ms;
-        }
-        Ok(())
     }
 
     /// Which of the group's client event ids its stored sessions already have: one query.
@@ -537,6 +502,26 @@ impl<'a> Group<'a> {
         }
         Ok(db.append(history).await?)
     }
+}
+
+/// The states of the stored sessions `pks` (locked already), read from their rows: one query.
+async fn read_states(db: &impl ConnectionTrait, pks: Vec<i64>) -> Result<HashMap<i64, AffectState>, StoreError> {
+    if pks.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let wanted = pks.len();
+    let rows: Vec<(i64, String)> = session::Entity::find()
+        .select_only()
+        .columns([session::Column::Id, session::Column::State])
+        .filter(session::Column::Id.is_in(pks))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if rows.len() != wanted {
+        // Locked by this transaction: a row cannot go missing.
+        return Err(StoreError::Corrupt(format!("{} of {wanted} locked sessions have no row", wanted - rows.len())));
+    }
+    rows.into_iter().map(|(pk, state)| Ok((pk, serde_json::from_str(&state)?))).collect()
 }
 
 /// A transaction of the ingest path: on PostgreSQL one whose new rows go in with `COPY` (see
