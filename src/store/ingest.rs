@@ -385,11 +385,13 @@ impl<'a> Group<'a> {
         self.users.len() - 1
     }
 
-    /// Writes what the accepted batches did: new users, sessions, events, slots, rollup counts,
-    /// user histories and quota, each as few multi-row statements.
+    /// Writes what the accepted batches did: new users, sessions, events, user histories, the
+    /// updates of stored sessions, slots, users and rollup counts, and quota, each as few
+    /// multi-row statements. The updates read nothing back and each touches its own rows, so on
+    /// PostgreSQL they go as one statement ([`IngestTxn::updates`]).
     async fn write(&mut self, db: &IngestTxn, models: &Models) -> Result<(), StoreError> {
         self.insert_new_users(db, models).await?;
-        self.write_sessions(db, models).await?;
+        self.insert_new_sessions(db, models).await?;
         let touched: Vec<&SessionWork> = self.sessions.iter().filter(|s| s.latest().is_some()).collect();
         let mut events = Vec::new();
         for s in &touched {
@@ -399,6 +401,10 @@ impl<'a> Group<'a> {
             }
         }
         db.append(events).await?;
+        db.append(self.user_history_rows(models)?).await?;
+
+        let updates = db.updates();
+        self.update_stored_sessions(&updates, models).await?;
         let slots: Vec<SlotUpdate> = touched
             .iter()
             .map(|s| SlotUpdate {
@@ -408,10 +414,10 @@ impl<'a> Group<'a> {
                 records: &s.records,
             })
             .collect();
-        timeline::record(db, &slots).await?;
-        self.write_users(db, models).await?;
+        timeline::record(&updates, &slots).await?;
+        self.update_stored_users(&updates, models).await?;
         rollup::apply_many(
-            db,
+            &updates,
             touched.iter().map(|s| {
                 let enter = s.latest().map(|r| r.label);
                 (s.tenant.id, s.pk.expect("written above"), Change { leave: s.label_before, enter, feedback: 0 })
@@ -438,21 +444,33 @@ impl<'a> Group<'a> {
         Ok(())
     }
 
-    /// Inserts the new sessions (taking their row ids) and updates the stored ones.
-    async fn write_sessions(&mut self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
-        let (mut new, mut stored) = (Vec::new(), Vec::new());
-        // New sessions in key order, as every writer inserts them, so that two creating the
-        // same sessions wait for each other instead of deadlocking.
+    /// The sessions the group moved, in key order.
+    fn moved_sessions(&self) -> Vec<&SessionWork<'a>> {
         let mut moved: Vec<&SessionWork> = self.sessions.iter().filter(|s| s.latest().is_some()).collect();
         moved.sort_by_key(|s| (s.tenant.id.get(), s.external_id));
-        for s in moved {
-            let owner_pk = s.owner.map(|u| self.users[u].pk.expect("users are written first"));
-            let row = session_row(s, owner_pk, models)?;
-            if s.stored.is_some() { stored.push(row) } else { new.push(row) }
-        }
-        for ((tenant_id, external_id), pk) in insert_returning_ids(db, new).await? {
+        moved
+    }
+
+    fn session_row(&self, s: &SessionWork, models: &Models) -> Result<session::ActiveModel, StoreError> {
+        let owner_pk = s.owner.map(|u| self.users[u].pk.expect("users are written first"));
+        session_row(s, owner_pk, models)
+    }
+
+    /// Inserts the new sessions, taking their row ids: in key order, as every writer inserts
+    /// them, so that two creating the same sessions wait for each other instead of deadlocking.
+    async fn insert_new_sessions(&mut self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
+        let new = self.moved_sessions().into_iter().filter(|s| s.stored.is_none());
+        let rows = new.map(|s| self.session_row(s, models)).collect::<Result<Vec<_>, _>>()?;
+        for ((tenant_id, external_id), pk) in insert_returning_ids(db, rows).await? {
             self.sessions[self.by_session[&(tenant_id, external_id.as_str())]].pk = Some(pk);
         }
+        Ok(())
+    }
+
+    /// Updates the stored sessions the group moved.
+    async fn update_stored_sessions(&self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
+        let stored = self.moved_sessions().into_iter().filter(|s| s.stored.is_some());
+        let rows = stored.map(|s| self.session_row(s, models)).collect::<Result<Vec<_>, _>>()?;
         use session::Column as C;
         let update = OnConflict::column(C::Id)
             .update_columns([
@@ -471,12 +489,12 @@ impl<'a> Group<'a> {
                 C::UserId,
             ])
             .to_owned();
-        insert_chunked(db, stored, Some(&update)).await?;
+        insert_chunked(db, rows, Some(&update)).await?;
         Ok(())
     }
 
-    /// Updates the stored users the group moved and records every user's new history.
-    async fn write_users(&self, db: &IngestTxn, models: &Models) -> Result<(), StoreError> {
+    /// Updates the stored users the group moved.
+    async fn update_stored_users(&self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
         let moved: Vec<user::ActiveModel> = self
             .users
             .iter()
@@ -492,6 +510,11 @@ impl<'a> Group<'a> {
             ])
             .to_owned();
         insert_chunked(db, moved, Some(&update)).await?;
+        Ok(())
+    }
+
+    /// Every user's new history.
+    fn user_history_rows(&self, models: &Models) -> Result<Vec<user_history::ActiveModel>, StoreError> {
         let mut history = Vec::new();
         for u in &self.users {
             let user_pk = u.pk.expect("users are written first");
@@ -500,7 +523,7 @@ impl<'a> Group<'a> {
                 history.push(user_history_row(u.tenant_id, user_pk, session_pk, r, &models.user.version)?);
             }
         }
-        Ok(db.append(history).await?)
+        Ok(history)
     }
 }
 
@@ -544,6 +567,14 @@ impl IngestTxn {
             Self::Sea(txn) => txn.commit().await,
             Self::Postgres(txn) => txn.commit().await,
         }
+    }
+
+    /// The transaction for writes that read nothing back (not even how many rows they changed)
+    /// and touch rows no other such write of the group touches: on PostgreSQL they are held
+    /// back and sent as one statement with the next statement or the commit
+    /// ([`PgTxn::defer`]); elsewhere they run at once. Reads through it run at once, after them.
+    fn updates(&self) -> Updates<'_> {
+        Updates(self)
     }
 
     /// Inserts new rows (none may conflict): with `COPY` on PostgreSQL, as [`insert_chunked`]
@@ -591,6 +622,35 @@ impl ConnectionTrait for IngestTxn {
             Self::Sea(txn) => txn.query_all_raw(stmt).await,
             Self::Postgres(txn) => txn.query_all_raw(stmt).await,
         }
+    }
+}
+
+/// See [`IngestTxn::updates`].
+struct Updates<'t>(&'t IngestTxn);
+
+#[async_trait]
+impl ConnectionTrait for Updates<'_> {
+    fn get_database_backend(&self) -> DbBackend {
+        self.0.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self.0 {
+            IngestTxn::Postgres(txn) => txn.defer(stmt).await,
+            txn => txn.execute_raw(stmt).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.0.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.0.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.0.query_all_raw(stmt).await
     }
 }
 

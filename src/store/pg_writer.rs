@@ -5,17 +5,25 @@
 //! same event rows, COPY stored 1.5–1.7 times as many per second, PostgreSQL spending ~15 % less
 //! CPU per row and the client a fifth (benches/RESULTS.md, session 9). Every other statement
 //! runs as sea-orm runs it: prepared, and kept per connection.
+//!
+//! Writes whose outcome nobody reads can be held back ([`PgTxn::defer`]) and sent together, as
+//! one statement, with the next statement that must answer (or the commit): a group's session,
+//! slot, user and rollup updates then cost one round trip instead of one each.
 
 use super::insert_target;
 use sea_orm::prelude::async_trait::async_trait;
 use sea_orm::sea_query::Value;
+use sea_orm::sqlx::postgres::PgQueryResult;
 use sea_orm::sqlx::{self, PgPool, Postgres};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, ExecResult, IdenStatic, QueryResult, RuntimeErr, Statement,
 };
 use sea_query_sqlx::SqlxValues;
 use std::sync::Arc;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, MutexGuard};
+
+/// Bind parameters PostgreSQL takes in one statement.
+const MAX_PARAMETERS: usize = 65_535;
 
 /// Inserts rows into PostgreSQL in a transaction of their own by binary `COPY`, as ingest does
 /// (see [`PgTxn::copy`]): the load harness's storage probe measures this way too.
@@ -25,27 +33,118 @@ pub async fn copy_rows<A: ActiveModelTrait>(pool: &PgPool, rows: Vec<A>) -> Resu
     txn.commit().await
 }
 
+type Txn = sqlx::Transaction<'static, Postgres>;
+
 /// A transaction on a connection of its own; rolled back if dropped uncommitted.
-pub(super) struct PgTxn(Mutex<sqlx::Transaction<'static, Postgres>>);
+pub(super) struct PgTxn {
+    txn: Mutex<Txn>,
+    /// Writes held back by [`Self::defer`], in the order given.
+    deferred: std::sync::Mutex<Vec<Statement>>,
+}
 
 impl PgTxn {
     pub(super) async fn begin(pool: &PgPool) -> Result<Self, DbErr> {
-        Ok(Self(Mutex::new(pool.begin().await.map_err(exec_err)?)))
+        let txn = pool.begin().await.map_err(exec_err)?;
+        Ok(Self { txn: Mutex::new(txn), deferred: Default::default() })
     }
 
     pub(super) async fn commit(self) -> Result<(), DbErr> {
-        self.0.into_inner().commit().await.map_err(exec_err)
+        let deferred = self.deferred.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut txn = self.txn.into_inner();
+        run_together(&mut txn, deferred).await?;
+        txn.commit().await.map_err(exec_err)
+    }
+
+    /// Holds a write back until the next statement that answers, or the commit, and then sends
+    /// it with the others held back as one statement. Only for writes whose outcome nobody
+    /// reads, each to rows no other write held back with it touches: the statements run as the
+    /// parts of one `WITH`, on one snapshot, in no defined order. An error surfaces there; the
+    /// result given now counts no rows.
+    pub(super) async fn defer(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        let full = {
+            let deferred = self.deferred.lock().unwrap_or_else(|e| e.into_inner());
+            let held: usize = deferred.iter().map(parameters).sum();
+            held + parameters(&stmt) > MAX_PARAMETERS
+        };
+        if full {
+            drop(self.ready().await?);
+        }
+        self.deferred.lock().unwrap_or_else(|e| e.into_inner()).push(stmt);
+        Ok(PgQueryResult::default().into())
+    }
+
+    /// The connection, once the writes held back have run.
+    async fn ready(&self) -> Result<MutexGuard<'_, Txn>, DbErr> {
+        let mut txn = self.txn.lock().await;
+        let deferred = std::mem::take(&mut *self.deferred.lock().unwrap_or_else(|e| e.into_inner()));
+        run_together(&mut txn, deferred).await?;
+        Ok(txn)
     }
 
     /// Inserts new rows with one `COPY`. Every row must set the same columns.
     pub(super) async fn copy<A: ActiveModelTrait>(&self, rows: Vec<A>) -> Result<(), DbErr> {
         let Some((sql, data)) = copy_binary(rows)? else { return Ok(()) };
-        let mut txn = self.0.lock().await;
+        let mut txn = self.ready().await?;
         let mut copy = txn.copy_in_raw(&sql).await.map_err(exec_err)?;
         copy.send(data).await.map_err(exec_err)?;
         copy.finish().await.map_err(exec_err)?;
         Ok(())
     }
+}
+
+/// Runs `statements` as one: `WITH w0 AS (…), w1 AS (…) SELECT 1`, their parameters numbered
+/// in turn. PostgreSQL runs every data-modifying part of a `WITH` once, to completion.
+async fn run_together(txn: &mut Txn, mut statements: Vec<Statement>) -> Result<(), DbErr> {
+    let stmt = match statements.len() {
+        0 => return Ok(()),
+        1 => statements.pop().expect("one"),
+        _ => combine(statements),
+    };
+    query(stmt).execute(&mut **txn).await.map_err(exec_err)?;
+    Ok(())
+}
+
+fn combine(statements: Vec<Statement>) -> Statement {
+    use std::fmt::Write;
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    for (i, stmt) in statements.into_iter().enumerate() {
+        let _ = write!(sql, "{}w{i} AS ({})", if i == 0 { "WITH " } else { ", " }, shift_placeholders(&stmt.sql, values.len()));
+        values.extend(stmt.values.map(|v| v.0).unwrap_or_default());
+    }
+    sql.push_str(" SELECT 1");
+    Statement { sql, values: Some(sea_orm::Values(values)), db_backend: DbBackend::Postgres }
+}
+
+/// The number of bind parameters a statement carries.
+fn parameters(stmt: &Statement) -> usize {
+    stmt.values.as_ref().map_or(0, |v| v.0.len())
+}
+
+/// `sql` with every `$n` placeholder outside quoted identifiers and string literals moved on by
+/// `by`. (A doubled quote inside a quoted run ends it and starts another: still inside.)
+fn shift_placeholders(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '$') if chars.peek().is_some_and(char::is_ascii_digit) => {
+                let mut n = 0usize;
+                while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                    n = n * 10 + d as usize;
+                    chars.next();
+                }
+                out.push_str(&(n + by).to_string());
+            }
+            (None, _) => {}
+        }
+    }
+    out
 }
 
 #[async_trait]
@@ -55,22 +154,22 @@ impl ConnectionTrait for PgTxn {
     }
 
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let mut txn = self.0.lock().await;
+        let mut txn = self.ready().await?;
         Ok(query(stmt).execute(&mut **txn).await.map_err(exec_err)?.into())
     }
 
     async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        let mut txn = self.0.lock().await;
+        let mut txn = self.ready().await?;
         Ok(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut **txn).await.map_err(exec_err)?.into())
     }
 
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let mut txn = self.0.lock().await;
+        let mut txn = self.ready().await?;
         Ok(query(stmt).fetch_optional(&mut **txn).await.map_err(query_err)?.map(Into::into))
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let mut txn = self.0.lock().await;
+        let mut txn = self.ready().await?;
         Ok(query(stmt).fetch_all(&mut **txn).await.map_err(query_err)?.into_iter().map(Into::into).collect())
     }
 }
@@ -159,6 +258,92 @@ mod tests {
         );
         txn.execute_unprepared(&sql).await.unwrap();
         Some(txn)
+    }
+
+    #[test]
+    fn placeholders_move_on_outside_quotes_only() {
+        let sql = r#"UPDATE "t$1" SET "a" = $1, "b""$2" = 'it''s $2', "c" = $10 WHERE "id" = $2"#;
+        let shifted = r#"UPDATE "t$1" SET "a" = $8, "b""$2" = 'it''s $2', "c" = $17 WHERE "id" = $9"#;
+        assert_eq!(shift_placeholders(sql, 7), shifted);
+        assert_eq!(shift_placeholders(sql, 0), sql);
+    }
+
+    #[test]
+    fn statements_combine_into_one_with_their_values_in_turn() {
+        let stmt = |sql: &str, values: Vec<Value>| Statement {
+            sql: sql.into(),
+            values: Some(sea_orm::Values(values)),
+            db_backend: DbBackend::Postgres,
+        };
+        let combined = combine(vec![
+            stmt(r#"UPDATE "a" SET "n" = $1 WHERE "id" = $2"#, vec![1i64.into(), 2i64.into()]),
+            stmt(r#"DELETE FROM "b""#, vec![]),
+            stmt(r#"INSERT INTO "c" VALUES ($1)"#, vec!["x".into()]),
+        ]);
+        assert_eq!(
+            combined.sql,
+            r#"WITH w0 AS (UPDATE "a" SET "n" = $1 WHERE "id" = $2), w1 AS (DELETE FROM "b"), "#.to_owned()
+                + r#"w2 AS (INSERT INTO "c" VALUES ($3)) SELECT 1"#
+        );
+        assert_eq!(combined.values, Some(sea_orm::Values(vec![1i64.into(), 2i64.into(), "x".into()])));
+    }
+
+    /// A transaction on PostgreSQL with a temporary table `counters (id, n)` holding ids 1..=3 at 0.
+    async fn txn_with_counters() -> Option<PgTxn> {
+        let url = std::env::var("TEST_DATABASE_URL").ok().filter(|url| url.starts_with("postgres"))?;
+        let txn = PgTxn::begin(&PgPool::connect(&url).await.unwrap()).await.unwrap();
+        txn.execute_unprepared("CREATE TEMP TABLE counters (id int8 PRIMARY KEY, n int8 NOT NULL)").await.unwrap();
+        txn.execute_unprepared("INSERT INTO counters VALUES (1, 0), (2, 0), (3, 0)").await.unwrap();
+        Some(txn)
+    }
+
+    fn add(id: i64, n: i64) -> Statement {
+        Statement::from_sql_and_values(DbBackend::Postgres, "UPDATE counters SET n = n + $1 WHERE id = $2", [
+            n.into(),
+            id.into(),
+        ])
+    }
+
+    async fn counters(txn: &PgTxn) -> Vec<(i64, i64)> {
+        let sql = "SELECT id, n FROM counters ORDER BY id";
+        let rows = txn.query_all_raw(Statement::from_string(DbBackend::Postgres, sql)).await.unwrap();
+        rows.iter().map(|r| (r.try_get("", "id").unwrap(), r.try_get("", "n").unwrap())).collect()
+    }
+
+    /// Writes held back run, all of them, before the next statement: it sees what they did.
+    #[tokio::test]
+    async fn deferred_writes_run_before_the_next_statement() {
+        let Some(txn) = txn_with_counters().await else { return };
+        for (id, n) in [(1, 10), (2, 20), (3, 30)] {
+            assert_eq!(txn.defer(add(id, n)).await.unwrap().rows_affected(), 0, "not run yet");
+        }
+        assert_eq!(counters(&txn).await, [(1, 10), (2, 20), (3, 30)]);
+        txn.defer(add(2, 1)).await.unwrap();
+        assert_eq!(counters(&txn).await, [(1, 10), (2, 21), (3, 30)], "one held back runs alone");
+    }
+
+    /// A write held back that fails fails the statement it goes with.
+    #[tokio::test]
+    async fn a_failing_deferred_write_fails_the_next_statement() {
+        let Some(txn) = txn_with_counters().await else { return };
+        txn.defer(add(1, 1)).await.unwrap();
+        txn.defer(Statement::from_string(DbBackend::Postgres, "UPDATE counters SET n = n / 0")).await.unwrap();
+        let sql = Statement::from_string(DbBackend::Postgres, "SELECT 1");
+        assert!(txn.query_all_raw(sql).await.is_err());
+    }
+
+    /// Writes held back never make one statement of more parameters than PostgreSQL takes: the
+    /// ones held before run first.
+    #[tokio::test]
+    async fn deferred_writes_stay_within_the_parameter_limit() {
+        let Some(txn) = txn_with_counters().await else { return };
+        let ids: Vec<Value> = (0..40_000i64).map(|i| (i % 3 + 1).into()).collect();
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("UPDATE counters SET n = n + 1 WHERE id = ANY(ARRAY[{}])", placeholders.join(", "));
+        let bump = Statement::from_sql_and_values(DbBackend::Postgres, sql, ids);
+        txn.defer(bump.clone()).await.unwrap();
+        txn.defer(bump).await.unwrap();
+        assert_eq!(counters(&txn).await, [(1, 2), (2, 2), (3, 2)]);
     }
 
     /// The store's event row with extreme numbers, and `message` and `valence` as given.
