@@ -109,7 +109,8 @@ fn combine(statements: Vec<Statement>) -> Statement {
     let mut sql = String::new();
     let mut values = Vec::new();
     for (i, stmt) in statements.into_iter().enumerate() {
-        let _ = write!(sql, "{}w{i} AS ({})", if i == 0 { "WITH " } else { ", " }, shift_placeholders(&stmt.sql, values.len()));
+        sql.push_str(if i == 0 { "WITH " } else { ", " });
+        let _ = write!(sql, "w{i} AS ({})", shift_placeholders(&stmt.sql, values.len()));
         values.extend(stmt.values.map(|v| v.0).unwrap_or_default());
     }
     sql.push_str(" SELECT 1");
@@ -298,10 +299,11 @@ mod tests {
     }
 
     fn add(id: i64, n: i64) -> Statement {
-        Statement::from_sql_and_values(DbBackend::Postgres, "UPDATE counters SET n = n + $1 WHERE id = $2", [
-            n.into(),
-            id.into(),
-        ])
+        Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "UPDATE counters SET n = n + $1 WHERE id = $2",
+            [n.into(), id.into()],
+        )
     }
 
     async fn counters(txn: &PgTxn) -> Vec<(i64, i64)> {
