@@ -3,15 +3,8 @@ use moodring::app::Bound;
 use moodring::config::{Cli, Command, ServeArgs};
 use moodring::{api, store::Store, telemetry};
 
-/// mimalloc rather than glibc's malloc: the server's CPU per request fell by a tenth under
-/// PostgreSQL POST (196–203 → 174–182 µs) and GET mood (19 → 16 µs; +10 % req/s), where glibc's
-/// malloc and free were ~16 % of the samples. It also returns the 19 MiB that each argon2
-/// verification takes to the OS, which glibc did only with a fixed mmap threshold
-/// (benches/RESULTS.md, sessions 2 and 15).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> anyhow::Result<()> {
+    return_big_allocations_to_the_os();
     let cli = Cli::parse();
     let lanes = cli.serve_args().map_or(1, |args| args.database.store_options().ingest_lanes());
     shared_runtime(lanes)?.block_on(run(cli))
@@ -65,4 +58,17 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = interrupt.await;
+}
+
+/// Every argon2 verification allocates 19 MiB. glibc serves a first allocation that big with
+/// mmap, but after freeing it raises its mmap threshold and serves the next ones from the heap,
+/// which other allocations then pin: under a steady load RSS grew by about that much at every
+/// key-cache expiry (SQLite soak: 109 -> 305 MB in 5 minutes). A fixed threshold keeps big
+/// allocations in mmap, returned to the OS when freed.
+fn return_big_allocations_to_the_os() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any thread is started.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
 }
