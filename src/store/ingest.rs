@@ -392,9 +392,9 @@ impl<'a> Group<'a> {
     async fn write(&mut self, db: &IngestTxn, models: &Models) -> Result<(), StoreError> {
         self.insert_new_users(db, models).await?;
         self.insert_new_sessions(db, models).await?;
-        let touched: Vec<&SessionWork> = self.sessions.iter().filter(|s| s.latest().is_some()).collect();
+        let moved = self.moved_sessions();
         let mut events = Vec::new();
-        for s in &touched {
+        for s in &moved {
             let pk = s.pk.expect("written above");
             for ((e, received_at_ms), r) in s.events.iter().zip(&s.records) {
                 events.push(event_row(s.tenant.id.get(), pk, e, *received_at_ms, r, &models.session.version)?);
@@ -404,8 +404,8 @@ impl<'a> Group<'a> {
         db.append(self.user_history_rows(models)?).await?;
 
         let updates = db.updates();
-        self.update_stored_sessions(&updates, models).await?;
-        let slots: Vec<SlotUpdate> = touched
+        self.update_stored_sessions(&updates, &moved, models).await?;
+        let slots: Vec<SlotUpdate> = moved
             .iter()
             .map(|s| SlotUpdate {
                 tenant_id: s.tenant.id.get(),
@@ -418,7 +418,7 @@ impl<'a> Group<'a> {
         self.update_stored_users(&updates, models).await?;
         rollup::apply_many(
             &updates,
-            touched.iter().map(|s| {
+            moved.iter().map(|s| {
                 let enter = s.latest().map(|r| r.label);
                 (s.tenant.id, s.pk.expect("written above"), Change { leave: s.label_before, enter, feedback: 0 })
             }),
@@ -451,7 +451,8 @@ impl<'a> Group<'a> {
         moved
     }
 
-    fn session_row(&self, s: &SessionWork, models: &Models) -> Result<session::ActiveModel, StoreError> {
+    /// The session's row as the group leaves it, with its owner's row id.
+    fn row_of(&self, s: &SessionWork, models: &Models) -> Result<session::ActiveModel, StoreError> {
         let owner_pk = s.owner.map(|u| self.users[u].pk.expect("users are written first"));
         session_row(s, owner_pk, models)
     }
@@ -460,17 +461,22 @@ impl<'a> Group<'a> {
     /// them, so that two creating the same sessions wait for each other instead of deadlocking.
     async fn insert_new_sessions(&mut self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
         let new = self.moved_sessions().into_iter().filter(|s| s.stored.is_none());
-        let rows = new.map(|s| self.session_row(s, models)).collect::<Result<Vec<_>, _>>()?;
+        let rows = new.map(|s| self.row_of(s, models)).collect::<Result<Vec<_>, _>>()?;
         for ((tenant_id, external_id), pk) in insert_returning_ids(db, rows).await? {
             self.sessions[self.by_session[&(tenant_id, external_id.as_str())]].pk = Some(pk);
         }
         Ok(())
     }
 
-    /// Updates the stored sessions the group moved.
-    async fn update_stored_sessions(&self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
-        let stored = self.moved_sessions().into_iter().filter(|s| s.stored.is_some());
-        let rows = stored.map(|s| self.session_row(s, models)).collect::<Result<Vec<_>, _>>()?;
+    /// Updates the stored sessions among those the group `moved`.
+    async fn update_stored_sessions(
+        &self,
+        db: &impl ConnectionTrait,
+        moved: &[&SessionWork<'a>],
+        models: &Models,
+    ) -> Result<(), StoreError> {
+        let stored = moved.iter().filter(|s| s.stored.is_some());
+        let rows = stored.map(|s| self.row_of(s, models)).collect::<Result<Vec<_>, _>>()?;
         use session::Column as C;
         let update = OnConflict::column(C::Id)
             .update_columns([
