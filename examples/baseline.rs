@@ -8,7 +8,7 @@
 
 use moodring::api::body::JsonBody;
 use moodring::api::events::PostEventsRequest;
-use moodring::keys::ApiKey;
+use moodring::auth::ApiKey;
 use poem::listener::TcpListener;
 use poem::{EndpointExt, Request, Route, Server};
 use poem_openapi::auth::ApiKey as HeaderKey;

@@ -7,11 +7,10 @@
 
 use chrono::{Duration, Utc};
 use futures::StreamExt;
+use moodring::auth::ApiKey;
 use moodring::domain::{NewEvent, Plan, SessionId, Tenant};
 use moodring::engine::{Event, EventKind as K, Models, ScrollDirection};
-use moodring::keys::ApiKey;
-use moodring::store::committer::Committer;
-use moodring::store::ingest::Job;
+use moodring::ingest::{Committer, Job};
 use moodring::store::tenants::{self, NewTenant};
 use moodring::store::{Store, StoreOptions};
 use sea_orm::{ConnectionTrait, Database};

@@ -9,11 +9,11 @@
 
 use entity::{event, session};
 use futures::future::join_all;
+use moodring::auth::ApiKey;
+use moodring::bench::{copy_rows, event_row};
 use moodring::domain::{NewEvent, Plan, SessionId, Tenant};
 use moodring::engine::{AffectState, Event, EventKind as K, Models, apply_batch};
-use moodring::keys::ApiKey;
-use moodring::store::ingest::{Job, event_row, write_group};
-use moodring::store::states::SessionStates;
+use moodring::ingest::{Committer, Job};
 use moodring::store::tenants::{self, NewTenant};
 use moodring::store::{Store, StoreOptions};
 use sea_orm::ActiveValue::Set;
@@ -83,11 +83,9 @@ async fn main() -> anyhow::Result<()> {
             now,
         })
         .collect();
-    let mut states = SessionStates::default();
-    for group in jobs.chunks(100) {
-        for outcome in write_group(&store, &models, &group.iter().collect::<Vec<_>>(), &mut states).await? {
-            outcome?;
-        }
+    let committer = Committer::start(store.clone(), std::sync::Arc::new(Models::default()), store.ingest_lanes());
+    for outcome in join_all(jobs.into_iter().map(|job| committer.submit(job))).await {
+        outcome?;
     }
     // SQLite has one writer: concurrent SQLite writers only queue, so they share one connection.
     let sqlite = url.starts_with("sqlite:");
@@ -125,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
                     })
                     .collect();
                 if copy {
-                    moodring::store::copy_rows(pool.get_postgres_connection_pool(), batch).await.expect("copy");
+                    copy_rows(pool.get_postgres_connection_pool(), batch).await.expect("copy");
                 } else {
                     let txn = pool.begin().await.expect("begin");
                     event::Entity::insert_many(batch).exec(&txn).await.expect("insert");

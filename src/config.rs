@@ -1,8 +1,9 @@
 //! The command line: defaults compiled in, overridden by flags or environment variables.
 
 use crate::api::body::BodyLimit;
-use crate::app::{Clock, ServerOptions};
-use crate::keys::AuthThrottle;
+use crate::auth::AuthThrottle;
+use crate::server::ServerOptions;
+use crate::state::Clock;
 use crate::store::StoreOptions;
 use crate::telemetry::LogFormat;
 use clap::{Args, Parser, Subcommand};

@@ -1,16 +1,35 @@
 //! moodring: infers how a person feels from what they do.
 //!
+//! Dependencies run one way: [`server`] → [`api`] → {[`ingest`], [`reads`], [`auth`]} →
+//! [`store`] → [`domain`] → [`engine`].
+//!
 //! - [`engine`]: the pure affect engine (state, decay, projection, signals).
-//! - [`api`]: the HTTP API (poem-openapi), its errors and authentication.
+//! - [`domain`]: values checked at the edge (tenants, plans, ids, events, quota months).
 //! - [`store`]: persistence on SQLite or PostgreSQL, always tenant-scoped.
-//! - [`app`]: the running server, its requests served by [`workers`]; [`config`]: the command line.
+//! - [`ingest`]: event batches stored by group commit; [`reads`]: the hot reads, coalesced.
+//! - [`auth`]: API keys, their cache and the failed-authentication throttle.
+//! - [`api`]: the HTTP API (poem-openapi), its wire types, errors and security schemes.
+//! - [`state`]: what the handlers share; [`server`]: the listener and its HTTP workers;
+//!   [`config`]: the command line.
 
 pub mod api;
-pub mod app;
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod engine;
-pub mod keys;
+mod gather;
+pub mod ingest;
+pub mod reads;
+pub mod server;
+pub mod state;
 pub mod store;
 pub mod telemetry;
-pub mod workers;
+#[doc(hidden)]
+pub mod testing;
+
+/// What the benchmark tools in `examples/` reach below the API. Not an interface.
+#[doc(hidden)]
+pub mod bench {
+    pub use crate::ingest::event_row;
+    pub use crate::store::driver::pg_writer::copy_rows;
+}

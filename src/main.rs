@@ -1,6 +1,6 @@
 use clap::Parser;
-use moodring::app::Bound;
 use moodring::config::{Cli, Command, ServeArgs};
+use moodring::server::Bound;
 use moodring::{api, store::Store, telemetry};
 
 fn main() -> anyhow::Result<()> {
@@ -11,11 +11,10 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// The runtime of ingest, the pools and the accept loop (HTTP runs on workers of its own): a
-/// thread per ingest lane, at least one per core. With one per core and two lanes per core
-/// (PostgreSQL), a lane whose database reply had arrived waited while other lanes ran the
-/// engine, its connection idle in its transaction: POST 3,459 → 3,609 req/s (means of 17
-/// alternating runs) with a thread per lane. On SQLite (one lane) more threads only cost:
-/// 3,396 → 3,023 with four (benches/RESULTS.md, session 14).
+/// thread per ingest lane, at least one per core. With fewer threads than lanes (PostgreSQL
+/// runs two per core), a lane whose database reply had arrived waited while other lanes ran
+/// the engine, its connection idle in its transaction; on SQLite (one lane) more threads only
+/// cost (both measured in benches/RESULTS.md).
 fn shared_runtime(lanes: usize) -> std::io::Result<tokio::runtime::Runtime> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     tokio::runtime::Builder::new_multi_thread().worker_threads(lanes.max(cores)).enable_all().build()
@@ -63,7 +62,7 @@ async fn shutdown_signal() {
 /// Every argon2 verification allocates 19 MiB. glibc serves a first allocation that big with
 /// mmap, but after freeing it raises its mmap threshold and serves the next ones from the heap,
 /// which other allocations then pin: under a steady load RSS grew by about that much at every
-/// key-cache expiry (SQLite soak: 109 -> 305 MB in 5 minutes). A fixed threshold keeps big
+/// key-cache expiry (the soak in benches/RESULTS.md). A fixed threshold keeps big
 /// allocations in mmap, returned to the OS when freed.
 fn return_big_allocations_to_the_os() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

@@ -4,11 +4,13 @@ use super::Tag;
 use super::auth::Auth;
 use super::body::JsonReply;
 use super::error::{ApiError, Fails, Failures};
-use super::sessions::session_id;
-use super::wire::{ClientIdParam, EventTypes, MoodLabel, OpenEnum, Scale, UiAction, iso8601, parse_instant, round4};
-use crate::app::AppState;
-use crate::engine::{Mood, Signal, project, project_at};
-use crate::store::history::{self, HistoryPage};
+use super::history::{HistoryResponse, page_params};
+use super::wire::{
+    ClientIdParam, MoodLabel, Scale, SignalDetail, UiAction, iso8601, parse_instant, round4, session_id,
+};
+use crate::engine::{project, project_at};
+use crate::state::AppState;
+use crate::store::history;
 use crate::store::sessions;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -16,25 +18,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// A signal and the values that fired it.
-#[derive(Debug, Object, Serialize)]
-pub struct SignalDetail {
-    /// Stable snake_case id, e.g. `repeated_errors`.
-    pub id: String,
-    /// How strongly it fired, 0–1.
-    pub strength: f64,
-    /// The measurements behind it, e.g. `{"errors": 2, "window_s": 60}`.
-    pub values: BTreeMap<String, f64>,
-}
-
-impl From<&Signal> for SignalDetail {
-    fn from(s: &Signal) -> Self {
-        Self { id: s.id.as_str().to_owned(), strength: round4(s.strength), values: s.values.clone() }
-    }
-}
 
 /// A session's continuous affect at one instant.
 #[derive(Debug, Object, Serialize)]
@@ -107,97 +91,10 @@ impl Example for StateResponse {
     }
 }
 
-/// The state right after one event.
-#[derive(Debug, Object)]
-#[oai(rename = "MoodHistoryEntry")]
-pub struct HistoryEntryOut {
-    pub valence: f64,
-    pub arousal: f64,
-    pub tension: f64,
-    pub affiliation: f64,
-    /// The change the event caused (decay before it excluded).
-    pub delta_valence: f64,
-    pub delta_arousal: f64,
-    pub delta_tension: f64,
-    pub delta_affiliation: f64,
-    pub label: MoodLabel,
-    pub confidence: f64,
-    /// The event's time (ISO 8601).
-    pub timestamp: String,
-    /// The event type.
-    pub trigger_type: OpenEnum<EventTypes>,
-    /// One sentence: what moved the state and why.
-    pub trigger_reason: String,
-    pub signals: Vec<SignalDetail>,
-}
-
-/// A page of history, newest first.
-#[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct HistoryResponse {
-    pub entries: Vec<HistoryEntryOut>,
-    /// Pass as `before` for the next (older) page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
-impl HistoryResponse {
-    pub(super) fn new(page: &HistoryPage, scale: Scale) -> Self {
-        let entries = page
-            .entries
-            .iter()
-            .map(|e| {
-                let (d, c) = (scale.point(e.dims), scale.delta(e.delta));
-                HistoryEntryOut {
-                    valence: d[0],
-                    arousal: d[1],
-                    tension: d[2],
-                    affiliation: d[3],
-                    delta_valence: c[0],
-                    delta_arousal: c[1],
-                    delta_tension: c[2],
-                    delta_affiliation: c[3],
-                    label: label(&e.label),
-                    confidence: round4(e.confidence),
-                    timestamp: iso8601(e.ts_ms),
-                    trigger_type: OpenEnum::new(e.trigger_type.clone()),
-                    trigger_reason: e.trigger_reason.clone(),
-                    signals: e.signals.iter().map(SignalDetail::from).collect(),
-                }
-            })
-            .collect();
-        Self { entries, next_cursor: page.next.map(|c| c.to_string()) }
-    }
-}
-
-/// `limit` (1–500, default 50) and `before` (a cursor from an earlier page) of a history read.
-pub(super) fn page_params(limit: Option<i64>, before: Option<&str>) -> Result<(u64, Option<i64>), ApiError> {
-    let limit = limit.unwrap_or(50);
-    if !(1..=MAX_HISTORY).contains(&limit) {
-        return Err(ApiError::InvalidParameter {
-            param: "limit".into(),
-            message: format!("must be between 1 and {MAX_HISTORY}"),
-        });
-    }
-    let before = match before {
-        None => None,
-        Some(raw) => Some(raw.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| ApiError::InvalidParameter {
-            param: "before".into(),
-            message: "must be a next_cursor from an earlier page".into(),
-        })?),
-    };
-    Ok((limit as u64, before))
-}
-
 pub struct OnAffectRead;
 impl Failures for OnAffectRead {
     const STATUSES: &'static [u16] = &[400, 401, 404, 429, 500];
 }
-
-fn label(s: &str) -> MoodLabel {
-    s.parse::<Mood>().unwrap_or(Mood::Neutral).into()
-}
-
-const MAX_HISTORY: i64 = 500;
 
 pub struct AffectApi;
 

@@ -3,11 +3,11 @@ use super::auth::Auth;
 use super::body::JsonReply;
 use super::error::{ApiError, Fails, Failures};
 use super::wire::{MoodLabel, Scale, parse_instant, round4};
-use crate::app::AppState;
 use crate::engine::{Dims, Mood, label_of};
+use crate::reads::Reads;
+use crate::state::AppState;
 use crate::store::analytics;
-use crate::store::reads::Reads;
-use crate::store::timeline::{self, Interval, MAX_BUCKETS, Plan, PlanError};
+use crate::store::timeline::{self, Buckets, BucketsError, Interval, MAX_BUCKETS};
 use chrono::SecondsFormat;
 use chrono_tz::Tz;
 use poem::web::Data;
@@ -237,25 +237,25 @@ impl AnalyticsApi {
                 }
             }
         };
-        let plan = Plan::new(from, to, interval.into(), zone).map_err(|e| ApiError::InvalidParameter {
+        let buckets = Buckets::new(from, to, interval.into(), zone).map_err(|e| ApiError::InvalidParameter {
             param: match e {
-                PlanError::Empty => "from".into(),
-                PlanError::TooManyBuckets => "interval".into(),
+                BucketsError::Empty => "from".into(),
+                BucketsError::TooManyBuckets => "interval".into(),
             },
             message: match e {
-                PlanError::Empty => "must be before to".into(),
-                PlanError::TooManyBuckets => {
+                BucketsError::Empty => "must be before to".into(),
+                BucketsError::TooManyBuckets => {
                     format!("the range holds more than {MAX_BUCKETS} buckets: widen the interval or narrow the range")
                 }
             },
         })?;
-        let stats = timeline::series(&state.store, auth.tenant(), &plan).await?;
+        let stats = timeline::series(&state.store, auth.tenant(), &buckets).await?;
         let scale = scale.0.unwrap_or_default();
         let local =
             |t: &chrono::DateTime<chrono::Utc>| t.with_timezone(&zone).to_rfc3339_opts(SecondsFormat::Millis, true);
-        let buckets = stats
+        let out = stats
             .iter()
-            .zip(plan.edges.windows(2))
+            .zip(buckets.edges.windows(2))
             .map(|(s, edge)| {
                 let mean = (s.sessions > 0).then(|| scale.point(s.sums.map(|v| v / s.sessions as f64)));
                 TimeBucket {
@@ -279,12 +279,12 @@ impl AnalyticsApi {
             })
             .collect();
         Ok(Json(TimeSeries {
-            from: local(&plan.edges[0]),
-            to: local(&plan.edges[plan.edges.len() - 1]),
+            from: local(&buckets.edges[0]),
+            to: local(&buckets.edges[buckets.edges.len() - 1]),
             interval,
             tz: zone_name,
             scale,
-            buckets,
+            buckets: out,
         }))
     }
 

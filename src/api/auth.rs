@@ -2,9 +2,9 @@
 //! failure — missing, malformed, duplicated, unknown, wrong or revoked — is the same 401.
 
 use super::error::ApiError;
-use crate::app::AppState;
+use crate::auth::{self, ApiKey};
 use crate::domain::Tenant;
-use crate::keys::{self, ApiKey};
+use crate::state::AppState;
 use poem::http::HeaderMap;
 use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
@@ -50,7 +50,7 @@ async fn by_bearer(req: &Request, _: Bearer) -> poem::Result<Tenant> {
 async fn authenticate(req: &Request) -> poem::Result<Tenant> {
     let state = req.data::<Arc<AppState>>().expect("the app state is attached to every request");
     let key = credential(req.headers()).ok_or(ApiError::Unauthorized)?;
-    match keys::verify(&state.store, &state.keys, &key).await {
+    match auth::verify(&state.store, &state.keys, &key).await {
         Ok(Some(tenant)) => Ok(tenant),
         Ok(None) => Err(ApiError::Unauthorized.into()),
         Err(e) => Err(ApiError::from(e).into()),

@@ -5,7 +5,7 @@ use super::Tag;
 use super::auth::Auth;
 use super::error::{ApiError, Fails, Failures};
 use super::wire::{iso8601, parse_instant};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::export::{self, ExportRow};
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};

@@ -1,5 +1,5 @@
 use super::Tag;
-use crate::app::AppState;
+use crate::state::AppState;
 use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 mod export;
 mod health;
+mod history;
 mod keys;
 mod sessions;
 mod users;
@@ -97,4 +98,48 @@ fn inline_described_enums(spec: &mut serde_json::Value) {
         })
         .unwrap_or_default();
     walk(spec, &enums);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every type answered with [`body::JsonReply`] writes the JSON poem-openapi's `Json` would (whose
+    /// schema the spec shows).
+    #[test]
+    fn replies_write_what_poem_openapi_writes() {
+        use crate::store::analytics::MoodCounts;
+        use affect::{SessionAffect, StateResponse};
+        use analytics::MoodAnalytics;
+        use poem_openapi::types::{Example, ToJSON};
+        use serde::Serialize;
+        use sessions::{MoodResponse, PostEventsResponse};
+        use users::{UserMood, UserSessionOut};
+        use wire::{MoodLabel, Scale, SignalDetail};
+        fn same<T: ToJSON + Serialize>(value: T) {
+            assert_eq!(serde_json::to_value(&value).unwrap(), value.to_json().unwrap());
+        }
+        same(MoodResponse::example());
+        same(MoodResponse { signals: vec![], confidence: 0.0, ..MoodResponse::example() });
+        same(PostEventsResponse::example());
+        same(MoodAnalytics::example());
+        same(MoodAnalytics::from(MoodCounts { sessions: [0; 7], with_feedback: 0 }));
+        let signal = || SignalDetail {
+            id: "repeated_errors".into(),
+            strength: 0.75,
+            values: [("errors".to_owned(), 2.0), ("window_s".to_owned(), 60.0)].into(),
+        };
+        let state = StateResponse::example();
+        same(StateResponse { mood: SessionAffect { signals: vec![signal()], scale: Scale::Sonzai, ..state.mood } });
+        same(UserMood::example());
+        let session = UserSessionOut {
+            session_id: "s1".into(),
+            mood: MoodLabel::Neutral,
+            confidence: 0.5,
+            event_count: 3,
+            created_at: "2026-05-04T10:00:00.000Z".into(),
+            updated_at: "2026-05-04T10:05:00.000Z".into(),
+        };
+        same(UserMood { signals: vec![signal(), signal()], recent_sessions: vec![session], ..UserMood::example() });
+    }
 }

@@ -3,12 +3,11 @@ use super::auth::Auth;
 use super::body::{JsonBody, JsonReply};
 use super::error::{ApiError, Fails, Failures};
 use super::events::PostEventsRequest;
-use super::wire::{ClientIdParam, MoodLabel, UiAction, check_text, iso8601, round4};
-use crate::app::AppState;
-use crate::domain::SessionId;
+use super::wire::{ClientIdParam, MoodLabel, UiAction, check_text, iso8601, round4, session_id, user_id};
+use crate::ingest::Job;
+use crate::reads::Reads;
+use crate::state::AppState;
 use crate::store::feedback::{self, NewFeedback};
-use crate::store::ingest::Job;
-use crate::store::reads::Reads;
 use crate::store::sessions;
 use poem::web::Data;
 use poem_openapi::param::Path;
@@ -149,10 +148,6 @@ impl Failures for OnFeedback {
     const STATUSES: &'static [u16] = &[400, 401, 404, 413, 415, 429, 500];
 }
 
-pub(super) fn session_id(raw: &str) -> Result<SessionId, ApiError> {
-    SessionId::parse(raw).map_err(|e| ApiError::InvalidSessionId(e.reason()))
-}
-
 pub struct SessionsApi;
 
 #[OpenApi(prefix_path = "/v1/sessions", tag = "Tag::Sessions")]
@@ -174,7 +169,7 @@ impl SessionsApi {
     ) -> Result<JsonReply<PostEventsResponse>, Fails<OnPostEvents>> {
         let id = session_id(&id)?;
         let now = state.clock.now();
-        let user = body.0.user_id.as_deref().map(super::users::user_id).transpose()?;
+        let user = body.0.user_id.as_deref().map(user_id).transpose()?;
         let events = body.0.validate(now.timestamp_millis())?;
         let job = Job { tenant: auth.tenant().clone(), session: id, user, events, now };
         let session_id = job.session.to_string();

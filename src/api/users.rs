@@ -2,14 +2,13 @@
 //! sessions, in one cheap call before every reply.
 
 use super::Tag;
-use super::affect::{HistoryResponse, SignalDetail, page_params};
 use super::auth::Auth;
 use super::body::JsonReply;
 use super::error::{ApiError, Fails, Failures};
-use super::wire::{ClientIdParam, MoodLabel, Scale, UiAction, iso8601, parse_instant, round4};
-use crate::app::AppState;
-use crate::domain::UserId;
+use super::history::{HistoryResponse, page_params};
+use super::wire::{ClientIdParam, MoodLabel, Scale, SignalDetail, UiAction, iso8601, parse_instant, round4, user_id};
 use crate::engine::{project_at, summarize};
+use crate::state::AppState;
 use crate::store::users::{self, UserSession};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -18,10 +17,6 @@ use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
 use serde::Serialize;
 use std::sync::Arc;
-
-pub(super) fn user_id(raw: &str) -> Result<UserId, ApiError> {
-    UserId::parse(raw).map_err(|e| ApiError::InvalidUserId(e.reason()))
-}
 
 /// One of the user's sessions.
 #[derive(Debug, Object, Serialize)]
@@ -159,7 +154,7 @@ impl UsersApi {
         scale: Query<Option<Scale>>,
     ) -> Result<JsonReply<UserMood>, Fails<OnUserRead>> {
         let id = self::user_id(&user_id)?;
-        let (user_pk, stored) = users::state(&state.store, auth.tenant(), &id)
+        let (user, stored) = users::state(&state.store, auth.tenant(), &id)
             .await?
             .ok_or_else(|| ApiError::UserNotFound(id.to_string()))?;
         let latest = stored.state.last_interaction_at_ms.unwrap_or(stored.created_at_ms);
@@ -169,7 +164,7 @@ impl UsersApi {
         }
         .max(latest);
         let (affect, projection) = project_at(&state.models.user, &stored.state, at_ms);
-        let recent = users::sessions_of(&state.store, user_pk, RECENT_SESSIONS).await?;
+        let recent = users::sessions_of(&state.store, user, RECENT_SESSIONS).await?;
         let summary = summarize(&projection, recent.get(1).map(|s| s.label));
         let scale = scale.0.unwrap_or_default();
         let (dims, base) = (scale.point(affect.dims.into()), scale.point(affect.baseline.into()));
@@ -241,9 +236,10 @@ impl UsersApi {
     ) -> Result<Json<UserSessions>, Fails<OnUserRead>> {
         let id = self::user_id(&user_id)?;
         let (limit, _) = page_params(limit.0, None)?;
-        let user_pk =
-            users::pk(&state.store, auth.tenant(), &id).await?.ok_or_else(|| ApiError::UserNotFound(id.to_string()))?;
-        let sessions = users::sessions_of(&state.store, user_pk, limit).await?;
+        let user = users::find_ref(&state.store, auth.tenant(), &id)
+            .await?
+            .ok_or_else(|| ApiError::UserNotFound(id.to_string()))?;
+        let sessions = users::sessions_of(&state.store, user, limit).await?;
         Ok(Json(UserSessions {
             user_id: id.to_string(),
             sessions: sessions.iter().map(UserSessionOut::from).collect(),

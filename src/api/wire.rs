@@ -1,13 +1,15 @@
 //! Types shared by several endpoints' request and response bodies.
 
 use super::error::ApiError;
-use crate::engine::{EventKind, Mood, SuggestedAction};
+use crate::domain::{SessionId, UserId};
+use crate::engine::{EventKind, Mood, Signal, SuggestedAction};
 use chrono::{DateTime, SecondsFormat, Utc};
-use poem_openapi::Enum;
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type};
+use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 /// The names an [`OpenEnum`] documents.
@@ -158,6 +160,33 @@ impl From<SuggestedAction> for UiAction {
             SuggestedAction::ShowExitOffer => Self::ShowExitOffer,
         }
     }
+}
+
+/// A signal and the values that fired it.
+#[derive(Debug, Object, Serialize)]
+pub struct SignalDetail {
+    /// Stable snake_case id, e.g. `repeated_errors`.
+    pub id: String,
+    /// How strongly it fired, 0–1.
+    pub strength: f64,
+    /// The measurements behind it, e.g. `{"errors": 2, "window_s": 60}`.
+    pub values: BTreeMap<String, f64>,
+}
+
+impl From<&Signal> for SignalDetail {
+    fn from(s: &Signal) -> Self {
+        Self { id: s.id.as_str().to_owned(), strength: round4(s.strength), values: s.values.clone() }
+    }
+}
+
+/// A session id from a path or body, checked.
+pub fn session_id(raw: &str) -> Result<SessionId, ApiError> {
+    SessionId::parse(raw).map_err(|e| ApiError::InvalidSessionId(e.reason()))
+}
+
+/// A user id from a path or body, checked.
+pub fn user_id(raw: &str) -> Result<UserId, ApiError> {
+    UserId::parse(raw).map_err(|e| ApiError::InvalidUserId(e.reason()))
 }
 
 /// ISO 8601 in UTC with milliseconds, as the contract writes it: `2026-05-04T10:00:00.000Z`.

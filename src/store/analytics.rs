@@ -1,6 +1,6 @@
 //! Aggregates over a tenant's sessions, read from maintained rollups (never a scan).
 
-use super::pg_reader::Array;
+use super::driver::pg_reader::Array;
 use super::rollup;
 use super::{Store, StoreError};
 use crate::domain::{Tenant, TenantId};
@@ -25,7 +25,7 @@ impl MoodCounts {
     }
 }
 
-/// Several tenants' counts in one query (see [`super::reads`]); a tenant without sessions has
+/// Several tenants' counts in one query (see [`crate::reads`]); a tenant without sessions has
 /// zeros.
 pub async fn mood_counts(store: &Store, tenants: &[TenantId]) -> Result<HashMap<TenantId, MoodCounts>, StoreError> {
     static POSTGRES: OnceLock<String> = OnceLock::new();
@@ -37,7 +37,7 @@ pub async fn mood_counts(store: &Store, tenants: &[TenantId]) -> Result<HashMap<
     Ok(decode_counts(tenants, rows))
 }
 
-/// One tenant's counts (see [`super::reads`]): [`mood_counts`] for one tenant, run in process
+/// One tenant's counts (see [`crate::reads`]): [`mood_counts`] for one tenant, run in process
 /// with its statement text built once.
 pub async fn tenant_mood_counts(store: &Store, tenant: TenantId) -> Result<MoodCounts, StoreError> {
     static SQL: OnceLock<String> = OnceLock::new();

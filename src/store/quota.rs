@@ -9,7 +9,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 /// New sessions the tenant may still create in `month`, as this transaction sees it.
-pub(super) async fn remaining(
+pub(crate) async fn remaining(
     db: &impl ConnectionTrait,
     tenant: &Tenant,
     month: QuotaMonth,
@@ -27,7 +27,7 @@ pub(super) async fn remaining(
 
 /// Takes `n` new sessions from the tenant's allowance for `month` in one statement: it creates
 /// the month's counter at `n` or adds `n` if the sum stays within the limit; all or nothing.
-pub(super) async fn take(
+pub(crate) async fn take(
     db: &impl ConnectionTrait,
     tenant: &Tenant,
     month: QuotaMonth,

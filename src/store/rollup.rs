@@ -43,7 +43,7 @@ pub(super) async fn create(db: &impl ConnectionTrait, tenant: TenantId) -> Resul
 
 /// A change to one session's contribution.
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct Change {
+pub(crate) struct Change {
     pub leave: Option<Mood>,
     pub enter: Option<Mood>,
     pub feedback: i64,
@@ -59,7 +59,7 @@ pub(super) async fn apply(
 }
 
 /// Applies many sessions' changes: summed per tenant and shard, one statement for each that moves.
-pub(super) async fn apply_many(
+pub(crate) async fn apply_many(
     db: &impl ConnectionTrait,
     changes: impl IntoIterator<Item = (TenantId, i64, Change)>,
 ) -> Result<(), StoreError> {

@@ -1,13 +1,13 @@
-//! Sessions: the current mood and state, erasure. Batches are written by [`super::ingest`].
+//! Sessions: the current mood and state, erasure. Batches are written by [`crate::ingest`].
 
-use super::pg_reader::Array;
+use super::driver::pg_reader::Array;
 use super::rollup::{self, Change};
-use super::{Store, StoreError, users};
+use super::{Store, StoreError};
 use crate::domain::{SessionId, Tenant, TenantId};
 use crate::engine::{AffectState, Mood, SignalId, SuggestedAction};
-use entity::session;
+use entity::{event, feedback, session, session_slot, user_history};
 use sea_orm::sea_query::{Expr, Value};
-use sea_orm::{ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
@@ -29,11 +29,11 @@ fn find(tenant: &Tenant, id: &SessionId) -> sea_orm::Select<session::Entity> {
         .filter(session::Column::ExternalId.eq(id.as_str()))
 }
 
-pub(super) fn parse_label(s: &str) -> Result<Mood, StoreError> {
+pub(crate) fn parse_label(s: &str) -> Result<Mood, StoreError> {
     s.parse().map_err(|()| StoreError::Corrupt(format!("unknown mood label {s:?}")))
 }
 
-/// The moods of several sessions at their latest events, in one query (see [`super::reads`]);
+/// The moods of several sessions at their latest events, in one query (see [`crate::reads`]);
 /// sessions the tenants do not have are absent.
 pub async fn current_moods(
     store: &Store,
@@ -52,7 +52,7 @@ pub async fn current_moods(
     decode_moods(keys, rows)
 }
 
-/// One session's mood (see [`super::reads`]): [`current_moods`] for one key, run in process
+/// One session's mood (see [`crate::reads`]): [`current_moods`] for one key, run in process
 /// with its statement text built once — building it cost more than running it.
 pub async fn current_mood(store: &Store, tenant: TenantId, id: &SessionId) -> Result<Option<CurrentMood>, StoreError> {
     static SQL: OnceLock<String> = OnceLock::new();
@@ -156,11 +156,21 @@ pub(super) async fn pk(store: &Store, tenant: &Tenant, id: &SessionId) -> Result
 pub async fn erase(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<bool, StoreError> {
     let txn = store.begin_write().await?;
     let Some(row) = find(tenant, id).lock_exclusive().one(&txn).await? else { return Ok(false) };
-    users::erase_session_rows(&txn, row.id).await?;
+    erase_rows(&txn, row.id).await?;
     let change = Change { leave: Some(parse_label(&row.label)?), enter: None, feedback: -i64::from(row.has_feedback) };
     rollup::apply(&txn, tenant.id, row.id, change).await?;
     txn.commit().await?;
     Ok(true)
+}
+
+/// Deletes everything stored under one session row, the row included (no rollup change).
+pub(super) async fn erase_rows(db: &impl ConnectionTrait, session_pk: i64) -> Result<(), StoreError> {
+    event::Entity::delete_many().filter(event::Column::SessionId.eq(session_pk)).exec(db).await?;
+    feedback::Entity::delete_many().filter(feedback::Column::SessionId.eq(session_pk)).exec(db).await?;
+    session_slot::Entity::delete_many().filter(session_slot::Column::SessionId.eq(session_pk)).exec(db).await?;
+    user_history::Entity::delete_many().filter(user_history::Column::SessionId.eq(session_pk)).exec(db).await?;
+    session::Entity::delete_by_id(session_pk).exec(db).await?;
+    Ok(())
 }
 
 /// Locks and returns the session row inside a write transaction (for feedback).

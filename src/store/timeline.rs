@@ -19,7 +19,7 @@ fn slot_of(ts_ms: i64) -> i64 {
 }
 
 /// One session's newly applied events, for its slots.
-pub(super) struct SlotUpdate<'a> {
+pub(crate) struct SlotUpdate<'a> {
     pub tenant_id: i64,
     pub session_pk: i64,
     /// The session's latest event time before these events.
@@ -31,7 +31,7 @@ pub(super) struct SlotUpdate<'a> {
 /// Records sessions' new events in their slots: one multi-row upsert for all sessions that only
 /// move forward (the usual case) and at most one pointer update each; sessions with events
 /// landing before their latest slot get their own upsert and are relinked.
-pub(super) async fn record(db: &impl ConnectionTrait, updates: &[SlotUpdate<'_>]) -> Result<(), StoreError> {
+pub(crate) async fn record(db: &impl ConnectionTrait, updates: &[SlotUpdate<'_>]) -> Result<(), StoreError> {
     let (mut forward_rows, mut backward_rows) = (Vec::new(), Vec::new());
     let (mut pointers, mut relinks) = (Vec::new(), Vec::new());
     for u in updates {
@@ -143,9 +143,9 @@ impl Interval {
     }
 }
 
-/// Why a time series cannot be planned.
+/// Why a range cannot be cut into buckets.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PlanError {
+pub enum BucketsError {
     Empty,
     TooManyBuckets,
 }
@@ -154,7 +154,7 @@ pub enum PlanError {
 /// one IANA zone, following its DST changes. A local hour skipped by DST has no bucket; the
 /// hour repeated when DST ends is one two-hour bucket.
 #[derive(Clone, Debug)]
-pub struct Plan {
+pub struct Buckets {
     pub interval: Interval,
     pub tz: Tz,
     /// UTC start of each bucket, and the end of the last.
@@ -181,11 +181,11 @@ fn offset_ms(tz: Tz, t_ms: i64) -> i64 {
     i64::from(tz.offset_from_utc_datetime(&t).fix().local_minus_utc()) * 1000
 }
 
-impl Plan {
+impl Buckets {
     /// Buckets covering `[from, to)`, widened to whole buckets.
-    pub fn new(from: DateTime<Utc>, to: DateTime<Utc>, interval: Interval, tz: Tz) -> Result<Self, PlanError> {
+    pub fn new(from: DateTime<Utc>, to: DateTime<Utc>, interval: Interval, tz: Tz) -> Result<Self, BucketsError> {
         if from >= to {
-            return Err(PlanError::Empty);
+            return Err(BucketsError::Empty);
         }
         let origin = interval.floor(from.with_timezone(&tz).naive_local());
         let step = |i: i64| match interval {
@@ -204,7 +204,7 @@ impl Plan {
                 edges.push(end);
             }
             if indices.len() > MAX_BUCKETS {
-                return Err(PlanError::TooManyBuckets);
+                return Err(BucketsError::TooManyBuckets);
             }
         }
         let (start_ms, end_ms) = (edges[0].timestamp_millis(), edges[edges.len() - 1].timestamp_millis());
@@ -262,16 +262,16 @@ pub struct BucketStats {
     pub sums: [f64; 4],
 }
 
-/// Stats for every bucket of the plan (zero where nothing happened), in order.
-pub async fn series(store: &Store, tenant: &Tenant, plan: &Plan) -> Result<Vec<BucketStats>, StoreError> {
+/// Stats for every bucket (zero where nothing happened), in order.
+pub async fn series(store: &Store, tenant: &Tenant, buckets: &Buckets) -> Result<Vec<BucketStats>, StoreError> {
     let backend = store.backend();
     let (p1, p2, p3) = match backend {
         DbBackend::Postgres => ("$1", "$2", "$3"),
         _ => ("?", "?", "?"),
     };
-    let (from, to) = (plan.edges[0].timestamp_millis(), plan.edges[plan.edges.len() - 1].timestamp_millis());
-    let b = plan.bucket_sql("slot_ms");
-    let b_next = plan.bucket_sql("next_slot_ms");
+    let (from, to) = (buckets.edges[0].timestamp_millis(), buckets.edges[buckets.edges.len() - 1].timestamp_millis());
+    let b = buckets.bucket_sql("slot_ms");
+    let b_next = buckets.bucket_sql("next_slot_ms");
     let moods: String = Mood::ALL
         .iter()
         .map(|m| format!(", CAST(SUM(CASE WHEN last = 1 AND label = '{m}' THEN 1 ELSE 0 END) AS BIGINT) AS m_{m}"))
@@ -289,8 +289,8 @@ pub async fn series(store: &Store, tenant: &Tenant, plan: &Plan) -> Result<Vec<B
     );
     let values: Vec<sea_orm::Value> = vec![tenant.id.get().into(), from.into(), to.into()];
     let rows = store.reader().query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-    let position: BTreeMap<i64, usize> = plan.indices.iter().enumerate().map(|(pos, i)| (*i, pos)).collect();
-    let mut out = vec![BucketStats::default(); plan.buckets()];
+    let position: BTreeMap<i64, usize> = buckets.indices.iter().enumerate().map(|(pos, i)| (*i, pos)).collect();
+    let mut out = vec![BucketStats::default(); buckets.buckets()];
     for row in rows {
         let index: i64 = row.try_get("", "b")?;
         let Some(&pos) = position.get(&index) else { continue };
@@ -319,8 +319,9 @@ mod tests {
     #[test]
     fn day_buckets_follow_dst() {
         // Paris springs forward on 2026-03-29: that day has 23 hours.
-        let plan = Plan::new(utc("2026-03-28T12:00:00Z"), utc("2026-03-30T12:00:00Z"), Interval::Day, Paris).unwrap();
-        let edges: Vec<String> = plan.edges.iter().map(|e| e.to_rfc3339()).collect();
+        let buckets =
+            Buckets::new(utc("2026-03-28T12:00:00Z"), utc("2026-03-30T12:00:00Z"), Interval::Day, Paris).unwrap();
+        let edges: Vec<String> = buckets.edges.iter().map(|e| e.to_rfc3339()).collect();
         assert_eq!(
             edges,
             [
@@ -331,7 +332,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            plan.offsets,
+            buckets.offsets,
             vec![
                 (utc("2026-03-27T23:00:00Z").timestamp_millis(), 3_600_000),
                 (utc("2026-03-29T01:00:00Z").timestamp_millis(), 7_200_000)
@@ -342,22 +343,23 @@ mod tests {
     #[test]
     fn hours_skip_the_dst_gap_and_merge_the_repeat() {
         let spring =
-            Plan::new(utc("2026-03-29T00:00:00Z"), utc("2026-03-29T03:00:00Z"), Interval::Hour, Paris).unwrap();
+            Buckets::new(utc("2026-03-29T00:00:00Z"), utc("2026-03-29T03:00:00Z"), Interval::Hour, Paris).unwrap();
         // Local 01:00, then 03:00 (02:00 does not exist), 04:00, 05:00.
         assert_eq!(spring.buckets(), 3);
         assert_eq!(spring.edges[1], utc("2026-03-29T01:00:00Z"));
         let autumn =
-            Plan::new(utc("2026-10-25T00:00:00Z"), utc("2026-10-25T02:00:00Z"), Interval::Hour, Paris).unwrap();
+            Buckets::new(utc("2026-10-25T00:00:00Z"), utc("2026-10-25T02:00:00Z"), Interval::Hour, Paris).unwrap();
         // Local 02:00 happens twice: one bucket of two hours.
         assert_eq!(autumn.edges, vec![utc("2026-10-25T00:00:00Z"), utc("2026-10-25T02:00:00Z")]);
     }
 
     #[test]
     fn half_hour_zones_and_weeks_align_locally() {
-        let plan =
-            Plan::new(utc("2026-11-23T10:00:00Z"), utc("2026-11-23T11:00:00Z"), Interval::Hour, Kolkata).unwrap();
-        assert_eq!(plan.edges[0], utc("2026-11-23T09:30:00Z"));
-        let weeks = Plan::new(utc("2026-11-25T10:00:00Z"), utc("2026-12-01T00:00:00Z"), Interval::Week, UTC).unwrap();
+        let buckets =
+            Buckets::new(utc("2026-11-23T10:00:00Z"), utc("2026-11-23T11:00:00Z"), Interval::Hour, Kolkata).unwrap();
+        assert_eq!(buckets.edges[0], utc("2026-11-23T09:30:00Z"));
+        let weeks =
+            Buckets::new(utc("2026-11-25T10:00:00Z"), utc("2026-12-01T00:00:00Z"), Interval::Week, UTC).unwrap();
         assert_eq!(
             weeks.edges,
             vec![utc("2026-11-23T00:00:00Z"), utc("2026-11-30T00:00:00Z"), utc("2026-12-07T00:00:00Z")]
@@ -367,11 +369,11 @@ mod tests {
     #[test]
     fn ranges_are_bounded() {
         let from = utc("2026-01-01T00:00:00Z");
-        assert!(Plan::new(from, from + Duration::hours(1000), Interval::Hour, UTC).is_ok());
+        assert!(Buckets::new(from, from + Duration::hours(1000), Interval::Hour, UTC).is_ok());
         assert!(matches!(
-            Plan::new(from, from + Duration::hours(1001), Interval::Hour, UTC),
-            Err(PlanError::TooManyBuckets)
+            Buckets::new(from, from + Duration::hours(1001), Interval::Hour, UTC),
+            Err(BucketsError::TooManyBuckets)
         ));
-        assert_eq!(Plan::new(from, from, Interval::Day, UTC).unwrap_err(), PlanError::Empty);
+        assert_eq!(Buckets::new(from, from, Interval::Day, UTC).unwrap_err(), BucketsError::Empty);
     }
 }

@@ -4,10 +4,18 @@
 use super::history::{HistoryEntry, HistoryPage, history_entry, page_of};
 use super::rollup::{self, Change};
 use super::{Store, StoreError, sessions};
-use crate::domain::{Tenant, UserId};
+use crate::domain::{Tenant, TenantId, UserId};
 use crate::engine::{AffectState, Mood};
-use entity::{event, feedback, session, session_slot, user, user_history};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use entity::{session, user, user_history};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+/// One tenant's user, as a lookup scoped to that tenant found it: queries about a user's rows
+/// take this, never a bare row id, so they stay inside the tenant that asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserRef {
+    tenant: TenantId,
+    pk: i64,
+}
 
 fn find(tenant: &Tenant, id: &UserId) -> sea_orm::Select<user::Entity> {
     user::Entity::find()
@@ -47,20 +55,21 @@ pub struct StoredUser {
     pub model_version: String,
 }
 
-pub async fn state(store: &Store, tenant: &Tenant, id: &UserId) -> Result<Option<(i64, StoredUser)>, StoreError> {
+pub async fn state(store: &Store, tenant: &Tenant, id: &UserId) -> Result<Option<(UserRef, StoredUser)>, StoreError> {
     let Some(row) = find(tenant, id).one(store.reader()).await? else { return Ok(None) };
     let stored = StoredUser {
         state: serde_json::from_str(&row.state)?,
         created_at_ms: row.created_at_ms,
         model_version: row.model_version,
     };
-    Ok(Some((row.id, stored)))
+    Ok(Some((UserRef { tenant: tenant.id, pk: row.id }, stored)))
 }
 
 /// The user's sessions, most recently active first.
-pub async fn sessions_of(store: &Store, user_pk: i64, limit: u64) -> Result<Vec<UserSession>, StoreError> {
+pub async fn sessions_of(store: &Store, user: UserRef, limit: u64) -> Result<Vec<UserSession>, StoreError> {
     let rows = session::Entity::find()
-        .filter(session::Column::UserId.eq(user_pk))
+        .filter(session::Column::TenantId.eq(user.tenant.get()))
+        .filter(session::Column::UserId.eq(user.pk))
         .order_by_desc(session::Column::UpdatedAtMs)
         .order_by_desc(session::Column::Id)
         .limit(limit)
@@ -80,9 +89,10 @@ pub async fn sessions_of(store: &Store, user_pk: i64, limit: u64) -> Result<Vec<
         .collect()
 }
 
-/// The user's `pk`, if the tenant has such a user.
-pub async fn pk(store: &Store, tenant: &Tenant, id: &UserId) -> Result<Option<i64>, StoreError> {
-    Ok(find(tenant, id).select_only().column(user::Column::Id).into_tuple().one(store.reader()).await?)
+/// The tenant's user with this id, if there is one.
+pub async fn find_ref(store: &Store, tenant: &Tenant, id: &UserId) -> Result<Option<UserRef>, StoreError> {
+    let pk = find(tenant, id).select_only().column(user::Column::Id).into_tuple().one(store.reader()).await?;
+    Ok(pk.map(|pk| UserRef { tenant: tenant.id, pk }))
 }
 
 /// A page of the user's history, newest first (as [`super::history::page`] for sessions).
@@ -94,8 +104,9 @@ pub async fn history(
     before: Option<i64>,
 ) -> Result<Option<HistoryPage>, StoreError> {
     use user_history::Column as H;
-    let Some(user_pk) = pk(store, tenant, id).await? else { return Ok(None) };
-    let mut query = user_history::Entity::find().filter(H::UserId.eq(user_pk));
+    let Some(user) = find_ref(store, tenant, id).await? else { return Ok(None) };
+    let mut query =
+        user_history::Entity::find().filter(H::TenantId.eq(user.tenant.get())).filter(H::UserId.eq(user.pk));
     if let Some(before) = before {
         query = query.filter(H::Id.lt(before));
     }
@@ -122,7 +133,7 @@ pub async fn erase(store: &Store, tenant: &Tenant, id: &UserId) -> Result<Option
         .await?;
     lock_pk(&txn, tenant, user_pk).await?;
     for s in &linked {
-        erase_session_rows(&txn, s.id).await?;
+        sessions::erase_rows(&txn, s.id).await?;
         let change =
             Change { leave: Some(sessions::parse_label(&s.label)?), enter: None, feedback: -i64::from(s.has_feedback) };
         rollup::apply(&txn, tenant.id, s.id, change).await?;
@@ -131,14 +142,4 @@ pub async fn erase(store: &Store, tenant: &Tenant, id: &UserId) -> Result<Option
     user::Entity::delete_by_id(user_pk).exec(&txn).await?;
     txn.commit().await?;
     Ok(Some(linked.len() as u64))
-}
-
-/// Deletes everything stored under one session row, the row included (no rollup change).
-pub(super) async fn erase_session_rows(db: &impl ConnectionTrait, session_pk: i64) -> Result<(), StoreError> {
-    event::Entity::delete_many().filter(event::Column::SessionId.eq(session_pk)).exec(db).await?;
-    feedback::Entity::delete_many().filter(feedback::Column::SessionId.eq(session_pk)).exec(db).await?;
-    session_slot::Entity::delete_many().filter(session_slot::Column::SessionId.eq(session_pk)).exec(db).await?;
-    user_history::Entity::delete_many().filter(user_history::Column::SessionId.eq(session_pk)).exec(db).await?;
-    session::Entity::delete_by_id(session_pk).exec(db).await?;
-    Ok(())
 }

@@ -1,7 +1,7 @@
 use crate::helpers::{T0, TestApp, engine_meltdown, meltdown, r4, spawn_with};
 use chrono::DateTime;
-use moodring::app::Clock;
 use moodring::engine::{project, project_at};
+use moodring::state::Clock;
 use serde_json::{Value, json};
 
 /// The server's clock: a minute after the meltdown.

@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_keeps_every_acknowledged_batch_whole() {
-    let (url, _dir) = fresh_database().await;
+    let database = fresh_database().await;
+    let url = database.url.clone();
     let server = start_binary(&url);
     let base = server.base.clone();
     let http = reqwest::Client::new();

@@ -204,7 +204,7 @@ async fn any_batching_of_the_same_events_gives_the_same_mood() {
 #[tokio::test]
 async fn omitted_times_are_receipt_times() {
     let now = chrono::DateTime::from_timestamp(T0 + 3600, 0).unwrap();
-    let app = crate::helpers::spawn_with(moodring::app::Clock::fixed(now)).await;
+    let app = crate::helpers::spawn_with(moodring::state::Clock::fixed(now)).await;
     let key = app.key("starter").await;
     app.post_events(&key, "s", json!([{"type": "click"}])).await;
     assert_eq!(app.mood(&key, "s").await.json["updated_at"], "2025-05-04T11:00:00.000Z");

@@ -4,20 +4,21 @@
 //! to a PostgreSQL URL, each test gets a fresh schema on that server instead.
 
 use moodring::api::body::BodyLimit;
-use moodring::app::{Bound, Clock, ServerOptions};
 use moodring::engine::{AffectState, Event, EventKind, HistoryRecord, Model, apply_batch};
+use moodring::server::{Bound, ServerOptions};
+use moodring::state::Clock;
 use moodring::store::StoreOptions;
+pub use moodring::testing::{FreshDatabase, fresh_database};
 use reqwest::{Method, StatusCode};
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use tokio::sync::OnceCell;
+use std::sync::Arc;
 
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub database_url: String,
-    _sqlite_dir: Option<tempfile::TempDir>,
+    /// Kept while any client of the server lives: an SQLite file is deleted with it.
+    _database: Arc<FreshDatabase>,
 }
 
 /// A response: status, headers and the body parsed as JSON (`Value::Null` when it is not).
@@ -40,54 +41,13 @@ impl Reply {
     }
 }
 
-static SCHEMAS: AtomicUsize = AtomicUsize::new(0);
-static CLEANED: OnceCell<()> = OnceCell::const_new();
-
-/// Drops the schemas earlier runs of this suite left behind (once per test binary).
-async fn clean_old_schemas(base: &str) {
-    CLEANED
-        .get_or_init(|| async {
-            let db = Database::connect(base).await.expect("TEST_DATABASE_URL connects");
-            let rows = db
-                .query_all_raw(sea_orm::Statement::from_string(
-                    db.get_database_backend(),
-                    "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mrt\\_%'",
-                ))
-                .await
-                .unwrap();
-            for row in rows {
-                let name: String = row.try_get("", "nspname").unwrap();
-                db.execute_unprepared(&format!("DROP SCHEMA IF EXISTS \"{name}\" CASCADE")).await.unwrap();
-            }
-        })
-        .await;
-}
-
-/// A database URL nobody else uses.
-pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(base) if !base.is_empty() => {
-            clean_old_schemas(&base).await;
-            let schema = format!("mrt_{}_{}", std::process::id(), SCHEMAS.fetch_add(1, Ordering::SeqCst));
-            let db = Database::connect(&base).await.expect("TEST_DATABASE_URL connects");
-            db.execute_unprepared(&format!("CREATE SCHEMA \"{schema}\"")).await.unwrap();
-            let sep = if base.contains('?') { '&' } else { '?' };
-            (format!("{base}{sep}options[search_path]={schema}"), None)
-        }
-        _ => {
-            let dir = tempfile::tempdir().unwrap();
-            (format!("sqlite://{}/moodring.db?mode=rwc", dir.path().display()), Some(dir))
-        }
-    }
-}
-
 /// A test server's options on this database.
 pub fn options(database_url: &str) -> ServerOptions {
     ServerOptions {
         store: StoreOptions { url: database_url.to_owned(), max_connections: 4, sqlite_synchronous_full: false },
         body_limit: BodyLimit::default(),
         clock: Clock::default(),
-        auth_failure_limit: moodring::keys::AuthThrottle::MAX_FAILURES,
+        auth_failure_limit: moodring::auth::AuthThrottle::MAX_FAILURES,
         // Two, whatever the machine: consecutive connections go to different workers.
         workers: std::num::NonZeroUsize::new(2).unwrap(),
     }
@@ -98,12 +58,13 @@ pub async fn spawn() -> TestApp {
 }
 
 pub async fn spawn_with(clock: Clock) -> TestApp {
-    let (database_url, sqlite_dir) = fresh_database().await;
+    let database = Arc::new(fresh_database().await);
+    let database_url = database.url.clone();
     let options = ServerOptions { clock, ..options(&database_url) };
     let bound = Bound::new(&options, "127.0.0.1:0").await.expect("the app starts");
     let addr = bound.local_addr();
     tokio::spawn(bound.run_until(std::future::pending()));
-    TestApp { base: format!("http://{addr}"), http: reqwest::Client::new(), database_url, _sqlite_dir: sqlite_dir }
+    TestApp { base: format!("http://{addr}"), http: reqwest::Client::new(), database_url, _database: database }
 }
 
 impl TestApp {
@@ -113,7 +74,7 @@ impl TestApp {
             base: self.base.clone(),
             http: reqwest::Client::new(),
             database_url: self.database_url.clone(),
-            _sqlite_dir: None,
+            _database: self._database.clone(),
         }
     }
 

@@ -19,7 +19,8 @@ async fn post(http: &reqwest::Client, base: &str, key: &str, session: &str, body
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_lose_nothing_and_share_the_quota() {
-    let (url, _dir) = fresh_database().await;
+    let database = fresh_database().await;
+    let url = database.url.clone();
     let (a, b) = {
         let (u1, u2) = (url.clone(), url.clone());
         let (t1, t2) = (std::thread::spawn(move || start_binary(&u1)), std::thread::spawn(move || start_binary(&u2)));
@@ -85,7 +86,8 @@ async fn two_replicas_lose_nothing_and_share_the_quota() {
 /// replica's connections are reused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_read_after_another_replicas_acknowledgement_sees_it() {
-    let (url, _dir) = fresh_database().await;
+    let database = fresh_database().await;
+    let url = database.url.clone();
     let (writer, reader) = (start_binary(&url), start_binary(&url));
     let http = reqwest::Client::new();
     let key = sign_up(&http, &writer.base, json!({"customer_name": "R", "plan": "pro"})).await;
@@ -109,7 +111,8 @@ async fn a_read_after_another_replicas_acknowledgement_sees_it() {
 async fn replicas_starting_at_once_on_a_new_database_all_start() {
     let postgres = std::env::var("TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty());
     for _ in 0..if postgres { 10 } else { 100 } {
-        let (url, _dir) = fresh_database().await;
+        let database = fresh_database().await;
+        let url = database.url.clone();
         let migrations: Vec<_> = (0..4)
             .map(|_| {
                 std::process::Command::new(env!("CARGO_BIN_EXE_moodring"))

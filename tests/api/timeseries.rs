@@ -1,6 +1,6 @@
 use crate::helpers::{TestApp, spawn_with};
 use chrono::DateTime;
-use moodring::app::Clock;
+use moodring::state::Clock;
 use serde_json::{Value, json};
 
 const MOODS: [&str; 7] = ["frustrated", "confused", "decisive", "browsing", "disengaged", "focused", "neutral"];

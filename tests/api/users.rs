@@ -1,7 +1,7 @@
 use crate::helpers::{T0, TestApp, engine_meltdown, export, meltdown, meltdown_events, r4, spawn, spawn_with};
 use chrono::DateTime;
-use moodring::app::Clock;
 use moodring::engine::{AffectState, Model, apply_batch, project_at, summarize};
+use moodring::state::Clock;
 use reqwest::Method;
 use serde_json::{Value, json};
 

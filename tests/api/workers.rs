@@ -2,7 +2,7 @@
 //! reads of its own; none may answer from anything a write on another worker could contradict.
 
 use crate::helpers::{TestApp, distribution, fresh_database, options, spawn};
-use moodring::app::Bound;
+use moodring::server::Bound;
 use serde_json::{Value, json};
 
 /// Four clients, four connections, taken by the two workers in turn: after each write through
@@ -34,7 +34,8 @@ async fn every_worker_reads_every_write() {
 /// and the address takes no new connection.
 #[tokio::test]
 async fn a_stopped_server_stops_every_worker() {
-    let (url, _dir) = fresh_database().await;
+    let database = fresh_database().await;
+    let url = database.url.clone();
     let bound = Bound::new(&options(&url), "127.0.0.1:0").await.unwrap();
     let addr = bound.local_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -1,18 +1,17 @@
-//! The group-commit path below the API, on the suite's database: a group stores exactly what
-//! its batches would have stored one by one, each batch keeps its own outcome, and a batch that
-//! fails never fails its neighbours.
+//! The group-commit path on the suite's database (SQLite, or PostgreSQL with
+//! `TEST_DATABASE_URL`): a group stores exactly what its batches would have stored one by one,
+//! each batch keeps its own outcome, and a batch that fails never fails its neighbours.
 
-use crate::helpers::{T0, fresh_database};
+use super::committer::{Committer, commit_group};
+use super::{Ingested, Job, SessionStates, write_group, write_one};
+use crate::auth::ApiKey;
+use crate::domain::{NewEvent, Plan, QuotaMonth, SessionId, Tenant, UserId};
+use crate::engine::{AffectState, Event, EventKind, Models, apply_batch};
+use crate::store::tenants::{self, NewTenant};
+use crate::store::{Store, StoreError, StoreOptions};
+use crate::testing::{FreshDatabase, fresh_database};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use moodring::domain::{NewEvent, Plan, QuotaMonth, SessionId, Tenant, UserId};
-use moodring::engine::{Event, EventKind, Models};
-use moodring::keys::ApiKey;
-use moodring::store::committer::{Committer, commit_group};
-use moodring::store::ingest::{Ingested, Job, write_group, write_one};
-use moodring::store::states::SessionStates;
-use moodring::store::tenants::{self, NewTenant};
-use moodring::store::{Store, StoreError, StoreOptions};
 use proptest::prelude::*;
 use sea_orm::{ConnectionTrait, Database, FromQueryResult, JsonValue, Statement};
 use std::sync::Arc;
@@ -21,12 +20,16 @@ fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(T0 + 600, 0).unwrap()
 }
 
-async fn store() -> (Store, String, Option<tempfile::TempDir>) {
-    let (url, dir) = fresh_database().await;
+/// A Unix time the tests' events start from.
+const T0: i64 = 1_746_352_800;
+
+async fn store() -> (Store, String, FreshDatabase) {
+    let database = fresh_database().await;
+    let url = database.url.clone();
     let options = StoreOptions { url: url.clone(), max_connections: 4, sqlite_synchronous_full: false };
     let store = Store::connect(&options).await.unwrap();
     store.migrate().await.unwrap();
-    (store, url, dir)
+    (store, url, database)
 }
 
 async fn tenant(store: &Store, name: &str) -> Tenant {
@@ -132,7 +135,7 @@ fn build(spec: &Spec, tenants: &[Tenant]) -> Job {
 }
 
 /// Two databases, each with two tenants (the second with room for two new sessions only).
-async fn twin() -> ([(Store, String, Option<tempfile::TempDir>); 2], Vec<Tenant>) {
+async fn twin() -> ([(Store, String, FreshDatabase); 2], Vec<Tenant>) {
     let stores = [store().await, store().await];
     let mut tenants = Vec::new();
     for (s, url, _) in &stores {
@@ -270,12 +273,12 @@ async fn concurrent_submitters_lose_nothing_and_keep_order() {
     let model = &models.session;
     for session in rows[0].as_array().unwrap() {
         let id = session["external_id"].as_str().unwrap();
-        let mut replay = moodring::engine::AffectState::new(model);
+        let mut replay = AffectState::new(model);
         for e in rows[1].as_array().unwrap().iter().filter(|e| e["external_id"] == id) {
             let kind: EventKind = e["kind"].as_str().unwrap().parse().unwrap();
-            moodring::engine::apply_batch(model, &mut replay, &[Event::new(kind, e["ts_ms"].as_i64().unwrap())]);
+            apply_batch(model, &mut replay, &[Event::new(kind, e["ts_ms"].as_i64().unwrap())]);
         }
-        let stored: moodring::engine::AffectState = serde_json::from_str(session["state"].as_str().unwrap()).unwrap();
+        let stored: AffectState = serde_json::from_str(session["state"].as_str().unwrap()).unwrap();
         assert_eq!(stored, replay, "{id}");
     }
 }

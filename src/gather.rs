@@ -1,4 +1,4 @@
-//! How the committer's groups and the coalesced reads' batches form: a task that takes one item
+//! How the ingest committer's groups and the coalesced reads' batches form: a task that takes one item
 //! from its queue takes every item queued meanwhile too — and first lets the tasks already
 //! runnable go, which under load are mostly requests about to queue theirs. One transaction or
 //! query then carries them all, and its fixed costs are shared by that many more. A lone
@@ -11,7 +11,7 @@ const YIELDS: usize = 8;
 
 /// `first` and what follows it in `queue`, until `full` says the batch is complete or the
 /// queue stays empty.
-pub(super) async fn gather<T>(queue: &mut mpsc::Receiver<T>, first: T, full: impl Fn(&[T]) -> bool) -> Vec<T> {
+pub(crate) async fn gather<T>(queue: &mut mpsc::Receiver<T>, first: T, full: impl Fn(&[T]) -> bool) -> Vec<T> {
     let mut batch = vec![first];
     for round in 0..=YIELDS {
         while !full(&batch) {

@@ -3,15 +3,16 @@
 //!
 //! A connection lives on one worker, and so do its requests and the coalesced reads they wait
 //! for: each worker has its own read batchers and their own database connections
-//! ([`crate::store::reads`]), so a `GET …/mood` is parsed, read, queried and answered without
-//! one thread handing work to another. On one multi-threaded runtime the same request took a
-//! third more CPU, spent waking and stealing between threads (benches/RESULTS.md, session 12).
+//! ([`crate::reads`]), so a `GET …/mood` is parsed, read, queried and answered without one
+//! thread handing work to another: on one multi-threaded runtime the same request cost more
+//! CPU, spent waking and stealing between threads (measured in benches/RESULTS.md).
 //! The rest — the accept loop, the ingest committer, the connection pools — runs on the
 //! process's multi-threaded runtime as before; workers await its tasks like any future.
 
+use super::routes::routes;
 use crate::api::body::BodyLimit;
-use crate::app::{AppState, routes};
-use crate::store::reads::Reads;
+use crate::reads::Reads;
+use crate::state::AppState;
 use poem::Server;
 use poem::http::uri::Scheme;
 use poem::listener::Acceptor;
@@ -29,7 +30,8 @@ const GRACE: Duration = Duration::from_secs(30);
 
 /// The running workers; dropping this stops them.
 pub struct Workers {
-    lanes: Vec<mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>>,
+    /// Each worker's queue of connections handed to it.
+    inboxes: Vec<mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>>,
     next: usize,
     stop: watch::Sender<bool>,
     stopped: Vec<oneshot::Receiver<io::Result<()>>>,
@@ -45,17 +47,17 @@ impl Workers {
         body_limit: BodyLimit,
     ) -> anyhow::Result<Self> {
         let (stop, stop_rx) = watch::channel(false);
-        let mut workers = Self { lanes: Vec::new(), next: 0, stop, stopped: Vec::new() };
+        let mut workers = Self { inboxes: Vec::new(), next: 0, stop, stopped: Vec::new() };
         let mut ready = Vec::new();
         for n in 0..count.get() {
-            let (lane, connections) = mpsc::unbounded_channel();
+            let (inbox, connections) = mpsc::unbounded_channel();
             let (ready_tx, ready_rx) = oneshot::channel();
             let (stopped_tx, stopped_rx) = oneshot::channel();
             let worker = Worker { connections, local, state: state.clone(), body_limit, stop: stop_rx.clone() };
             std::thread::Builder::new().name(format!("moodring-http-{n}")).spawn(move || {
                 let _ = stopped_tx.send(worker.run(ready_tx));
             })?;
-            workers.lanes.push(lane);
+            workers.inboxes.push(inbox);
             workers.stopped.push(stopped_rx);
             ready.push(ready_rx);
         }
@@ -69,8 +71,8 @@ impl Workers {
     pub fn serve(&mut self, stream: TcpStream, peer: SocketAddr) {
         // Out of this runtime's reactor, to be registered with the worker's.
         let Ok(stream) = stream.into_std() else { return };
-        let _ = self.lanes[self.next].send((stream, peer));
-        self.next = (self.next + 1) % self.lanes.len();
+        let _ = self.inboxes[self.next].send((stream, peer));
+        self.next = (self.next + 1) % self.inboxes.len();
     }
 
     /// Stops taking connections, lets each worker finish its requests in flight, and waits for
@@ -99,14 +101,13 @@ impl Worker {
     fn run(self, ready: oneshot::Sender<anyhow::Result<()>>) -> io::Result<()> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         runtime.block_on(async move {
-            let store = match self.state.store.with_own_reads().await {
-                Ok(store) => store,
+            let reads = match Reads::start(&self.state.store).await {
+                Ok(reads) => Arc::new(reads),
                 Err(e) => {
                     let _ = ready.send(Err(e.into()));
                     return Ok(());
                 }
             };
-            let reads = Arc::new(Reads::start(&store));
             let _ = ready.send(Ok(()));
             let mut stop = self.stop;
             let acceptor = Handed { connections: self.connections, local: LocalAddr(self.local.into()) };

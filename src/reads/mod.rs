@@ -1,14 +1,19 @@
 //! The reads every client makes all the time — a session's mood, the tenant's mood counts. On
-//! PostgreSQL they are coalesced: concurrent requests share one query (see [`super::batcher`]);
-//! each HTTP worker has its own, on its own connections ([`crate::workers`]).
+//! PostgreSQL they are coalesced: concurrent requests share one query (see [`batcher`]); each
+//! HTTP worker has its own, on its own connections ([`crate::server`]).
 //! On an SQLite file each runs by itself in process, with a statement text built once. Neither
 //! caches anything: every answer comes from a query that started after its request arrived.
 
-use super::analytics::{self, MoodCounts};
-use super::batcher::{BatchRead, Batcher};
-use super::sessions::{self, CurrentMood};
-use super::{Store, StoreError};
+mod batcher;
+#[cfg(test)]
+mod tests;
+
 use crate::domain::{SessionId, Tenant, TenantId};
+use crate::store::analytics::{self, MoodCounts};
+use crate::store::sessions::{self, CurrentMood};
+use crate::store::{Store, StoreError};
+use batcher::{BatchRead, Batcher};
+use sea_orm::DbErr;
 use std::collections::HashMap;
 
 /// Keys read by one query at most.
@@ -17,13 +22,13 @@ const MAX_BATCH: usize = 64;
 /// batches and fewer requests per second on both backends (benches/RESULTS.md).
 const RUNNERS: usize = 2;
 /// Queries the reads may run at once: the connections they need.
-pub(super) const CONNECTIONS: u32 = 2 * RUNNERS as u32;
+const CONNECTIONS: u32 = 2 * RUNNERS as u32;
 
 pub struct Reads(Inner);
 
 enum Inner {
     /// On an SQLite file each read runs by itself, on the request's own thread (see
-    /// [`super::sqlite_reader`]): a query costs no round trip there, so sharing one saves
+    /// [`crate::store`]'s in-process reader): a query costs no round trip there, so sharing one saves
     /// nothing, while handing keys to a runner and answers back cost more than the read.
     Direct(Store),
     /// Where a query is a round trip to a server, concurrent requests share one.
@@ -31,15 +36,18 @@ enum Inner {
 }
 
 impl Reads {
-    /// Starts the runners, if the store needs them, on the current tokio runtime.
-    pub fn start(store: &Store) -> Self {
+    /// Opens the reads' own connections, if the store reads through a server, and starts their
+    /// runners, on the current tokio runtime: its thread then serves their I/O, and each HTTP
+    /// worker reads on the thread whose requests wait for the reads.
+    pub async fn start(store: &Store) -> Result<Self, DbErr> {
         if store.reads_in_process() {
-            return Self(Inner::Direct(store.clone()));
+            return Ok(Self(Inner::Direct(store.clone())));
         }
-        Self(Inner::Coalesced {
+        let store = store.with_own_reads(CONNECTIONS).await?;
+        Ok(Self(Inner::Coalesced {
             moods: Batcher::start(Moods(store.clone()), RUNNERS, MAX_BATCH),
-            counts: Batcher::start(Counts(store.clone()), RUNNERS, MAX_BATCH),
-        })
+            counts: Batcher::start(Counts(store), RUNNERS, MAX_BATCH),
+        }))
     }
 
     /// The session's mood at its latest event, or `None` if the tenant has no such session.

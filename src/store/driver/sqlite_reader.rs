@@ -1,10 +1,10 @@
-//! SQLite reads without sqlx's worker thread, for the hot reads (see [`super::reads`]).
+//! SQLite reads without sqlx's worker thread, for the hot reads (see [`crate::reads`]).
 //!
 //! sqlx runs every SQLite statement on a worker thread of its connection and sends each row back
 //! through a channel; one batched mood read cost ~250 µs of CPU that way, most of a `GET mood`.
 //! Here the calling thread runs the whole statement on a rusqlite connection (each statement
 //! text prepared once per connection) and has all its rows at once. The statements are
-//! sea-query statements, as on the sqlx path (see [`super::Store::read_in_process`]).
+//! sea-query statements, as on the sqlx path (see [`crate::store::Store`]).
 
 use sea_orm::sea_query::Value;
 use sea_orm::{DbErr, RuntimeErr};
@@ -19,7 +19,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const PREPARED: usize = 256;
 
 /// A row of a query's result as a tuple of its columns (rusqlite decodes tuples of up to 16).
-pub(super) trait FromRow:
+pub(crate) trait FromRow:
     for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error> + Send + 'static
 {
 }
@@ -27,13 +27,13 @@ impl<T> FromRow for T where T: for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = ru
 
 /// Read-only rusqlite connections to one database file, opened as needed and kept.
 #[derive(Debug)]
-pub(super) struct SqliteReader {
+pub(crate) struct SqliteReader {
     path: PathBuf,
     idle: Mutex<Vec<rusqlite::Connection>>,
 }
 
 impl SqliteReader {
-    pub(super) fn new(path: &Path) -> Self {
+    pub(crate) fn new(path: &Path) -> Self {
         Self { path: path.to_owned(), idle: Mutex::default() }
     }
 
@@ -43,7 +43,7 @@ impl SqliteReader {
     /// (a writer recovering the WAL after a crash, say) or no connection is open yet, the query
     /// runs in a blocking task instead, which waits for it. The text is borrowed and the values
     /// moved: a read that does not wait copies neither.
-    pub(super) async fn select<T: FromRow>(self: &Arc<Self>, sql: &str, values: Vec<Value>) -> Result<Vec<T>, DbErr> {
+    pub(crate) async fn select<T: FromRow>(self: &Arc<Self>, sql: &str, values: Vec<Value>) -> Result<Vec<T>, DbErr> {
         let params = values.into_iter().map(param).collect::<rusqlite::Result<Vec<_>>>().map_err(error)?;
         let taken = self.idle.lock().expect("not poisoned").pop();
         if let Some(conn) = taken {

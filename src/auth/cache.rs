@@ -1,96 +1,15 @@
-//! API keys: `sm_` + 64 hex digits (256 random bits). The first 16 digits are a non-secret
-//! lookup id; the whole key is stored only as an argon2id hash. Verified keys are cached in
-//! memory for [`KeyCache::TTL`], keyed by a SHA-256 of the key, so argon2 (~25 ms of CPU and
-//! 19 MiB) does not run per request; a revoked key stops working within that time. After it the
-//! key is looked up again, and argon2 runs again only if its stored hash changed.
+//! Verified keys, cached in memory for [`KeyCache::TTL`], keyed by a SHA-256 of the key, so
+//! argon2 (~25 ms of CPU and 19 MiB) does not run per request; a revoked key stops working
+//! within that time. After it the key is looked up again, and argon2 runs again only if its
+//! stored hash changed.
 
+use super::key::ApiKey;
 use crate::domain::Tenant;
 use crate::store::{Store, StoreError, tenants};
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
-
-const PREFIX: &str = "sm_";
-const HEX_DIGITS: usize = 64;
-const LOOKUP_DIGITS: usize = 16;
-
-/// A well-formed key. Its `Debug` never shows the secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ApiKey({PREFIX}{}…)", self.lookup())
-    }
-}
-
-impl ApiKey {
-    /// Accepts exactly `sm_` + 64 lowercase hex digits.
-    pub fn parse(raw: &str) -> Option<Self> {
-        let hex = raw.strip_prefix(PREFIX)?;
-        let well_formed = hex.len() == HEX_DIGITS && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        well_formed.then(|| Self(raw.to_owned()))
-    }
-
-    /// A fresh random key.
-    pub fn generate() -> Self {
-        let mut bytes = [0u8; HEX_DIGITS / 2];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(format!("{PREFIX}{}", hex::encode(bytes)))
-    }
-
-    /// The non-secret id the key is found by.
-    pub fn lookup(&self) -> &str {
-        &self.0[PREFIX.len()..PREFIX.len() + LOOKUP_DIGITS]
-    }
-
-    /// The key itself, for the one response that shows it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The argon2id hash (PHC string) to store. CPU-heavy: runs on the blocking pool.
-    pub async fn hash(&self) -> anyhow::Result<String> {
-        let key = self.0.clone();
-        let _slot = argon2_slot().await;
-        tokio::task::spawn_blocking(move || {
-            Argon2::default()
-                .hash_password(key.as_bytes())
-                .map(|h: PasswordHash| h.to_string())
-                .map_err(|e| anyhow::anyhow!("argon2: {e}"))
-        })
-        .await?
-    }
-
-    async fn matches(&self, stored_hash: String) -> bool {
-        let key = self.0.clone();
-        let _slot = argon2_slot().await;
-        tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&stored_hash).is_ok_and(|h| Argon2::default().verify_password(key.as_bytes(), &h).is_ok())
-        })
-        .await
-        .unwrap_or(false)
-    }
-
-    fn fingerprint(&self) -> [u8; 32] {
-        Sha256::digest(self.0.as_bytes()).into()
-    }
-}
-
-/// A turn to run argon2. Each run takes ~25 ms of a core and 19 MiB; at most one per core runs
-/// at once, so a burst (many new connections, guessed keys) queues instead of taking
-/// burst × 19 MiB of memory that the allocator then keeps.
-async fn argon2_slot() -> tokio::sync::SemaphorePermit<'static> {
-    static SLOTS: OnceLock<Semaphore> = OnceLock::new();
-    let slots = SLOTS.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
-    slots.acquire().await.expect("the semaphore is never closed")
-}
 
 /// Recently verified keys.
 #[derive(Default)]
@@ -227,57 +146,9 @@ async fn verify_uncached(store: &Store, cache: &KeyCache, key: &ApiKey) -> Resul
     Ok(Some(tenant))
 }
 
-/// Failed authentications per client address: after `limit` failures (default
-/// [`AuthThrottle::MAX_FAILURES`]) within [`AuthThrottle::WINDOW`], the address gets 429 until
-/// the window ends. Guessing keys
-/// costs a round trip and an argon2 run each; this caps both.
-pub struct AuthThrottle {
-    /// Failures allowed per window; 0 turns the throttle off.
-    limit: u32,
-    failures: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
-}
-
-impl Default for AuthThrottle {
-    fn default() -> Self {
-        Self::new(Self::MAX_FAILURES)
-    }
-}
-
-impl AuthThrottle {
-    pub const MAX_FAILURES: u32 = 20;
-    pub const WINDOW: Duration = Duration::from_secs(60);
-
-    pub fn new(limit: u32) -> Self {
-        Self { limit, failures: Mutex::default() }
-    }
-    const MAX_ADDRESSES: usize = 100_000;
-
-    /// How long `ip` must wait, if it is blocked.
-    pub fn blocked(&self, ip: std::net::IpAddr) -> Option<Duration> {
-        if self.limit == 0 {
-            return None;
-        }
-        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let (since, count) = failures.get(&ip)?;
-        let left = Self::WINDOW.checked_sub(since.elapsed())?;
-        (*count >= self.limit).then_some(left)
-    }
-
-    pub fn failed(&self, ip: std::net::IpAddr) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if failures.len() >= Self::MAX_ADDRESSES {
-            failures.retain(|_, (since, _)| since.elapsed() < Self::WINDOW);
-        }
-        let entry = failures.entry(ip).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= Self::WINDOW {
-            *entry = (Instant::now(), 0);
-        }
-        entry.1 += 1;
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::key::{LOOKUP_DIGITS, PREFIX};
     use super::*;
 
     /// Every authenticated request carries this future through poem's boxed endpoint layers,
@@ -293,35 +164,6 @@ mod tests {
         let (cache, key) = (KeyCache::default(), ApiKey::generate());
         let verifying = verify(&store, &cache, &key);
         assert!(std::mem::size_of_val(&verifying) <= 256, "{} bytes", std::mem::size_of_val(&verifying));
-    }
-
-    #[test]
-    fn keys_have_the_documented_shape() {
-        let key = ApiKey::generate();
-        assert!(key.expose().starts_with("sm_"));
-        assert_eq!(key.expose().len(), 67);
-        assert_eq!(ApiKey::parse(key.expose()), Some(key.clone()));
-        assert_eq!(key.lookup(), &key.expose()[3..19]);
-        assert!(!format!("{key:?}").contains(&key.expose()[19..]));
-        assert_ne!(ApiKey::generate(), key);
-    }
-
-    #[test]
-    fn malformed_keys_are_refused_before_any_lookup() {
-        for bad in
-            ["", "sm_", "sm_abc", "SM_0123", &format!("sm_{}", "G".repeat(64)), &format!("sm_{}", "a".repeat(65))]
-        {
-            assert_eq!(ApiKey::parse(bad), None, "{bad}");
-        }
-    }
-
-    #[tokio::test]
-    async fn a_hash_verifies_only_its_own_key() {
-        let key = ApiKey::generate();
-        let hash = key.hash().await.unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(key.matches(hash.clone()).await);
-        assert!(!ApiKey::generate().matches(hash).await);
     }
 
     /// An in-memory store with one tenant, and that tenant's key.

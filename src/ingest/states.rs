@@ -17,7 +17,7 @@ const CAPACITY: usize = 1024;
 
 /// States by session row id; each lane of the committer has its own.
 #[derive(Debug, Default)]
-pub struct SessionStates(HashMap<i64, AffectState>);
+pub(crate) struct SessionStates(HashMap<i64, AffectState>);
 
 impl SessionStates {
     /// The state kept for the session, if it is the one with `event_count` events; taken out,

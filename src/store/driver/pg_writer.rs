@@ -2,15 +2,14 @@
 //! than through sea-orm's transaction, which hides its connection: new rows then go in with
 //! `COPY … FROM STDIN` in binary format instead of a multi-row `INSERT`. PostgreSQL parses,
 //! binds and plans no statement of thousands of parameters, and this side builds none: for the
-//! same event rows, COPY stored 1.5–1.7 times as many per second, PostgreSQL spending ~15 % less
-//! CPU per row and the client a fifth (benches/RESULTS.md, session 9). Every other statement
-//! runs as sea-orm runs it: prepared, and kept per connection.
+//! same event rows COPY stores more per second, for less CPU on both sides (benches/RESULTS.md).
+//! Every other statement runs as sea-orm runs it: prepared, and kept per connection.
 //!
 //! Writes whose outcome nobody reads can be held back ([`PgTxn::defer`]) and sent together, as
 //! one statement, with the next statement that must answer (or the commit): a group's session,
 //! slot, user and rollup updates then cost one round trip instead of one each.
 
-use super::insert_target;
+use crate::store::insert::insert_target;
 use sea_orm::prelude::async_trait::async_trait;
 use sea_orm::sea_query::Value;
 use sea_orm::sqlx::postgres::PgQueryResult;
@@ -36,19 +35,19 @@ pub async fn copy_rows<A: ActiveModelTrait>(pool: &PgPool, rows: Vec<A>) -> Resu
 type Txn = sqlx::Transaction<'static, Postgres>;
 
 /// A transaction on a connection of its own; rolled back if dropped uncommitted.
-pub(super) struct PgTxn {
+pub(crate) struct PgTxn {
     txn: Mutex<Txn>,
     /// Writes held back by [`Self::defer`], in the order given.
     deferred: std::sync::Mutex<Vec<Statement>>,
 }
 
 impl PgTxn {
-    pub(super) async fn begin(pool: &PgPool) -> Result<Self, DbErr> {
+    pub(crate) async fn begin(pool: &PgPool) -> Result<Self, DbErr> {
         let txn = pool.begin().await.map_err(exec_err)?;
         Ok(Self { txn: Mutex::new(txn), deferred: Default::default() })
     }
 
-    pub(super) async fn commit(self) -> Result<(), DbErr> {
+    pub(crate) async fn commit(self) -> Result<(), DbErr> {
         let deferred = self.deferred.into_inner().unwrap_or_else(|e| e.into_inner());
         let mut txn = self.txn.into_inner();
         run_together(&mut txn, deferred).await?;
@@ -60,7 +59,7 @@ impl PgTxn {
     /// reads, each to rows no other write held back with it touches: the statements run as the
     /// parts of one `WITH`, on one snapshot, in no defined order. An error surfaces there; the
     /// result given now counts no rows.
-    pub(super) async fn defer(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+    pub(crate) async fn defer(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         let full = {
             let deferred = self.deferred.lock().unwrap_or_else(|e| e.into_inner());
             let held: usize = deferred.iter().map(parameters).sum();
@@ -82,7 +81,7 @@ impl PgTxn {
     }
 
     /// Inserts new rows with one `COPY`. Every row must set the same columns.
-    pub(super) async fn copy<A: ActiveModelTrait>(&self, rows: Vec<A>) -> Result<(), DbErr> {
+    pub(crate) async fn copy<A: ActiveModelTrait>(&self, rows: Vec<A>) -> Result<(), DbErr> {
         let Some((sql, data)) = copy_binary(rows)? else { return Ok(()) };
         let mut txn = self.ready().await?;
         let mut copy = txn.copy_in_raw(&sql).await.map_err(exec_err)?;
@@ -361,7 +360,7 @@ mod tests {
             delta_tension: Set(1e-300),
             signals: Set("[{\"id\":\"rage\"}]".into()),
             trigger_reason: Set(String::new()),
-            ..super::super::tests::event(event_id, x, i64::MAX)
+            ..crate::store::insert::tests::event(event_id, x, i64::MAX)
         }
     }
 

@@ -1,17 +1,20 @@
-//! The coalesced reads below the API: one query answers many keys, and each key gets exactly
-//! what a query of its own would return — across tenants that use the same session ids — and
-//! what the reads the API serves (in process on an SQLite file, coalesced on PostgreSQL) return.
+//! The coalesced reads on the suite's database: one query answers many keys, and each key gets
+//! exactly what a query of its own would return — across tenants that use the same session
+//! ids — and what the reads the API serves (in process on an SQLite file, coalesced on
+//! PostgreSQL) return.
 
-use crate::helpers::{T0, fresh_database};
+use super::Reads;
+use crate::auth::ApiKey;
+use crate::domain::{NewEvent, Plan, SessionId, Tenant};
+use crate::engine::{Event, EventKind, Models};
+use crate::ingest::{Job, SessionStates, write_one};
+use crate::store::tenants::{self, NewTenant};
+use crate::store::{Store, StoreOptions, analytics, sessions};
+use crate::testing::fresh_database;
 use chrono::DateTime;
-use moodring::domain::{NewEvent, Plan, SessionId, Tenant};
-use moodring::engine::{Event, EventKind, Models};
-use moodring::keys::ApiKey;
-use moodring::store::ingest::{Job, write_one};
-use moodring::store::reads::Reads;
-use moodring::store::states::SessionStates;
-use moodring::store::tenants::{self, NewTenant};
-use moodring::store::{Store, StoreOptions, analytics, sessions};
+
+/// A Unix time the tests' events start from.
+const T0: i64 = 1_746_352_800;
 
 async fn tenant(store: &Store, name: &str) -> Tenant {
     let key = ApiKey::generate();
@@ -31,8 +34,8 @@ async fn write(store: &Store, models: &Models, tenant: &Tenant, session: &str, k
 
 #[tokio::test]
 async fn one_query_answers_each_key_as_its_own_would() {
-    let (url, _dir) = fresh_database().await;
-    let options = StoreOptions { url, max_connections: 4, sqlite_synchronous_full: false };
+    let database = fresh_database().await;
+    let options = StoreOptions { url: database.url.clone(), max_connections: 4, sqlite_synchronous_full: false };
     let store = Store::connect(&options).await.unwrap();
     store.migrate().await.unwrap();
     let models = Models::default();
@@ -46,7 +49,7 @@ async fn one_query_answers_each_key_as_its_own_would() {
     let wanted = [(a.id, id("s0")), (b.id, id("s0")), (a.id, id("s1")), (b.id, id("s1")), (c.id, id("s0"))];
     let wanted = [&wanted[..], &[(a.id, id("s2")), (b.id, id("s2")), (a.id, id("s0"))]].concat();
     let together = sessions::current_moods(&store, &wanted).await.unwrap();
-    let reads = Reads::start(&store);
+    let reads = Reads::start(&store).await.unwrap();
     let tenant_of = |id| [&a, &b, &c].into_iter().find(|t| t.id == id).unwrap();
     let mut found = 0;
     for key in &wanted {

@@ -1,4 +1,4 @@
-//! PostgreSQL connections for the coalesced reads (see [`super::reads`]), kept by the reads
+//! PostgreSQL connections for the coalesced reads (see [`crate::reads`]), kept by the reads
 //! themselves rather than by sqlx's pool.
 //!
 //! The pool pings a connection when it hands it out and again when it takes it back: two more
@@ -19,16 +19,16 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 /// A row of a query's result as a tuple of its columns.
-pub(super) trait FromPgRow: for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static {}
+pub(crate) trait FromPgRow: for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static {}
 impl<T> FromPgRow for T where T: for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static {}
 
 /// A parameter of a read: one column of its keys.
-pub(super) enum Array<'a> {
+pub(crate) enum Array<'a> {
     Int8(Vec<i64>),
     Text(Vec<&'a str>),
 }
 
-pub(super) struct PgReader {
+pub(crate) struct PgReader {
     options: PgConnectOptions,
     idle: Mutex<Vec<PgConnection>>,
 }
@@ -43,13 +43,13 @@ impl PgReader {
     /// Opens `connections` connections now: one opened on demand is a TLS handshake and a login
     /// that the requests waiting for it would add to their latency. With none, each opens on
     /// demand (the server's workers use [`Self::another`]).
-    pub(super) async fn connect(url: &str, connections: u32) -> Result<Arc<Self>, DbErr> {
+    pub(crate) async fn connect(url: &str, connections: u32) -> Result<Arc<Self>, DbErr> {
         Self::open(PgConnectOptions::from_str(url).map_err(error)?.disable_statement_logging(), connections).await
     }
 
     /// A reader like this one with `connections` connections of its own, opened now: their I/O
     /// is served by the calling thread's runtime.
-    pub(super) async fn another(&self, connections: u32) -> Result<Arc<Self>, DbErr> {
+    pub(crate) async fn another(&self, connections: u32) -> Result<Arc<Self>, DbErr> {
         Self::open(self.options.clone(), connections).await
     }
 
@@ -62,7 +62,7 @@ impl PgReader {
     }
 
     /// Runs a query with these parameters and decodes each row as `T`.
-    pub(super) async fn select<T: FromPgRow>(&self, sql: &str, arrays: &[Array<'_>]) -> Result<Vec<T>, DbErr> {
+    pub(crate) async fn select<T: FromPgRow>(&self, sql: &str, arrays: &[Array<'_>]) -> Result<Vec<T>, DbErr> {
         let kept = self.idle.lock().expect("not poisoned").pop();
         if let Some(conn) = kept
             && let Ok(rows) = self.select_on(conn, sql, arrays).await

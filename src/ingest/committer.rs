@@ -1,19 +1,19 @@
 //! Group commit for ingest. Requests hand their batches to a committer task and wait; the task
 //! takes every batch queued meanwhile as one group and writes it in one transaction
-//! ([`ingest::write_group`]), then answers each request — after the commit, so a 200 always
+//! ([`super::write_group`]), then answers each request — after the commit, so a 200 always
 //! means stored. Under load the groups grow by themselves: the slower a commit, the more batches
-//! queue behind it for the next one (see [`super::gather`]). A group that fails as a whole (a
+//! queue behind it for the next one (see [`crate::gather`]). A group that fails as a whole (a
 //! row another replica created first, a database error) is rolled back and its batches retried
 //! one by one, so one bad batch never fails its neighbours.
 //!
 //! Batches of one session always go to the same lane, so they are applied in arrival order, and
 //! the lane keeps the states it wrote last for its next groups ([`super::states`]).
 
-use super::gather::gather;
-use super::ingest::{self, Ingested, Job, Outcomes};
 use super::states::SessionStates;
-use super::{Store, StoreError};
+use super::{Ingested, Job, Outcomes, write_group, write_one};
 use crate::engine::Models;
+use crate::gather::gather;
+use crate::store::{Store, StoreError};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -89,17 +89,22 @@ async fn commit(store: &Store, models: &Models, group: Vec<Pending>, states: &mu
 
 /// Writes the batches as one group; if the group fails as a whole, rolls it back and writes
 /// them one by one, so that each gets its own outcome. In the order given.
-pub async fn commit_group(store: &Store, models: &Models, jobs: &[&Job], states: &mut SessionStates) -> Outcomes {
+pub(super) async fn commit_group(
+    store: &Store,
+    models: &Models,
+    jobs: &[&Job],
+    states: &mut SessionStates,
+) -> Outcomes {
     if let [job] = jobs {
-        return vec![ingest::write_one(store, models, job, states).await];
+        return vec![write_one(store, models, job, states).await];
     }
-    match ingest::write_group(store, models, jobs, states).await {
+    match write_group(store, models, jobs, states).await {
         Ok(outcomes) => outcomes,
         Err(e) => {
             tracing::debug!(error = %e, batches = jobs.len(), "group commit failed; writing its batches one by one");
             let mut outcomes = Vec::with_capacity(jobs.len());
             for job in jobs {
-                outcomes.push(ingest::write_one(store, models, job, states).await);
+                outcomes.push(write_one(store, models, job, states).await);
             }
             outcomes
         }

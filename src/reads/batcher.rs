@@ -3,14 +3,14 @@
 //! A request hands its key to a runner and waits; each runner takes every key queued meanwhile
 //! and reads them all with one statement (`… WHERE key IN (…)`), then answers each request.
 //! Under load the batches grow by themselves, as the committer's groups do: the slower a read,
-//! the more keys queue for the next one (see [`super::gather`]). Nothing is cached: every answer
+//! the more keys queue for the next one (see [`crate::gather`]). Nothing is cached: every answer
 //! comes from a query that started after its request arrived, so it sees every write committed
 //! before that (on this replica or any other), exactly as a query of its own would.
 //!
 //! A batch whose query fails is read again key by key, so each request gets its own outcome.
 
-use super::StoreError;
-use super::gather::gather;
+use crate::gather::gather;
+use crate::store::StoreError;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;

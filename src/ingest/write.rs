@@ -1,0 +1,285 @@
+//! Storing what a group did, as few multi-row statements: new users, sessions, events, user
+//! histories, then the updates of stored sessions, slots, users and rollup counts, and quota.
+
+use super::group::{Group, SessionWork, UserWork};
+use crate::domain::NewEvent;
+use crate::engine::{HistoryRecord, Models, ScrollDirection};
+use crate::store::bulk::BulkTxn;
+use crate::store::rollup::{self, Change};
+use crate::store::timeline::{self, SlotUpdate};
+use crate::store::{StoreError, insert_chunked, quota};
+use entity::{event, session, user, user_history};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::{Alias, OnConflict, Query};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryTrait};
+
+impl<'a> Group<'a> {
+    /// Writes what the accepted batches did, each kind of row as few multi-row statements. The
+    /// updates read nothing back and each touches its own rows, so on PostgreSQL they go as one
+    /// statement ([`BulkTxn::updates`]).
+    pub(super) async fn write(&mut self, db: &BulkTxn, models: &Models) -> Result<(), StoreError> {
+        self.insert_new_users(db, models).await?;
+        self.insert_new_sessions(db, models).await?;
+        let moved = self.moved_sessions();
+        let mut events = Vec::new();
+        for s in &moved {
+            let pk = s.pk.expect("written above");
+            for ((e, received_at_ms), r) in s.events.iter().zip(&s.records) {
+                events.push(event_row(s.tenant.id.get(), pk, e, *received_at_ms, r, &models.session.version)?);
+            }
+        }
+        db.append(events).await?;
+        db.append(self.user_history_rows(models)?).await?;
+
+        let updates = db.updates();
+        self.update_stored_sessions(&updates, &moved, models).await?;
+        let slots: Vec<SlotUpdate> = moved
+            .iter()
+            .map(|s| SlotUpdate {
+                tenant_id: s.tenant.id.get(),
+                session_pk: s.pk.expect("written above"),
+                previous_latest_ms: s.latest_before_ms,
+                records: &s.records,
+            })
+            .collect();
+        timeline::record(&updates, &slots).await?;
+        self.update_stored_users(&updates, models).await?;
+        rollup::apply_many(
+            &updates,
+            moved.iter().map(|s| {
+                let enter = s.latest().map(|r| r.label);
+                (s.tenant.id, s.pk.expect("written above"), Change { leave: s.label_before, enter, feedback: 0 })
+            }),
+        )
+        .await?;
+        // The rows every writer for the tenant shares go last, locked for as short a time as
+        // possible: rollup counts above, the quota counter here (a refusal rolls all back).
+        for ((_, month), (tenant, n)) in &self.taken {
+            quota::take(db, tenant, *month, *n).await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_new_users(&mut self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
+        // In key order, as every writer inserts them, so that two creating the same users wait
+        // for each other instead of deadlocking.
+        let mut new: Vec<&UserWork> = self.users.iter().filter(|u| u.stored.is_none()).collect();
+        new.sort_by_key(|u| (u.tenant_id, &u.external_id));
+        let rows = new.into_iter().map(|u| user_row(u, models)).collect::<Result<Vec<_>, StoreError>>()?;
+        for (key, pk) in insert_returning_ids(db, rows).await? {
+            self.users[self.by_user[&key]].pk = Some(pk);
+        }
+        Ok(())
+    }
+
+    /// The session's row as the group leaves it, with its owner's row id.
+    fn row_of(&self, s: &SessionWork, models: &Models) -> Result<session::ActiveModel, StoreError> {
+        let owner_pk = s.owner.map(|u| self.users[u].pk.expect("users are written first"));
+        session_row(s, owner_pk, models)
+    }
+
+    /// Inserts the new sessions, taking their row ids: in key order, as every writer inserts
+    /// them, so that two creating the same sessions wait for each other instead of deadlocking.
+    async fn insert_new_sessions(&mut self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
+        let new = self.moved_sessions().into_iter().filter(|s| s.stored.is_none());
+        let rows = new.map(|s| self.row_of(s, models)).collect::<Result<Vec<_>, _>>()?;
+        for ((tenant_id, external_id), pk) in insert_returning_ids(db, rows).await? {
+            self.sessions[self.by_session[&(tenant_id, external_id.as_str())]].pk = Some(pk);
+        }
+        Ok(())
+    }
+
+    /// Updates the stored sessions among those the group `moved`.
+    async fn update_stored_sessions(
+        &self,
+        db: &impl ConnectionTrait,
+        moved: &[&SessionWork<'a>],
+        models: &Models,
+    ) -> Result<(), StoreError> {
+        let stored = moved.iter().filter(|s| s.stored.is_some());
+        let rows = stored.map(|s| self.row_of(s, models)).collect::<Result<Vec<_>, _>>()?;
+        use session::Column as C;
+        let update = OnConflict::column(C::Id)
+            .update_columns([
+                C::UpdatedAtMs,
+                C::EventCount,
+                C::Label,
+                C::Confidence,
+                C::Action,
+                C::Valence,
+                C::Arousal,
+                C::Tension,
+                C::Affiliation,
+                C::Signals,
+                C::State,
+                C::ModelVersion,
+                C::UserId,
+            ])
+            .to_owned();
+        insert_chunked(db, rows, Some(&update)).await?;
+        Ok(())
+    }
+
+    /// Updates the stored users the group moved.
+    async fn update_stored_users(&self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
+        let moved: Vec<user::ActiveModel> = self
+            .users
+            .iter()
+            .filter(|u| u.stored.is_some() && !u.history.is_empty())
+            .map(|u| user_row(u, models))
+            .collect::<Result<_, _>>()?;
+        let update = OnConflict::column(user::Column::Id)
+            .update_columns([
+                user::Column::UpdatedAtMs,
+                user::Column::EventCount,
+                user::Column::State,
+                user::Column::ModelVersion,
+            ])
+            .to_owned();
+        insert_chunked(db, moved, Some(&update)).await?;
+        Ok(())
+    }
+
+    /// Every user's new history.
+    fn user_history_rows(&self, models: &Models) -> Result<Vec<user_history::ActiveModel>, StoreError> {
+        let mut history = Vec::new();
+        for u in &self.users {
+            let user_pk = u.pk.expect("users are written first");
+            for (session, r) in &u.history {
+                let session_pk = self.sessions[*session].pk.expect("sessions are written first");
+                history.push(user_history_row(u.tenant_id, user_pk, session_pk, r, &models.user.version)?);
+            }
+        }
+        Ok(history)
+    }
+}
+
+/// Inserts new rows of a table keyed by `(tenant_id, external_id)` (sessions, users) in one
+/// statement and returns each one's row id by that key (RETURNING order is unspecified).
+async fn insert_returning_ids<A>(
+    db: &impl ConnectionTrait,
+    rows: Vec<A>,
+) -> Result<Vec<((i64, String), i64)>, StoreError>
+where
+    A: ActiveModelTrait + Send,
+{
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut insert = A::Entity::insert_many(rows).into_query();
+    insert.returning(Query::returning().columns(["id", "tenant_id", "external_id"].map(Alias::new)));
+    let rows = db.query_all(&insert).await?;
+    rows.iter()
+        .map(|row| Ok(((row.try_get("", "tenant_id")?, row.try_get("", "external_id")?), row.try_get("", "id")?)))
+        .collect()
+}
+
+fn session_row(s: &SessionWork, owner_pk: Option<i64>, models: &Models) -> Result<session::ActiveModel, StoreError> {
+    // The projection of the state after the session's last event: the session's own.
+    let p = s.latest().expect("a session the group moved");
+    let created_at_ms = s.stored.as_ref().map_or(s.first_now_ms.expect("accepted a batch"), |r| r.created_at_ms);
+    Ok(session::ActiveModel {
+        id: s.stored.as_ref().map_or(NotSet, |r| Set(r.id)),
+        tenant_id: Set(s.tenant.id.get()),
+        external_id: Set(s.external_id.to_owned()),
+        created_at_ms: Set(created_at_ms),
+        updated_at_ms: Set(s.state.last_interaction_at_ms.unwrap_or(s.last_now_ms)),
+        event_count: Set(s.state.event_count as i64),
+        label: Set(p.label.as_str().to_owned()),
+        confidence: Set(p.confidence),
+        action: Set(p.action.as_str().to_owned()),
+        valence: Set(s.state.dims[0]),
+        arousal: Set(s.state.dims[1]),
+        tension: Set(s.state.dims[2]),
+        affiliation: Set(s.state.dims[3]),
+        signals: Set(serde_json::to_string(&p.signals)?),
+        state: Set(serde_json::to_string(&s.state)?),
+        model_version: Set(models.session.version.clone()),
+        has_feedback: Set(s.stored.as_ref().is_some_and(|r| r.has_feedback)),
+        user_id: Set(owner_pk),
+    })
+}
+
+fn user_row(u: &UserWork, models: &Models) -> Result<user::ActiveModel, StoreError> {
+    let updated_at_ms = u.stored.as_ref().map_or(u.created_at_ms, |r| r.updated_at_ms);
+    Ok(user::ActiveModel {
+        id: u.pk.map_or(NotSet, Set),
+        tenant_id: Set(u.tenant_id),
+        external_id: Set(u.external_id.clone()),
+        created_at_ms: Set(u.created_at_ms),
+        updated_at_ms: Set(u.state.last_interaction_at_ms.unwrap_or(updated_at_ms)),
+        event_count: Set(u.state.event_count as i64),
+        state: Set(serde_json::to_string(&u.state)?),
+        model_version: Set(models.user.version.clone()),
+    })
+}
+
+/// Sets the columns `events` and `user_history` share: the state after an event and why.
+macro_rules! set_record_columns {
+    ($row:ident, $r:expr, $model_version:expr) => {
+        $row.valence = Set($r.dims[0]);
+        $row.arousal = Set($r.dims[1]);
+        $row.tension = Set($r.dims[2]);
+        $row.affiliation = Set($r.dims[3]);
+        $row.delta_valence = Set($r.delta[0]);
+        $row.delta_arousal = Set($r.delta[1]);
+        $row.delta_tension = Set($r.delta[2]);
+        $row.delta_affiliation = Set($r.delta[3]);
+        $row.label = Set($r.label.as_str().to_owned());
+        $row.confidence = Set($r.confidence);
+        $row.signals = Set(serde_json::to_string(&$r.signals)?);
+        $row.trigger_reason = Set($r.trigger_reason.clone());
+        $row.model_version = Set($model_version.to_owned());
+    };
+}
+
+/// The row ingest stores for an event: the event, and the session's state after it (`r`).
+pub fn event_row(
+    tenant_id: i64,
+    session_pk: i64,
+    e: &NewEvent,
+    received_at_ms: i64,
+    r: &HistoryRecord,
+    model_version: &str,
+) -> Result<event::ActiveModel, StoreError> {
+    let mut row = event::ActiveModel {
+        tenant_id: Set(tenant_id),
+        session_id: Set(session_pk),
+        event_id: Set(e.event_id.clone()),
+        ts_ms: Set(e.event.ts_ms),
+        received_at_ms: Set(received_at_ms),
+        kind: Set(e.event.kind.as_str().to_owned()),
+        x: Set(e.event.x),
+        y: Set(e.event.y),
+        duration_ms: Set(e.event.duration_ms),
+        speed: Set(e.event.speed),
+        direction: Set(e.event.direction.map(|d| match d {
+            ScrollDirection::Up => "up".to_owned(),
+            ScrollDirection::Down => "down".to_owned(),
+        })),
+        url: Set(e.url.clone()),
+        message: Set(e.message.clone()),
+        ..Default::default()
+    };
+    set_record_columns!(row, r, model_version);
+    Ok(row)
+}
+
+fn user_history_row(
+    tenant_id: i64,
+    user_pk: i64,
+    session_pk: i64,
+    r: &HistoryRecord,
+    model_version: &str,
+) -> Result<user_history::ActiveModel, StoreError> {
+    let mut row = user_history::ActiveModel {
+        tenant_id: Set(tenant_id),
+        user_id: Set(user_pk),
+        session_id: Set(session_pk),
+        ts_ms: Set(r.ts_ms),
+        kind: Set(r.trigger.as_str().to_owned()),
+        ..Default::default()
+    };
+    set_record_columns!(row, r, model_version);
+    Ok(row)
+}

@@ -1,0 +1,74 @@
+//! The running service: options, the listener, the accept loop and the HTTP workers that
+//! serve the routes.
+
+mod routes;
+mod workers;
+
+use crate::api::body::BodyLimit;
+use crate::state::{AppState, Clock};
+use crate::store::{Store, StoreOptions};
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use workers::Workers;
+
+/// Everything a server needs besides its listener.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    pub store: StoreOptions,
+    pub body_limit: BodyLimit,
+    pub clock: Clock,
+    /// Failed authentications per address per minute before 429; 0 turns the throttle off.
+    pub auth_failure_limit: u32,
+    /// HTTP worker threads ([`workers`]).
+    pub workers: NonZeroUsize,
+}
+
+/// A server bound to its address, migrated, its workers started: ready to run.
+pub struct Bound {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    workers: Workers,
+}
+
+impl Bound {
+    /// Connects to the database, runs pending migrations, binds `addr` (port 0 picks one) and
+    /// starts the workers.
+    pub async fn new(options: &ServerOptions, addr: &str) -> anyhow::Result<Self> {
+        let store = Store::connect(&options.store).await?;
+        store.migrate().await?;
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        let state = Arc::new(AppState::new(store, options.clock, options.auth_failure_limit));
+        let workers = Workers::start(options.workers, local_addr, state, options.body_limit).await?;
+        Ok(Self { listener, local_addr, workers })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Accepts connections, each served by one worker in turn, until `shutdown` resolves; then
+    /// lets requests in flight finish (up to 30 s).
+    pub async fn run_until(mut self, shutdown: impl Future<Output = ()> + Send) -> std::io::Result<()> {
+        let mut shutdown = pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, peer)) => self.workers.serve(stream, peer),
+                    Err(e) => {
+                        // Out of file descriptors, most likely: let connections close first.
+                        tracing::warn!(error = %e, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        }
+        tracing::info!("stopping: finishing the requests in flight");
+        self.workers.stop().await
+    }
+}

@@ -1,0 +1,109 @@
+//! The write transaction ingest stores its groups in: on PostgreSQL one whose new rows go in
+//! with `COPY` and whose updates go out together (see [`super::driver::pg_writer`]), elsewhere
+//! [`Store::begin_write`]'s.
+
+use super::driver::pg_writer::PgTxn;
+use super::{Store, insert_chunked};
+use sea_orm::prelude::async_trait::async_trait;
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement,
+};
+
+/// A transaction for appending many rows; rolled back if dropped uncommitted.
+pub(crate) enum BulkTxn {
+    Sea(DatabaseTransaction),
+    Postgres(PgTxn),
+}
+
+/// `$body` with `$txn` bound to whichever transaction `$self` holds.
+macro_rules! on_either {
+    ($self:expr, $txn:ident => $body:expr) => {
+        match $self {
+            BulkTxn::Sea($txn) => $body,
+            BulkTxn::Postgres($txn) => $body,
+        }
+    };
+}
+
+impl BulkTxn {
+    pub(crate) async fn begin(store: &Store) -> Result<Self, DbErr> {
+        Ok(match store.backend() {
+            DbBackend::Postgres => Self::Postgres(PgTxn::begin(store.writer.get_postgres_connection_pool()).await?),
+            _ => Self::Sea(store.begin_write().await?),
+        })
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), DbErr> {
+        on_either!(self, txn => txn.commit().await)
+    }
+
+    /// The transaction for writes that read nothing back (not even how many rows they changed)
+    /// and touch rows no other such write of the group touches: on PostgreSQL they are held
+    /// back and sent as one statement with the next statement or the commit
+    /// ([`PgTxn::defer`]); elsewhere they run at once. Reads through it run at once, after them.
+    pub(crate) fn updates(&self) -> Updates<'_> {
+        Updates(self)
+    }
+
+    /// Inserts new rows (none may conflict): with `COPY` on PostgreSQL, as [`insert_chunked`]
+    /// elsewhere. Every row must set the same columns.
+    pub(crate) async fn append<A: ActiveModelTrait + Send>(&self, rows: Vec<A>) -> Result<(), DbErr> {
+        match self {
+            Self::Sea(txn) => insert_chunked(txn, rows, None).await,
+            Self::Postgres(txn) => txn.copy(rows).await,
+        }
+    }
+}
+
+#[async_trait]
+impl ConnectionTrait for BulkTxn {
+    fn get_database_backend(&self) -> DbBackend {
+        on_either!(self, txn => txn.get_database_backend())
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        on_either!(self, txn => txn.execute_raw(stmt).await)
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        on_either!(self, txn => txn.execute_unprepared(sql).await)
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        on_either!(self, txn => txn.query_one_raw(stmt).await)
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        on_either!(self, txn => txn.query_all_raw(stmt).await)
+    }
+}
+
+/// See [`BulkTxn::updates`]: writes are held back on PostgreSQL; everything else runs as the
+/// transaction runs it.
+pub(crate) struct Updates<'t>(&'t BulkTxn);
+
+#[async_trait]
+impl ConnectionTrait for Updates<'_> {
+    fn get_database_backend(&self) -> DbBackend {
+        self.0.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self.0 {
+            BulkTxn::Postgres(txn) => txn.defer(stmt).await,
+            txn => txn.execute_raw(stmt).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.0.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.0.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.0.query_all_raw(stmt).await
+    }
+}
