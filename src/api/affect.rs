@@ -5,9 +5,8 @@ use super::auth::Auth;
 use super::body::JsonReply;
 use super::error::{ApiError, Fails, Failures};
 use super::history::{HistoryResponse, page_params};
-use super::wire::{
-    ClientIdParam, MoodLabel, Scale, SignalDetail, UiAction, iso8601, parse_instant, round4, session_id,
-};
+use super::params::{ClientIdParam, InstantParam};
+use super::wire::{MoodLabel, Scale, SignalDetail, UiAction, iso8601, parse_instant, round4, session_id};
 use crate::engine::{project, project_at};
 use crate::state::AppState;
 use crate::store::history;
@@ -114,8 +113,7 @@ impl AffectApi {
         /// Your session identifier.
         id: Path<ClientIdParam>,
         /// Evaluate at this instant (ISO 8601 or Unix seconds), not before the latest event.
-        #[oai(validator(min_length = 1))]
-        at: Query<Option<String>>,
+        at: Query<Option<InstantParam>>,
         /// `unit` (default) or Sonzai's `0-100`.
         scale: Query<Option<Scale>>,
     ) -> Result<JsonReply<StateResponse>, Fails<OnAffectRead>> {

@@ -2,6 +2,7 @@ use super::Tag;
 use super::auth::Auth;
 use super::body::JsonReply;
 use super::error::{ApiError, Fails, Failures};
+use super::params::{InstantParam, TimeZoneParam};
 use super::wire::{MoodLabel, Scale, parse_instant, round4};
 use crate::engine::{Dims, Mood, label_of};
 use crate::reads::Reads;
@@ -204,21 +205,18 @@ impl AnalyticsApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Start (ISO 8601 or Unix seconds).
-        #[oai(validator(min_length = 1))]
-        from: Query<Option<String>>,
+        from: Query<Option<InstantParam>>,
         /// End, exclusive (ISO 8601 or Unix seconds); default now.
-        #[oai(validator(min_length = 1))]
-        to: Query<Option<String>>,
+        to: Query<Option<InstantParam>>,
         /// `hour`, `day` (default) or `week`.
         interval: Query<Option<IntervalParam>>,
         /// IANA zone, e.g. `Europe/Paris` (default `UTC`).
-        #[oai(validator(min_length = 1))]
-        tz: Query<Option<String>>,
+        tz: Query<Option<TimeZoneParam>>,
         /// `unit` (default) or Sonzai's `0-100`.
         scale: Query<Option<Scale>>,
     ) -> Result<Json<TimeSeries>, Fails<OnQuery>> {
         let interval = interval.0.unwrap_or(IntervalParam::Day);
-        let zone_name = tz.0.unwrap_or_else(|| "UTC".into());
+        let zone_name = tz.0.map_or_else(|| "UTC".to_owned(), |zone| zone.value);
         let zone: Tz = zone_name.parse().map_err(|_| ApiError::InvalidParameter {
             param: "tz".into(),
             message: "must be an IANA time zone such as Europe/Paris".into(),

@@ -85,6 +85,8 @@ pub enum ApiError {
     InvalidSessionId(&'static str),
     #[error("invalid query parameter {param}: {message}")]
     InvalidParameter { param: String, message: String },
+    #[error("the path's parameters are not valid UTF-8")]
+    InvalidPath,
     #[error("unauthorized")]
     Unauthorized,
     #[error("session not found")]
@@ -126,7 +128,8 @@ impl ApiError {
             | Self::InvalidPlan
             | Self::InvalidSessionId(_)
             | Self::InvalidUserId(_)
-            | Self::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
+            | Self::InvalidParameter { .. }
+            | Self::InvalidPath => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::SessionNotFound(_) | Self::UserNotFound(_) | Self::RouteNotFound => StatusCode::NOT_FOUND,
             Self::UserConflict => StatusCode::CONFLICT,
@@ -164,6 +167,10 @@ impl ApiError {
             Self::InvalidParameter { param, message } => {
                 ErrorBody { field: Some(param.clone()), message: Some(message.clone()), ..e("Invalid query parameter") }
             }
+            Self::InvalidPath => ErrorBody {
+                message: Some("A path segment is not valid UTF-8 once percent-decoded".into()),
+                ..e("Invalid path")
+            },
             Self::Unauthorized => ErrorBody { message: Some("Missing or invalid API key".into()), ..e("Unauthorized") },
             Self::SessionNotFound(id) => ErrorBody { session_id: Some(id.clone()), ..e("Session not found") },
             Self::UserNotFound(id) => ErrorBody { user_id: Some(id.clone()), ..e("User not found") },
@@ -219,6 +226,9 @@ impl ApiError {
     pub fn from_foreign(err: &poem::Error) -> Self {
         if let Some(p) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
             return Self::InvalidParameter { param: p.name.to_owned(), message: p.reason.clone() };
+        }
+        if err.is::<poem::error::ParsePathError>() {
+            return Self::InvalidPath;
         }
         match err.status() {
             StatusCode::UNAUTHORIZED => Self::Unauthorized,

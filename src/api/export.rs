@@ -4,6 +4,7 @@
 use super::Tag;
 use super::auth::Auth;
 use super::error::{ApiError, Fails, Failures};
+use super::params::InstantParam;
 use super::wire::{iso8601, parse_instant};
 use crate::state::AppState;
 use crate::store::export::{self, ExportRow};
@@ -218,11 +219,9 @@ impl ExportApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         /// Start (ISO 8601 or Unix seconds); default 24 hours before `to`.
-        #[oai(validator(min_length = 1))]
-        from: Query<Option<String>>,
+        from: Query<Option<InstantParam>>,
         /// End, exclusive (ISO 8601 or Unix seconds); default now.
-        #[oai(validator(min_length = 1))]
-        to: Query<Option<String>>,
+        to: Query<Option<InstantParam>>,
         /// `ndjson` (default) or `csv`.
         format: Query<Option<ExportFormat>>,
     ) -> Result<Export, Fails<OnExport>> {

@@ -12,6 +12,7 @@ mod export;
 mod health;
 mod history;
 mod keys;
+mod params;
 mod sessions;
 mod users;
 pub mod wire;
@@ -59,7 +60,46 @@ pub fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
 pub fn spec_json() -> String {
     let mut spec: serde_json::Value = serde_json::from_str(&service().spec()).expect("poem-openapi writes JSON");
     inline_described_enums(&mut spec);
+    name_time_zones(&mut spec);
     serde_json::to_string_pretty(&spec).expect("a JSON value serialises")
+}
+
+/// Client generators name an enum's members after its values; time zone names such as
+/// `Etc/GMT+1` and `Etc/GMT-1` would collide once reduced to identifiers (openapi-python-client
+/// refuses the spec), so the `TimeZone` enum names its members (`x-enum-varnames`):
+/// `ETC_GMT_PLUS_1`, `ETC_GMT_MINUS_1`, `EUROPE_PARIS`.
+fn name_time_zones(spec: &mut serde_json::Value) {
+    let Some(schema) = spec["components"]["schemas"].get_mut(<params::TimeZones as wire::EnumNames>::NAME) else {
+        return;
+    };
+    let names: Vec<serde_json::Value> = schema["enum"]
+        .as_array()
+        .map(|values| values.iter().filter_map(|v| v.as_str()).map(|v| time_zone_identifier(v).into()).collect())
+        .unwrap_or_default();
+    schema["x-enum-varnames"] = names.into();
+}
+
+/// `Etc/GMT+1` → `ETC_GMT_PLUS_1`: upper case, the signs of offsets spelt out, other
+/// punctuation as one `_`.
+fn time_zone_identifier(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 8);
+    let mut chars = name.chars().peekable();
+    while let Some(c) = chars.next() {
+        let offset = chars.peek().is_some_and(char::is_ascii_digit);
+        match c {
+            '+' if offset => out.push_str("_PLUS_"),
+            '-' if offset => out.push_str("_MINUS_"),
+            c if c.is_ascii_alphanumeric() => out.push(c.to_ascii_uppercase()),
+            _ => out.push('_'),
+        }
+    }
+    let mut collapsed = String::with_capacity(out.len());
+    for c in out.chars() {
+        if !(c == '_' && (collapsed.is_empty() || collapsed.ends_with('_'))) {
+            collapsed.push(c);
+        }
+    }
+    collapsed.trim_end_matches('_').to_owned()
 }
 
 /// poem-openapi documents a field of an enum type that has its own description (or is
@@ -103,6 +143,17 @@ fn inline_described_enums(spec: &mut serde_json::Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_zones_get_distinct_identifiers() {
+        let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+        let ids: std::collections::HashSet<String> = names.iter().map(|n| time_zone_identifier(n)).collect();
+        assert_eq!(ids.len(), names.len());
+        assert_eq!(time_zone_identifier("Etc/GMT+1"), "ETC_GMT_PLUS_1");
+        assert_eq!(time_zone_identifier("Etc/GMT-14"), "ETC_GMT_MINUS_14");
+        assert_eq!(time_zone_identifier("America/Port-au-Prince"), "AMERICA_PORT_AU_PRINCE");
+        assert!(ids.iter().all(|id| id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')));
+    }
 
     /// Every type answered with [`body::JsonReply`] writes the JSON poem-openapi's `Json` would (whose
     /// schema the spec shows).

@@ -6,7 +6,8 @@ use super::auth::Auth;
 use super::body::JsonReply;
 use super::error::{ApiError, Fails, Failures};
 use super::history::{HistoryResponse, page_params};
-use super::wire::{ClientIdParam, MoodLabel, Scale, SignalDetail, UiAction, iso8601, parse_instant, round4, user_id};
+use super::params::{ClientIdParam, InstantParam};
+use super::wire::{MoodLabel, Scale, SignalDetail, UiAction, iso8601, parse_instant, round4, user_id};
 use crate::engine::{project_at, summarize};
 use crate::state::AppState;
 use crate::store::users::{self, UserSession};
@@ -148,8 +149,7 @@ impl UsersApi {
         /// Your id for the person, as sent with their sessions' events.
         user_id: Path<ClientIdParam>,
         /// Evaluate at this instant (ISO 8601 or Unix seconds); default now.
-        #[oai(validator(min_length = 1))]
-        at: Query<Option<String>>,
+        at: Query<Option<InstantParam>>,
         /// `unit` (default) or Sonzai's `0-100`.
         scale: Query<Option<Scale>>,
     ) -> Result<JsonReply<UserMood>, Fails<OnUserRead>> {

@@ -75,6 +75,12 @@ impl<N: EnumNames> ParseFromJSON for OpenEnum<N> {
     }
 }
 
+impl<N: EnumNames> ParseFromParameter for OpenEnum<N> {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        Ok(Self::new(value))
+    }
+}
+
 impl<N: EnumNames> ToJSON for OpenEnum<N> {
     fn to_json(&self) -> Option<serde_json::Value> {
         Some(self.value.clone().into())
@@ -199,6 +205,9 @@ pub fn round4(v: f64) -> f64 {
     (v * 10_000.0).round() / 10_000.0
 }
 
+/// The latest instant [`parse_instant`] takes, in Unix seconds (9999-12-31T23:59:59Z).
+pub const MAX_UNIX_SECONDS: f64 = 253_402_300_799.0;
+
 /// Parses an instant given as ISO 8601 (RFC 3339) or as Unix seconds (fractions allowed).
 pub fn parse_instant(param: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
     let invalid = || ApiError::InvalidParameter {
@@ -207,7 +216,7 @@ pub fn parse_instant(param: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> 
     };
     if let Ok(secs) = raw.trim().parse::<f64>() {
         let ms = (secs * 1000.0).round();
-        return if ms.is_finite() && (0.0..=253_402_300_799_000.0).contains(&ms) {
+        return if ms.is_finite() && (0.0..=MAX_UNIX_SECONDS * 1000.0).contains(&ms) {
             DateTime::from_timestamp_millis(ms as i64).ok_or_else(invalid)
         } else {
             Err(invalid())
@@ -246,58 +255,6 @@ impl Scale {
             Self::Unit => d,
             Self::Sonzai => [d[0] * 50.0, d[1] * 50.0, -d[2] * 50.0, d[3] * 50.0],
         }
-    }
-}
-
-/// The rule the spec states for client ids (session and user ids) besides their length: no
-/// control characters. (`user_id` in the events body repeats it: attributes take literals.)
-const CLIENT_ID_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
-
-/// A session or user id in a path, documented with its rules (1–256 characters, no control
-/// characters) but taken as sent, so that a bad one reaches the handler and gets the contract's
-/// own error (`Invalid session id`) instead of a generic parameter failure.
-pub struct ClientIdParam(String);
-
-impl std::ops::Deref for ClientIdParam {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Type for ClientIdParam {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        "string".into()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            min_length: Some(1),
-            max_length: Some(256),
-            pattern: Some(CLIENT_ID_PATTERN.to_owned()),
-            ..MetaSchema::new("string")
-        }))
-    }
-
-    fn register(_: &mut Registry) {}
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
-}
-
-impl ParseFromParameter for ClientIdParam {
-    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
-        Ok(Self(value.to_owned()))
     }
 }
 

@@ -250,38 +250,19 @@ impl<'a> Group<'a> {
 /// The rules a batch is accepted or refused by, on groups built in memory.
 #[cfg(test)]
 mod tests {
+    use super::super::tests::{T0, event, now};
     use super::*;
-    use crate::domain::{Plan, SessionId, TenantId};
-    use crate::engine::{Event, EventKind};
-
-    const NOW_S: i64 = 1_746_352_800;
+    use crate::domain::{Plan, TenantId};
+    use crate::engine::EventKind;
 
     fn tenant(id: i64) -> Tenant {
         Tenant { id: TenantId(id), plan: Plan::Starter, key_id: 0 }
     }
 
-    fn now() -> DateTime<Utc> {
-        DateTime::from_timestamp(NOW_S, 0).unwrap()
-    }
-
+    /// A batch of clicks with these event ids, one second apart.
     fn job(tenant: &Tenant, session: &str, user: Option<&str>, ids: &[Option<&str>]) -> Job {
-        let events = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| NewEvent {
-                event: Event::new(EventKind::Click, (NOW_S + i as i64) * 1000),
-                event_id: id.map(str::to_owned),
-                url: None,
-                message: None,
-            })
-            .collect();
-        Job {
-            tenant: tenant.clone(),
-            session: SessionId::parse(session).unwrap(),
-            user: user.map(|u| UserId::parse(u).unwrap()),
-            events,
-            now: now(),
-        }
+        let events = ids.iter().enumerate().map(|(i, id)| event(EventKind::Click, T0 + i as i64, *id)).collect();
+        super::super::tests::job(tenant, session, user, events)
     }
 
     /// A stored session with `events` events at `label`, owned by the user row `owner`.

@@ -16,12 +16,12 @@ use proptest::prelude::*;
 use sea_orm::{ConnectionTrait, Database, FromQueryResult, JsonValue, Statement};
 use std::sync::Arc;
 
-fn now() -> DateTime<Utc> {
+pub(super) fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(T0 + 600, 0).unwrap()
 }
 
 /// A Unix time the tests' events start from.
-const T0: i64 = 1_746_352_800;
+pub(super) const T0: i64 = 1_746_352_800;
 
 async fn store() -> (Store, String, FreshDatabase) {
     let database = fresh_database().await;
@@ -51,11 +51,11 @@ async fn use_quota_but(url: &str, tenant: &Tenant, left: i64) {
     .unwrap();
 }
 
-fn event(kind: EventKind, ts_s: i64, event_id: Option<&str>) -> NewEvent {
+pub(super) fn event(kind: EventKind, ts_s: i64, event_id: Option<&str>) -> NewEvent {
     NewEvent { event: Event::new(kind, ts_s * 1000), event_id: event_id.map(str::to_owned), url: None, message: None }
 }
 
-fn job(tenant: &Tenant, session: &str, user: Option<&str>, events: Vec<NewEvent>) -> Job {
+pub(super) fn job(tenant: &Tenant, session: &str, user: Option<&str>, events: Vec<NewEvent>) -> Job {
     Job {
         tenant: tenant.clone(),
         session: SessionId::parse(session).unwrap(),

@@ -21,6 +21,16 @@ async fn unknown_routes_and_methods_answer_json() {
     assert_eq!((r.status.as_u16(), r.header("allow")), (405, Some("DELETE, OPTIONS")));
 }
 
+/// A path segment whose bytes are not UTF-8 is blamed on the path, not on a body.
+#[tokio::test]
+async fn paths_that_are_not_utf8_are_invalid_paths() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    let invalid = json!({"error": "Invalid path", "message": "A path segment is not valid UTF-8 once percent-decoded"});
+    app.get("/v1/sessions/a_only%FF/mood", &key).await.expect(400, invalid.clone());
+    app.get("/v1/users/%C3%28/sessions", &key).await.expect(400, invalid);
+}
+
 #[tokio::test]
 async fn bodies_must_be_json() {
     let app = spawn().await;
