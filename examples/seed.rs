@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
     let hash = key.hash().await?;
     let now = Utc::now();
     let new = NewTenant { name: "Bench Co", email: None, plan: Plan::Pro, key_lookup: key.lookup(), key_hash: &hash };
-    let tenant = Tenant { id: tenants::create(&store, new, now).await?, plan: Plan::Pro, key_id: 0 };
+    let tenant = Tenant { id: tenants::create(&store, new, now).await?, plan: Plan::Pro };
     let committer = Committer::start(store.clone(), Arc::new(Models::default()), store.ingest_lanes());
     let span_ms = Duration::days(days as i64).num_milliseconds();
     let origin = now.timestamp_millis() - span_ms;

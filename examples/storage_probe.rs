@@ -70,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
     store.migrate().await?;
     let key = ApiKey::generate();
     let new = NewTenant { name: "Probe", email: None, plan: Plan::Pro, key_lookup: key.lookup(), key_hash: "-" };
-    let tenant = Tenant { id: tenants::create(&store, new, chrono::Utc::now()).await?, plan: Plan::Pro, key_id: 0 };
+    let tenant = Tenant { id: tenants::create(&store, new, chrono::Utc::now()).await?, plan: Plan::Pro };
     // The sessions the rows belong to, created by ingest itself with the run's first batch.
     let models = Models::default();
     let now = chrono::Utc::now();

@@ -21,8 +21,6 @@ impl TenantId {
 pub struct Tenant {
     pub id: TenantId,
     pub plan: Plan,
-    /// The key the request authenticated with (for revocation).
-    pub key_id: i64,
 }
 
 /// A subscription plan and its monthly allowance of new sessions.

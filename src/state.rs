@@ -1,10 +1,10 @@
 //! What every request handler shares: the store, the engine's models, the ingest committer,
 //! the key cache and throttle, and the clock. The API reads it; the server builds it.
 
-use crate::auth::{AuthThrottle, KeyCache};
+use crate::auth::{AuthThrottle, KeyCache, PlanCache, TokenKeys};
 use crate::engine::Models;
 use crate::ingest::Committer;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -29,21 +29,28 @@ pub struct AppState {
     /// Where event batches go to be stored (group commit).
     pub ingest: Committer,
     pub keys: KeyCache,
+    /// Signs and verifies session tokens.
+    pub tokens: TokenKeys,
+    /// Tenants' plans for session-token callers.
+    pub plans: PlanCache,
     pub throttle: AuthThrottle,
     pub clock: Clock,
 }
 
 impl AppState {
-    /// Starts the ingest committer: call inside a tokio runtime.
-    pub fn new(store: Store, clock: Clock, auth_failure_limit: u32) -> Self {
+    /// Reads the token signing keys (creating the first on a new database) and starts the
+    /// ingest committer: call inside a tokio runtime.
+    pub async fn new(store: Store, clock: Clock, auth_failure_limit: u32) -> Result<Self, StoreError> {
         let models = Arc::new(Models::default());
-        Self {
+        Ok(Self {
             ingest: Committer::start(store.clone(), models.clone(), store.ingest_lanes()),
+            tokens: TokenKeys::load(&store, clock.now()).await?,
             store,
             models,
             keys: KeyCache::default(),
+            plans: PlanCache::default(),
             throttle: AuthThrottle::new(auth_failure_limit),
             clock,
-        }
+        })
     }
 }

@@ -9,6 +9,7 @@ mod m20261123_000002_session_slots;
 mod m20261123_000003_users;
 mod m20261202_000004_lz4_state;
 mod m20261202_000005_id_collation;
+mod m20261206_000006_browser_credentials;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_users::Migration),
             Box::new(m20261202_000004_lz4_state::Migration),
             Box::new(m20261202_000005_id_collation::Migration),
+            Box::new(m20261206_000006_browser_credentials::Migration),
         ]
     }
 }

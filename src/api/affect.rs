@@ -1,7 +1,7 @@
 //! The dimensional views of a session (Sonzai's shapes): its state and its mood history.
 
 use super::Tag;
-use super::auth::Auth;
+use super::auth::{Auth, SessionAuth};
 use super::body::JsonReply;
 use super::error::{ApiError, Fails, Failures};
 use super::history::{HistoryResponse, page_params};
@@ -92,7 +92,7 @@ impl Example for StateResponse {
 
 pub struct OnAffectRead;
 impl Failures for OnAffectRead {
-    const STATUSES: &'static [u16] = &[400, 401, 404, 429, 500];
+    const STATUSES: &'static [u16] = &[400, 401, 403, 404, 429, 500];
 }
 
 pub struct AffectApi;
@@ -109,7 +109,7 @@ impl AffectApi {
     async fn state(
         &self,
         state: Data<&Arc<AppState>>,
-        auth: Auth,
+        auth: SessionAuth,
         /// Your session identifier.
         id: Path<ClientIdParam>,
         /// Evaluate at this instant (ISO 8601 or Unix seconds), not before the latest event.
@@ -118,7 +118,7 @@ impl AffectApi {
         scale: Query<Option<Scale>>,
     ) -> Result<JsonReply<StateResponse>, Fails<OnAffectRead>> {
         let id = session_id(&id)?;
-        let stored = sessions::state(&state.store, auth.tenant(), &id)
+        let stored = sessions::state(&state.store, auth.tenant_for(&id)?, &id)
             .await?
             .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
         let model = &state.models.session;

@@ -104,7 +104,7 @@ impl Example for MoodAggregate {
 
 pub struct OnAnalytics;
 impl Failures for OnAnalytics {
-    const STATUSES: &'static [u16] = &[401, 429, 500];
+    const STATUSES: &'static [u16] = &[401, 403, 429, 500];
 }
 
 /// Bucket width.
@@ -170,7 +170,7 @@ pub struct TimeSeries {
 
 pub struct OnQuery;
 impl Failures for OnQuery {
-    const STATUSES: &'static [u16] = &[400, 401, 429, 500];
+    const STATUSES: &'static [u16] = &[400, 401, 403, 429, 500];
 }
 
 pub struct AnalyticsApi;

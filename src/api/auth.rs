@@ -1,12 +1,18 @@
-//! Authentication: an API key in `X-Api-Key` or `Authorization: Bearer`, either one. Every
-//! failure — missing, malformed, duplicated, unknown, wrong or revoked — is the same 401.
+//! Authentication. Three credentials, three reaches:
+//! - a secret API key, in `X-Api-Key` or `Authorization: Bearer`, either one: the whole tenant;
+//! - a session token (`Authorization: Bearer <JWT>`): posting events to and reading the mood and
+//!   state of its own session, from the origins it names;
+//! - a publishable key (`X-Publishable-Key`): starting a browser session, from its origins.
+//!
+//! A missing, malformed, duplicated, unknown, wrong, revoked, expired or tampered credential is
+//! the documented 401; a valid one used beyond its reach is 403.
 
 use super::error::ApiError;
-use crate::auth::{self, ApiKey};
-use crate::domain::Tenant;
+use crate::auth::{self, ApiKey, KeyHolder, PublishableKey, SessionGrant};
+use crate::domain::{SessionId, Tenant};
 use crate::state::AppState;
-use poem::http::HeaderMap;
-use poem::http::StatusCode;
+use crate::store::publishable_keys;
+use poem::http::{HeaderMap, StatusCode};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey as HeaderKey, Bearer};
@@ -15,14 +21,31 @@ use std::sync::Arc;
 /// `X-Api-Key: sm_…` (preferred for server-side calls).
 #[derive(SecurityScheme)]
 #[oai(rename = "ApiKeyHeader", ty = "api_key", key_name = "X-Api-Key", key_in = "header", checker = "by_header")]
-pub struct ApiKeyHeader(Tenant);
+pub struct ApiKeyHeader(KeyHolder);
 
 /// `Authorization: Bearer sm_…`
 #[derive(SecurityScheme)]
 #[oai(rename = "BearerKey", ty = "bearer", checker = "by_bearer")]
-pub struct BearerKey(Tenant);
+pub struct BearerKey(KeyHolder);
 
-/// Either scheme authenticates a request.
+/// `Authorization: Bearer <session token>`: a JWT from `POST /v1/browser/sessions` or
+/// `POST /v1/tokens`, for one session.
+#[derive(SecurityScheme)]
+#[oai(rename = "SessionToken", ty = "bearer", bearer_format = "JWT", checker = "by_token")]
+pub struct SessionToken(pub TokenHolder);
+
+/// `X-Publishable-Key: pk_…`, from one of the key's allowed origins.
+#[derive(SecurityScheme)]
+#[oai(
+    rename = "PublishableKey",
+    ty = "api_key",
+    key_name = "X-Publishable-Key",
+    key_in = "header",
+    checker = "by_publishable_key"
+)]
+pub struct PublishableKeyHeader(pub PublishableHolder);
+
+/// A secret API key, by either scheme.
 #[derive(SecurityScheme)]
 pub enum Auth {
     ApiKey(ApiKeyHeader),
@@ -31,35 +54,141 @@ pub enum Auth {
 
 impl Auth {
     pub fn tenant(&self) -> &Tenant {
+        &self.holder().tenant
+    }
+
+    /// The key the request authenticated with (for revocation).
+    pub fn key_id(&self) -> i64 {
+        self.holder().key_id
+    }
+
+    fn holder(&self) -> &KeyHolder {
         match self {
-            Self::ApiKey(ApiKeyHeader(t)) | Self::Bearer(BearerKey(t)) => t,
+            Self::ApiKey(ApiKeyHeader(h)) | Self::Bearer(BearerKey(h)) => h,
         }
     }
 }
 
-// Both checkers look at the raw headers, so a request is judged the same whichever scheme
-// poem-openapi tries first.
-async fn by_header(req: &Request, _: HeaderKey) -> poem::Result<Tenant> {
-    authenticate(req).await
+/// A secret API key or a session token: the session endpoints a browser may call.
+#[derive(SecurityScheme)]
+pub enum SessionAuth {
+    ApiKey(ApiKeyHeader),
+    Bearer(BearerKey),
+    Token(SessionToken),
 }
 
-async fn by_bearer(req: &Request, _: Bearer) -> poem::Result<Tenant> {
-    authenticate(req).await
-}
+impl SessionAuth {
+    /// The tenant, if the caller may act on session `id`: any session of its tenant with a secret
+    /// key, its own session only with a token (403 otherwise).
+    pub fn tenant_for(&self, id: &SessionId) -> Result<&Tenant, ApiError> {
+        match self {
+            Self::ApiKey(ApiKeyHeader(h)) | Self::Bearer(BearerKey(h)) => Ok(&h.tenant),
+            Self::Token(SessionToken(t)) if &t.grant.session == id => Ok(&t.tenant),
+            Self::Token(_) => Err(ApiError::Forbidden("This session token grants access to its own session only")),
+        }
+    }
 
-async fn authenticate(req: &Request) -> poem::Result<Tenant> {
-    let state = req.data::<Arc<AppState>>().expect("the app state is attached to every request");
-    let key = credential(req.headers()).ok_or(ApiError::Unauthorized)?;
-    match auth::verify(&state.store, &state.keys, &key).await {
-        Ok(Some(tenant)) => Ok(tenant),
-        Ok(None) => Err(ApiError::Unauthorized.into()),
-        Err(e) => Err(ApiError::from(e).into()),
+    /// The token's grant, if the caller holds a token rather than a key.
+    pub fn grant(&self) -> Option<&SessionGrant> {
+        match self {
+            Self::Token(SessionToken(t)) => Some(&t.grant),
+            _ => None,
+        }
     }
 }
 
-/// The one key a request carries: a single `X-Api-Key`, a single `Authorization: Bearer`, or
-/// both naming the same key. Anything else (repeated or conflicting headers) carries none.
-fn credential(headers: &HeaderMap) -> Option<ApiKey> {
+/// A verified session token and its tenant.
+pub struct TokenHolder {
+    pub tenant: Tenant,
+    pub grant: SessionGrant,
+}
+
+/// A live publishable key used from one of its origins.
+pub struct PublishableHolder {
+    pub tenant: Tenant,
+    pub allowed_origins: Vec<String>,
+}
+
+fn state(req: &Request) -> &Arc<AppState> {
+    req.data::<Arc<AppState>>().expect("the app state is attached to every request")
+}
+
+// The secret-key checkers look at the raw headers, so a request is judged the same whichever
+// scheme poem-openapi tries first.
+async fn by_header(req: &Request, _: HeaderKey) -> poem::Result<KeyHolder> {
+    secret_key(req).await
+}
+
+async fn by_bearer(req: &Request, _: Bearer) -> poem::Result<KeyHolder> {
+    secret_key(req).await
+}
+
+/// The secret key's holder; a valid session token here is used beyond its reach (403).
+async fn secret_key(req: &Request) -> poem::Result<KeyHolder> {
+    let state = state(req);
+    match presented(req.headers()) {
+        Presented::Key(key) => match auth::verify(&state.store, &state.keys, &key).await {
+            Ok(Some(holder)) => Ok(holder),
+            Ok(None) => Err(ApiError::Unauthorized.into()),
+            Err(e) => Err(ApiError::from(e).into()),
+        },
+        Presented::Token(token) => match state.tokens.verify(token, state.clock.now()).await {
+            Ok(_) => {
+                Err(ApiError::Forbidden("A session token cannot call this endpoint: use your secret API key").into())
+            }
+            Err(_) => Err(ApiError::Unauthorized.into()),
+        },
+        Presented::Nothing => Err(ApiError::Unauthorized.into()),
+    }
+}
+
+async fn by_token(req: &Request, bearer: Bearer) -> poem::Result<TokenHolder> {
+    let state = state(req);
+    let grant = state.tokens.verify(&bearer.token, state.clock.now()).await.map_err(|_| ApiError::Unauthorized)?;
+    if let Some(origin) = origin(req)
+        && !grant.origins.is_empty()
+        && !grant.origins.iter().any(|o| o == origin)
+    {
+        return Err(ApiError::OriginNotAllowed.into());
+    }
+    let tenant = state.plans.tenant(&state.store, grant.tenant).await.map_err(ApiError::from)?;
+    // A token outlives nothing: its tenant may have been deleted since.
+    let tenant = tenant.ok_or(ApiError::Unauthorized)?;
+    Ok(TokenHolder { tenant, grant })
+}
+
+async fn by_publishable_key(req: &Request, header: HeaderKey) -> poem::Result<PublishableHolder> {
+    let state = state(req);
+    let key = PublishableKey::parse(header.key.trim()).ok_or(ApiError::Unauthorized)?;
+    let found = publishable_keys::find(&state.store, &key).await.map_err(ApiError::from)?;
+    let found = found.ok_or(ApiError::Unauthorized)?;
+    match origin(req) {
+        Some(origin) if found.allowed_origins.iter().any(|o| o == origin) => {}
+        _ => return Err(ApiError::OriginNotAllowed.into()),
+    }
+    Ok(PublishableHolder { tenant: found.tenant, allowed_origins: found.allowed_origins })
+}
+
+/// The request's `Origin`, if it has exactly one.
+fn origin(req: &Request) -> Option<&str> {
+    let mut values = req.headers().get_all("origin").iter();
+    match (values.next(), values.next()) {
+        (Some(v), None) => v.to_str().ok(),
+        _ => None,
+    }
+}
+
+/// The one credential a request carries in `X-Api-Key` or `Authorization: Bearer`.
+enum Presented<'a> {
+    Key(ApiKey),
+    /// Anything else after `Bearer `: a session token, if it verifies.
+    Token(&'a str),
+    Nothing,
+}
+
+/// A single `X-Api-Key`, a single `Authorization: Bearer`, or both naming the same key. Anything
+/// else (repeated or conflicting headers, another scheme) carries nothing.
+fn presented(headers: &HeaderMap) -> Presented<'_> {
     let single = |name: &str| -> Result<Option<&str>, ()> {
         let mut values = headers.get_all(name).iter();
         match (values.next(), values.next()) {
@@ -68,25 +197,35 @@ fn credential(headers: &HeaderMap) -> Option<ApiKey> {
             (Some(_), Some(_)) => Err(()),
         }
     };
-    let header = single("x-api-key").ok()?;
-    let bearer = match single("authorization").ok()? {
-        Some(value) => {
-            let (scheme, token) = value.split_once(' ')?;
-            Some(scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())?)
-        }
+    let (Ok(header), Ok(authorization)) = (single("x-api-key"), single("authorization")) else {
+        return Presented::Nothing;
+    };
+    let bearer = match authorization {
+        Some(value) => match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Some(token.trim()),
+            _ => return Presented::Nothing,
+        },
         None => None,
     };
     let raw = match (header, bearer) {
         (Some(a), None) | (None, Some(a)) => a,
         (Some(a), Some(b)) if a == b => a,
-        _ => return None,
+        _ => return Presented::Nothing,
     };
-    ApiKey::parse(raw)
+    match ApiKey::parse(raw) {
+        Some(key) => Presented::Key(key),
+        None if header.is_none() && !raw.starts_with("sm_") && !raw.is_empty() => Presented::Token(raw),
+        None => Presented::Nothing,
+    }
 }
 
-/// Throttles clients that fail to authenticate: a request carrying credentials from an address
-/// with too many recent failures gets 429 (with `Retry-After`) before it is looked at. A middleware rather than part of
-/// the checkers: poem-openapi keeps only the last security scheme's error.
+/// Throttles clients that fail to authenticate, but only where checking costs: an address with
+/// too many recent failures gets 429 (with `Retry-After`) for requests whose secret key would
+/// need a fresh argon2 run. A key this server verified before, a session token and a
+/// publishable key cost a lookup or an HMAC at most, and are always answered, so a shared proxy
+/// or NAT that one client fills with bad keys locks out nobody whose credential verifies. A
+/// middleware rather than part of the checkers: poem-openapi keeps only the last security
+/// scheme's error.
 pub struct AuthGuard;
 
 /// Endpoints that need no key, and so are never throttled.
@@ -108,14 +247,20 @@ impl<E: Endpoint> Endpoint for AuthGuardEndpoint<E> {
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let state = req.data::<Arc<AppState>>().cloned();
         let ip = req.remote_addr().as_socket_addr().map(|a| a.ip());
-        let credentialed = req.headers().contains_key("x-api-key") || req.headers().contains_key("authorization");
-        let public = PUBLIC_PATHS.contains(&req.uri().path());
-        let credentialed = credentialed && !public;
+        let headers = req.headers();
+        let credentialed = ["x-api-key", "authorization", "x-publishable-key"].iter().any(|h| headers.contains_key(*h));
+        let credentialed = credentialed && !PUBLIC_PATHS.contains(&req.uri().path());
         let (Some(state), Some(ip), true) = (state, ip, credentialed) else {
             return self.0.call(req).await.map(IntoResponse::into_response);
         };
         if let Some(wait) = state.throttle.blocked(ip) {
-            return Err(ApiError::AuthThrottled(wait.as_secs().max(1)).into());
+            let costly = match presented(req.headers()) {
+                Presented::Key(key) => !state.keys.verified_before(&key),
+                Presented::Token(_) | Presented::Nothing => false,
+            };
+            if costly {
+                return Err(ApiError::AuthThrottled(wait.as_secs().max(1)).into());
+            }
         }
         let result = self.0.call(req).await.map(IntoResponse::into_response);
         let status = match &result {
@@ -145,6 +290,14 @@ mod tests {
         h
     }
 
+    /// The key a request presents, if it presents one.
+    fn credential(h: &HeaderMap) -> Option<ApiKey> {
+        match presented(h) {
+            Presented::Key(key) => Some(key),
+            _ => None,
+        }
+    }
+
     #[test]
     fn one_key_by_either_header() {
         let k = key().expose().to_owned();
@@ -155,6 +308,16 @@ mod tests {
             credential(&headers(&[("x-api-key", k.clone()), ("authorization", format!("Bearer {k}"))])),
             Some(key())
         );
+    }
+
+    #[test]
+    fn anything_else_after_bearer_is_a_token_to_verify() {
+        let token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJzIn0.c2ln";
+        assert!(
+            matches!(presented(&headers(&[("authorization", format!("Bearer {token}"))])), Presented::Token(t) if t == token)
+        );
+        assert!(matches!(presented(&headers(&[("x-api-key", token.into())])), Presented::Nothing), "not in X-Api-Key");
+        assert!(matches!(presented(&headers(&[("authorization", "Bearer sm_short".into())])), Presented::Nothing));
     }
 
     #[test]

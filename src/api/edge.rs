@@ -23,6 +23,37 @@ impl<E: Endpoint> Middleware<E> for Edge {
 
 pub struct EdgeEndpoint<E>(E);
 
+/// The request's id, as [`Edge`] gave it, for the layers inside it.
+#[derive(Clone)]
+struct RequestId(String);
+
+/// Renders errors as the documented JSON inside the CORS layer, which would otherwise turn them
+/// into plain-text responses before [`Edge`] sees them (browsers' requests carry an `Origin`).
+pub struct JsonErrors;
+
+impl<E: Endpoint> Middleware<E> for JsonErrors {
+    type Output = JsonErrorsEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        JsonErrorsEndpoint(ep)
+    }
+}
+
+pub struct JsonErrorsEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for JsonErrorsEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let request_id = req.data::<RequestId>().map_or_else(String::new, |id| id.0.clone());
+        let path = req.uri().path().to_owned();
+        Ok(match self.0.call(req).await {
+            Ok(resp) => resp.into_response(),
+            Err(err) => render(err, &request_id, &path),
+        })
+    }
+}
+
 fn new_request_id() -> String {
     let mut bytes = [0u8; 8];
     rand::rng().fill_bytes(&mut bytes);
@@ -32,8 +63,9 @@ fn new_request_id() -> String {
 impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Response> {
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let request_id = new_request_id();
+        req.set_data(RequestId(request_id.clone()));
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
         let started = Instant::now();

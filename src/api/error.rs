@@ -89,6 +89,12 @@ pub enum ApiError {
     InvalidPath,
     #[error("unauthorized")]
     Unauthorized,
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("origin not allowed")]
+    OriginNotAllowed,
+    #[error("publishable key not found")]
+    PublishableKeyNotFound,
     #[error("session not found")]
     SessionNotFound(String),
     #[error("user not found")]
@@ -131,7 +137,10 @@ impl ApiError {
             | Self::InvalidParameter { .. }
             | Self::InvalidPath => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::SessionNotFound(_) | Self::UserNotFound(_) | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden(_) | Self::OriginNotAllowed => StatusCode::FORBIDDEN,
+            Self::SessionNotFound(_) | Self::UserNotFound(_) | Self::PublishableKeyNotFound | Self::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
             Self::UserConflict => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -172,6 +181,12 @@ impl ApiError {
                 ..e("Invalid path")
             },
             Self::Unauthorized => ErrorBody { message: Some("Missing or invalid API key".into()), ..e("Unauthorized") },
+            Self::Forbidden(why) => ErrorBody { message: Some((*why).into()), ..e("Forbidden") },
+            Self::OriginNotAllowed => ErrorBody {
+                message: Some("This credential may not be used from this page's origin".into()),
+                ..e("Origin not allowed")
+            },
+            Self::PublishableKeyNotFound => e("Publishable key not found"),
             Self::SessionNotFound(id) => ErrorBody { session_id: Some(id.clone()), ..e("Session not found") },
             Self::UserNotFound(id) => ErrorBody { user_id: Some(id.clone()), ..e("User not found") },
             Self::UserConflict => ErrorBody {
@@ -286,6 +301,9 @@ fn describe(status: u16) -> &'static str {
         400 => "Invalid request: the body, a field, a parameter or the session id (`ApiError` names which).",
         401 => {
             "Missing, malformed, wrong or revoked API key: `{\"error\":\"Unauthorized\",\"message\":\"Missing or invalid API key\"}`."
+        }
+        403 => {
+            "A valid credential used beyond its reach: a session token on another session or endpoint (`{\"error\":\"Forbidden\",\"message\":\"...\"}`), or a session token or publishable key from an origin it does not allow (`{\"error\":\"Origin not allowed\",\"message\":\"...\"}`)."
         }
         404 => {
             "No such session or user for this key (never seen, erased, or another customer's): `{\"error\":\"Session not found\",\"session_id\":\"user_abc\"}` or `{\"error\":\"User not found\",\"user_id\":\"u_8f3k2a\"}`."

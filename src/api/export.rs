@@ -201,7 +201,7 @@ impl ApiResponse for Export {
 
 pub struct OnExport;
 impl Failures for OnExport {
-    const STATUSES: &'static [u16] = &[400, 401, 429, 500];
+    const STATUSES: &'static [u16] = &[400, 401, 403, 429, 500];
 }
 
 pub struct ExportApi;

@@ -113,7 +113,7 @@ pub struct RevokedKey {
 
 pub struct OnKeyChange;
 impl Failures for OnKeyChange {
-    const STATUSES: &'static [u16] = &[401, 429, 500];
+    const STATUSES: &'static [u16] = &[401, 403, 429, 500];
 }
 
 pub struct KeysApi;
@@ -185,9 +185,8 @@ impl KeysApi {
     /// seconds on every server (verified keys are cached that long).
     #[oai(path = "/keys/current", method = "delete", operation_id = "revokeCurrentKey")]
     async fn revoke(&self, state: Data<&Arc<AppState>>, auth: Auth) -> Result<Json<RevokedKey>, Fails<OnKeyChange>> {
-        let tenant = auth.tenant();
-        tenants::revoke_key(&state.store, tenant.id, tenant.key_id, state.clock.now()).await?;
-        state.keys.forget(tenant.key_id);
+        tenants::revoke_key(&state.store, auth.tenant().id, auth.key_id(), state.clock.now()).await?;
+        state.keys.forget(auth.key_id());
         Ok(Json(RevokedKey {
             revoked: true,
             message: "This key no longer works; servers that cached it forget it within 30 seconds.".into(),

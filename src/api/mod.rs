@@ -5,6 +5,7 @@ mod affect;
 mod analytics;
 mod auth;
 pub mod body;
+mod browser;
 mod edge;
 pub mod error;
 pub mod events;
@@ -13,19 +14,22 @@ mod health;
 mod history;
 mod keys;
 mod params;
+mod publishable_keys;
 mod sessions;
 mod users;
 pub mod wire;
 
 pub use auth::AuthGuard;
-pub use edge::Edge;
+pub use edge::{Edge, JsonErrors};
 
 use poem_openapi::{OpenApiService, Tags};
 
 #[derive(Tags)]
 enum Tag {
-    /// API keys: sign-up.
+    /// API keys: sign-up, secret keys, publishable keys for web pages.
     Keys,
+    /// For web pages and apps: browser sessions and session tokens.
+    Browser,
     /// Sessions: send behavioural events, read the mood, record feedback, erase.
     Sessions,
     /// People across sessions: their current affect, history and sessions, for agents.
@@ -42,6 +46,8 @@ pub fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
         (
             health::HealthApi,
             keys::KeysApi,
+            publishable_keys::PublishableKeysApi,
+            browser::BrowserApi,
             sessions::SessionsApi,
             affect::AffectApi,
             users::UsersApi,

@@ -1,5 +1,5 @@
 use super::Tag;
-use super::auth::Auth;
+use super::auth::{Auth, SessionAuth};
 use super::body::{JsonBody, JsonReply};
 use super::error::{ApiError, Fails, Failures};
 use super::events::PostEventsRequest;
@@ -136,17 +136,17 @@ const ERASED: &str = "Session data permanently erased.";
 
 pub struct OnPostEvents;
 impl Failures for OnPostEvents {
-    const STATUSES: &'static [u16] = &[400, 401, 409, 413, 415, 429, 500];
+    const STATUSES: &'static [u16] = &[400, 401, 403, 409, 413, 415, 429, 500];
 }
 
 pub struct OnSessionRead;
 impl Failures for OnSessionRead {
-    const STATUSES: &'static [u16] = &[400, 401, 404, 429, 500];
+    const STATUSES: &'static [u16] = &[400, 401, 403, 404, 429, 500];
 }
 
 pub struct OnFeedback;
 impl Failures for OnFeedback {
-    const STATUSES: &'static [u16] = &[400, 401, 404, 413, 415, 429, 500];
+    const STATUSES: &'static [u16] = &[400, 401, 403, 404, 413, 415, 429, 500];
 }
 
 pub struct SessionsApi;
@@ -158,21 +158,29 @@ impl SessionsApi {
     /// Send one or more events for a session. The whole batch is validated first: one invalid
     /// event rejects it and nothing is stored. An accepted batch is stored with the mood update
     /// in one transaction, and the response carries the mood after it. The first batch of a
-    /// new session counts against the plan's monthly allowance of new sessions.
+    /// new session counts against the plan's monthly allowance of new sessions. A session
+    /// token may post to its own session only, and cannot link it to a `user_id`.
     #[oai(path = "/:id/events", method = "post", operation_id = "postEvents")]
     async fn post_events(
         &self,
         state: Data<&Arc<AppState>>,
-        auth: Auth,
+        auth: SessionAuth,
         /// Your session identifier: 1–256 characters, URL-encoded. Never put PII in it.
         id: Path<ClientIdParam>,
         body: JsonBody<PostEventsRequest>,
     ) -> Result<JsonReply<PostEventsResponse>, Fails<OnPostEvents>> {
         let id = session_id(&id)?;
+        let tenant = auth.tenant_for(&id)?.clone();
         let now = state.clock.now();
         let user = body.0.user_id.as_deref().map(user_id).transpose()?;
+        if user.is_some() && auth.grant().is_some() {
+            return Err(ApiError::Forbidden(
+                "A session token cannot link its session to a user: send user_id with your secret API key",
+            )
+            .into());
+        }
         let events = body.0.validate(now.timestamp_millis())?;
-        let job = Job { tenant: auth.tenant().clone(), session: id, user, events, now };
+        let job = Job { tenant, session: id, user, events, now };
         let session_id = job.session.to_string();
         let out = state.ingest.submit(job).await?;
         Ok(JsonReply(PostEventsResponse {
@@ -192,13 +200,15 @@ impl SessionsApi {
     async fn mood(
         &self,
         reads: Data<&Arc<Reads>>,
-        auth: Auth,
+        auth: SessionAuth,
         /// Your session identifier.
         id: Path<ClientIdParam>,
     ) -> Result<JsonReply<MoodResponse>, Fails<OnSessionRead>> {
         let id = session_id(&id)?;
-        let mood =
-            reads.current_mood(auth.tenant(), &id).await?.ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
+        let mood = reads
+            .current_mood(auth.tenant_for(&id)?, &id)
+            .await?
+            .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
         Ok(JsonReply(MoodResponse {
             session_id: id.to_string(),
             mood: mood.label.into(),

@@ -127,7 +127,7 @@ pub struct DeleteUserResponse {
 
 pub struct OnUserRead;
 impl Failures for OnUserRead {
-    const STATUSES: &'static [u16] = &[400, 401, 404, 429, 500];
+    const STATUSES: &'static [u16] = &[400, 401, 403, 404, 429, 500];
 }
 
 const RECENT_SESSIONS: u64 = 5;

@@ -11,6 +11,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Who a verified API key speaks for: its tenant, and the key itself (for revocation).
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyHolder {
+    pub tenant: Tenant,
+    pub key_id: i64,
+}
+
 /// Recently verified keys.
 #[derive(Default)]
 pub struct KeyCache {
@@ -32,9 +39,15 @@ impl KeyCache {
     }
 
     /// The key's tenant while its verification is fresh.
-    fn get(&self, key: &ApiKey) -> Option<Tenant> {
+    fn get(&self, key: &ApiKey) -> Option<KeyHolder> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.get(&key.fingerprint()).filter(|v| v.at.elapsed() < Self::TTL).map(|v| v.tenant.clone())
+        entries.get(&key.fingerprint()).filter(|v| v.at.elapsed() < Self::TTL).map(|v| v.holder.clone())
+    }
+
+    /// Whether this very key verified here before (its verification fresh or not): checking it
+    /// again costs a lookup, not argon2, unless its stored hash changed.
+    pub fn verified_before(&self, key: &ApiKey) -> bool {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&key.fingerprint())
     }
 
     /// The stored hash this very key was last verified against, fresh or not.
@@ -47,7 +60,7 @@ impl KeyCache {
     /// within [`Self::TTL`]).
     pub fn forget(&self, key_id: i64) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.retain(|_, v| v.tenant.key_id != key_id);
+        entries.retain(|_, v| v.holder.key_id != key_id);
     }
 
     /// The lock that verifying `key` holds; concurrent requests with the same key share it.
@@ -65,13 +78,13 @@ impl KeyCache {
         }
     }
 
-    fn put(&self, key: &ApiKey, tenant: Tenant, hash: String) {
+    fn put(&self, key: &ApiKey, holder: KeyHolder, hash: String) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= Self::MAX_ENTRIES {
             entries.retain(|_, v| v.at.elapsed() < Self::TTL);
         }
         if entries.len() < Self::MAX_ENTRIES {
-            entries.insert(key.fingerprint(), Verified { tenant, hash, at: Instant::now() });
+            entries.insert(key.fingerprint(), Verified { holder, hash, at: Instant::now() });
         }
     }
 
@@ -88,14 +101,14 @@ impl KeyCache {
     }
 }
 
-/// A key found valid: its tenant, the stored hash it matched, and when the database said so.
+/// A key found valid: whom it speaks for, the stored hash it matched, and when the database said so.
 struct Verified {
-    tenant: Tenant,
+    holder: KeyHolder,
     hash: String,
     at: Instant,
 }
 
-/// The tenant a key belongs to, or `None` if the key is unknown, wrong or revoked.
+/// Whom a key speaks for, or `None` if the key is unknown, wrong or revoked.
 ///
 /// Timing: a key whose lookup id (the first 16 digits, an identifier, not a secret) matches
 /// nothing is refused after one index lookup, without argon2, so guessing costs us little. For
@@ -110,7 +123,7 @@ struct Verified {
 /// expires, the database is asked again whether it still holds the hash that key matched: if
 /// it does, argon2 would answer as it did, and is not run (it stalled every request with the
 /// key for its ~25 ms every 30 s: `GET mood` p99 25–50 ms in the first seconds of a run).
-pub async fn verify(store: &Store, cache: &KeyCache, key: &ApiKey) -> Result<Option<Tenant>, StoreError> {
+pub async fn verify(store: &Store, cache: &KeyCache, key: &ApiKey) -> Result<Option<KeyHolder>, StoreError> {
     if let Some(tenant) = cache.get(key) {
         return Ok(Some(tenant));
     }
@@ -128,7 +141,7 @@ pub async fn verify(store: &Store, cache: &KeyCache, key: &ApiKey) -> Result<Opt
     verified
 }
 
-async fn verify_uncached(store: &Store, cache: &KeyCache, key: &ApiKey) -> Result<Option<Tenant>, StoreError> {
+async fn verify_uncached(store: &Store, cache: &KeyCache, key: &ApiKey) -> Result<Option<KeyHolder>, StoreError> {
     let Some(stored) = tenants::find_key(store, key.lookup()).await? else {
         cache.remove(key);
         return Ok(None);
@@ -141,9 +154,9 @@ async fn verify_uncached(store: &Store, cache: &KeyCache, key: &ApiKey) -> Resul
             return Ok(None);
         }
     }
-    let tenant = Tenant { id: stored.tenant, plan: stored.plan, key_id: stored.key_id };
-    cache.put(key, tenant.clone(), stored.hash);
-    Ok(Some(tenant))
+    let holder = KeyHolder { tenant: Tenant { id: stored.tenant, plan: stored.plan }, key_id: stored.key_id };
+    cache.put(key, holder.clone(), stored.hash);
+    Ok(Some(holder))
 }
 
 #[cfg(test)]
@@ -221,7 +234,7 @@ mod tests {
         cache.age(KeyCache::TTL);
         assert_eq!(verify(&store, &cache, &key).await.unwrap().as_ref(), Some(&tenant));
         assert_eq!(cache.argon2_runs(), 1, "the stored hash it matched is still there: no argon2");
-        tenants::revoke_key(&store, tenant.id, tenant.key_id, chrono::Utc::now()).await.unwrap();
+        tenants::revoke_key(&store, tenant.tenant.id, tenant.key_id, chrono::Utc::now()).await.unwrap();
         assert_eq!(verify(&store, &cache, &key).await.unwrap().as_ref(), Some(&tenant), "trusted until it expires");
         cache.age(KeyCache::TTL);
         assert_eq!(verify(&store, &cache, &key).await.unwrap(), None, "revoked");

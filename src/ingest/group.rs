@@ -256,7 +256,7 @@ mod tests {
     use crate::engine::EventKind;
 
     fn tenant(id: i64) -> Tenant {
-        Tenant { id: TenantId(id), plan: Plan::Starter, key_id: 0 }
+        Tenant { id: TenantId(id), plan: Plan::Starter }
     }
 
     /// A batch of clicks with these event ids, one second apart.

@@ -35,7 +35,7 @@ async fn store() -> (Store, String, FreshDatabase) {
 async fn tenant(store: &Store, name: &str) -> Tenant {
     let key = ApiKey::generate();
     let new = NewTenant { name, email: None, plan: Plan::Starter, key_lookup: key.lookup(), key_hash: "-" };
-    Tenant { id: tenants::create(store, new, now()).await.unwrap(), plan: Plan::Starter, key_id: 0 }
+    Tenant { id: tenants::create(store, new, now()).await.unwrap(), plan: Plan::Starter }
 }
 
 /// Leaves the tenant `left` new sessions this month.

@@ -20,7 +20,7 @@ async fn tenant(store: &Store, name: &str) -> Tenant {
     let key = ApiKey::generate();
     let new = NewTenant { name, email: None, plan: Plan::Starter, key_lookup: key.lookup(), key_hash: "-" };
     let now = DateTime::from_timestamp(T0, 0).unwrap();
-    Tenant { id: tenants::create(store, new, now).await.unwrap(), plan: Plan::Starter, key_id: 0 }
+    Tenant { id: tenants::create(store, new, now).await.unwrap(), plan: Plan::Starter }
 }
 
 async fn write(store: &Store, models: &Models, tenant: &Tenant, session: &str, kind: EventKind, n: i64) {

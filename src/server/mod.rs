@@ -42,7 +42,7 @@ impl Bound {
         store.migrate().await?;
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let state = Arc::new(AppState::new(store, options.clock, options.auth_failure_limit));
+        let state = Arc::new(AppState::new(store, options.clock, options.auth_failure_limit).await?);
         let workers = Workers::start(options.workers, local_addr, state, options.body_limit).await?;
         Ok(Self { listener, local_addr, workers })
     }

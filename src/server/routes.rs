@@ -20,7 +20,7 @@ pub fn routes(state: Arc<AppState>, reads: Arc<Reads>, body_limit: BodyLimit) ->
     });
     let cors = Cors::new()
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
-        .allow_headers(["x-api-key", "authorization", "content-type"])
+        .allow_headers(["x-api-key", "authorization", "content-type", "x-publishable-key"])
         .expose_headers(["x-request-id", "retry-after"])
         .max_age(86_400);
     Route::new()
@@ -31,6 +31,7 @@ pub fn routes(state: Arc<AppState>, reads: Arc<Reads>, body_limit: BodyLimit) ->
         .data(state)
         .data(reads)
         .data(body_limit)
+        .with(api::JsonErrors)
         .with(cors)
         .with(Edge)
 }

@@ -10,7 +10,7 @@
 //!
 //! Each query module takes the tenant it reads or writes for: sessions, their events and history,
 //! users, feedback, analytics and the slots and rollups behind them, exports, tenants and their
-//! keys, quotas.
+//! keys (secret and publishable), quotas; and the keys that sign session tokens.
 
 pub mod analytics;
 pub(crate) mod bulk;
@@ -20,9 +20,11 @@ pub mod export;
 pub mod feedback;
 pub mod history;
 mod insert;
+pub mod publishable_keys;
 pub(crate) mod quota;
 pub(crate) mod rollup;
 pub mod sessions;
+pub mod signing_keys;
 pub mod tenants;
 pub mod timeline;
 pub mod users;

@@ -1,11 +1,14 @@
 //! Sessions: the current mood and state, erasure. Batches are written by [`crate::ingest`].
 
 use super::driver::pg_reader::Array;
+use super::quota;
 use super::rollup::{self, Change};
 use super::{Store, StoreError};
-use crate::domain::{SessionId, Tenant, TenantId};
-use crate::engine::{AffectState, Mood, SignalId, SuggestedAction};
+use crate::domain::{QuotaMonth, SessionId, Tenant, TenantId};
+use crate::engine::{AffectState, Models, Mood, SignalId, SuggestedAction, project};
+use chrono::{DateTime, Utc};
 use entity::{event, feedback, session, session_slot, user_history};
+use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, Value};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use std::collections::{BTreeMap, HashMap};
@@ -170,6 +173,49 @@ pub(super) async fn erase_rows(db: &impl ConnectionTrait, session_pk: i64) -> Re
     session_slot::Entity::delete_many().filter(session_slot::Column::SessionId.eq(session_pk)).exec(db).await?;
     user_history::Entity::delete_many().filter(user_history::Column::SessionId.eq(session_pk)).exec(db).await?;
     session::Entity::delete_by_id(session_pk).exec(db).await?;
+    Ok(())
+}
+
+/// Starts a session with no events yet (a browser's, whose id the server chose): it takes one
+/// of the tenant's new sessions for the month and counts as `neutral` until its events arrive;
+/// its first batch finds it stored. One transaction: refused whole when the quota is used up.
+pub async fn start(
+    store: &Store,
+    models: &Models,
+    tenant: &Tenant,
+    id: &SessionId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let state = AffectState::new(&models.session);
+    let p = project(&models.session, &state);
+    let txn = store.begin_write().await?;
+    let pk = session::Entity::insert(session::ActiveModel {
+        id: NotSet,
+        tenant_id: Set(tenant.id.get()),
+        external_id: Set(id.as_str().to_owned()),
+        created_at_ms: Set(now.timestamp_millis()),
+        updated_at_ms: Set(now.timestamp_millis()),
+        event_count: Set(0),
+        label: Set(p.label.as_str().to_owned()),
+        confidence: Set(p.confidence),
+        action: Set(p.action.as_str().to_owned()),
+        valence: Set(state.dims[0]),
+        arousal: Set(state.dims[1]),
+        tension: Set(state.dims[2]),
+        affiliation: Set(state.dims[3]),
+        signals: Set(serde_json::to_string(&p.signals)?),
+        state: Set(serde_json::to_string(&state)?),
+        model_version: Set(models.session.version.clone()),
+        has_feedback: Set(false),
+        user_id: Set(None),
+    })
+    .exec(&txn)
+    .await?
+    .last_insert_id;
+    rollup::apply(&txn, tenant.id, pk, Change { leave: None, enter: Some(p.label), feedback: 0 }).await?;
+    // The counter every writer for the tenant shares goes last, as in ingest.
+    quota::take(&txn, tenant, QuotaMonth::containing(now), 1).await?;
+    txn.commit().await?;
     Ok(())
 }
 

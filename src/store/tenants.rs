@@ -102,3 +102,10 @@ pub async fn find_key(store: &Store, lookup: &str) -> Result<Option<StoredKey>, 
     let plan = owner.plan.parse().map_err(|()| StoreError::Corrupt(format!("unknown plan {:?}", owner.plan)))?;
     Ok(Some(StoredKey { key_id: key.id, tenant: TenantId(owner.id), plan, hash: key.secret_hash }))
 }
+
+/// The tenant's plan, if the tenant exists.
+pub async fn plan_of(store: &Store, id: TenantId) -> Result<Option<Plan>, StoreError> {
+    let Some(row) = tenant::Entity::find_by_id(id.get()).one(store.reader()).await? else { return Ok(None) };
+    let plan = row.plan.parse().map_err(|()| StoreError::Corrupt(format!("unknown plan {:?}", row.plan)))?;
+    Ok(Some(plan))
+}

@@ -6,6 +6,7 @@ mod helpers;
 mod affect;
 mod analytics;
 mod auth;
+mod browser;
 mod concurrency;
 mod crash;
 mod edge;

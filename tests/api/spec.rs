@@ -28,11 +28,20 @@ async fn the_server_serves_the_spec_and_docs() {
 }
 
 /// Every operation has an id, a summary, a tag, its error responses, and (but for the public
-/// two) both security schemes, either one sufficing.
+/// two) its security schemes, any one sufficing: both secret-key schemes, plus the session token
+/// where a page may call, or the publishable key alone, or the token alone.
 #[test]
 fn every_operation_is_documented() {
     let spec: Value = serde_json::from_str(&moodring::api::spec_json()).unwrap();
     let public = ["getHealth", "generateKey"];
+    let secret = serde_json::json!([{"ApiKeyHeader": []}, {"BearerKey": []}]);
+    let page = serde_json::json!([{"ApiKeyHeader": []}, {"BearerKey": []}, {"SessionToken": []}]);
+    let security = |id: &str| match id {
+        "postEvents" | "getMood" | "getSessionState" => page.clone(),
+        "startBrowserSession" => serde_json::json!([{"PublishableKey": []}]),
+        "renewSessionToken" => serde_json::json!([{"SessionToken": []}]),
+        _ => secret.clone(),
+    };
     let mut ids = Vec::new();
     for (path, ops) in spec["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
@@ -43,8 +52,8 @@ fn every_operation_is_documented() {
             if public.contains(&id) {
                 assert!(op.get("security").is_none(), "{id}");
             } else {
-                assert_eq!(op["security"], serde_json::json!([{"ApiKeyHeader": []}, {"BearerKey": []}]), "{id}");
-                assert!(responses.contains_key("401"), "{id}");
+                assert_eq!(op["security"], security(id), "{id}");
+                assert!(responses.contains_key("401") && responses.contains_key("403"), "{id}");
             }
             for (status, r) in responses {
                 let content = r["content"].as_object().unwrap();
@@ -56,6 +65,7 @@ fn every_operation_is_documented() {
     assert_eq!(
         ids,
         [
+            "createPublishableKey",
             "deleteSession",
             "deleteUser",
             "exportEvents",
@@ -71,9 +81,14 @@ fn every_operation_is_documented() {
             "getUserMoodHistory",
             "getUserSessions",
             "issueKey",
+            "listPublishableKeys",
+            "mintSessionToken",
             "postEvents",
             "postFeedback",
-            "revokeCurrentKey"
+            "renewSessionToken",
+            "revokeCurrentKey",
+            "revokePublishableKey",
+            "startBrowserSession"
         ]
     );
 }
