@@ -38,6 +38,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Add a new key for signing session tokens; the older ones keep verifying until their
+    /// tokens have expired. Every server signs with the new one within a minute.
+    RotateSigningKey(DatabaseArgs),
     /// Print the OpenAPI spec as JSON to stdout (no database needed).
     Openapi,
 }

@@ -1,6 +1,6 @@
 //! moodring: infers how a person feels from what they do.
 //!
-//! Dependencies run one way: [`server`] → [`api`] → {[`ingest`], [`reads`], [`auth`]} →
+//! Dependencies run one way: [`server`] → {[`api`], [`web`]}; [`api`] → {[`ingest`], [`reads`], [`auth`]} →
 //! [`store`] → [`domain`] → [`engine`].
 //!
 //! - [`engine`]: the pure affect engine (state, decay, projection, signals).
@@ -9,6 +9,7 @@
 //! - [`ingest`]: event batches stored by group commit; [`reads`]: the hot reads, coalesced.
 //! - [`auth`]: API keys, their cache and the failed-authentication throttle.
 //! - [`api`]: the HTTP API (poem-openapi), its wire types, errors and security schemes.
+//! - [`web`]: the browser assets embedded in the binary (the tracker).
 //! - [`state`]: what the handlers share; [`server`]: the listener and its HTTP workers;
 //!   [`config`]: the command line.
 
@@ -26,6 +27,7 @@ pub mod store;
 pub mod telemetry;
 #[doc(hidden)]
 pub mod testing;
+pub mod web;
 
 /// What the benchmark tools in `examples/` reach below the API. Not an interface.
 #[doc(hidden)]

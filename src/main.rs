@@ -1,7 +1,8 @@
 use clap::Parser;
 use moodring::config::{Cli, Command, ServeArgs};
 use moodring::server::Bound;
-use moodring::{api, store::Store, telemetry};
+use moodring::store::{Store, signing_keys};
+use moodring::{api, telemetry};
 
 fn main() -> anyhow::Result<()> {
     return_big_allocations_to_the_os();
@@ -30,6 +31,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(telemetry::LogFormat::Plain);
             Store::connect(&db.store_options()).await?.migrate().await?;
             tracing::info!("migrations applied");
+            Ok(())
+        }
+        Some(Command::RotateSigningKey(db)) => {
+            telemetry::init(telemetry::LogFormat::Plain);
+            let store = Store::connect(&db.store_options()).await?;
+            store.migrate().await?;
+            let key = signing_keys::rotate(&store, chrono::Utc::now()).await?;
+            tracing::info!(generation = key.generation, kid = %key.kid, "signing key added");
             Ok(())
         }
         Some(Command::Serve(args)) => serve(args).await,

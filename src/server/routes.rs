@@ -1,8 +1,10 @@
-//! The route tree: the API, its docs and spec, and the middleware around them.
+//! The route tree: the API, its docs and spec, the browser assets, and the middleware around
+//! them.
 
 use crate::api::{self, Edge, body::BodyLimit};
 use crate::reads::Reads;
 use crate::state::AppState;
+use crate::web;
 use poem::http::Method;
 use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, Route};
@@ -26,6 +28,8 @@ pub fn routes(state: Arc<AppState>, reads: Arc<Reads>, body_limit: BodyLimit) ->
     Route::new()
         .nest("/docs", docs)
         .at("/openapi.json", spec)
+        .at("/v1/tracker.js", web::tracker())
+        .at("/v1/tracker/:file", web::tracker_hashed())
         .nest("/", api)
         .with(api::AuthGuard)
         .data(state)

@@ -395,3 +395,39 @@ async fn browsers_may_send_the_credentials_across_origins() {
     .await;
     assert_eq!(r.status, 200);
 }
+
+#[tokio::test]
+async fn the_tracker_is_served_with_a_hashed_url_an_etag_and_gzip() {
+    let app = spawn().await;
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let mut req = app.http.get(format!("{}{path}", app.base));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send()
+    };
+    let plain = get("/v1/tracker.js", &[]).await.unwrap();
+    assert_eq!(plain.status(), 200);
+    let header = |r: &reqwest::Response, name: &str| r.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(header(&plain, "content-type").as_deref(), Some("application/javascript; charset=utf-8"));
+    assert_eq!(header(&plain, "cache-control").as_deref(), Some("public, max-age=300"));
+    let etag = header(&plain, "etag").unwrap();
+    let body = plain.bytes().await.unwrap();
+    assert_eq!(&body[..], include_bytes!("../../src/web/tracker.js"));
+    // The same file at the URL named after its content, cached for good.
+    let hash = etag.trim_matches('"');
+    let hashed = get(&format!("/v1/tracker/{hash}.js"), &[]).await.unwrap();
+    assert_eq!(header(&hashed, "cache-control").as_deref(), Some("public, max-age=31536000, immutable"));
+    assert_eq!(hashed.bytes().await.unwrap(), body);
+    let stale = TestApp::read(app.http.get(format!("{}/v1/tracker/0123456789abcdef.js", app.base))).await;
+    stale.expect(404, json!({"error": "Not Found", "message": "No such endpoint"}));
+    // Revalidation, and gzip for browsers that take it: at most 6 KB on the wire.
+    assert_eq!(get("/v1/tracker.js", &[("if-none-match", &etag)]).await.unwrap().status(), 304);
+    let gz = get("/v1/tracker.js", &[("accept-encoding", "gzip, deflate, br")]).await.unwrap();
+    assert_eq!(header(&gz, "content-encoding").as_deref(), Some("gzip"));
+    let compressed = gz.bytes().await.unwrap();
+    assert!(compressed.len() <= 6 * 1024, "{} bytes gzipped", compressed.len());
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut unzipped).unwrap();
+    assert_eq!(unzipped, body);
+}

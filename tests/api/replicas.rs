@@ -130,3 +130,60 @@ async fn replicas_starting_at_once_on_a_new_database_all_start() {
         }
     }
 }
+
+/// Tokens need no shared configuration: every replica verifies what any of them signed, also
+/// across a rotation of the signing key made while they run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_replica_verifies_every_token_across_a_rotation() {
+    let database = fresh_database().await;
+    let url = database.url.clone();
+    let (a, b) = (start_binary(&url), start_binary(&url));
+    let http = reqwest::Client::new();
+    let key = sign_up(&http, &a.base, json!({"customer_name": "Replicas"})).await;
+    let mint = |base: String, session: &'static str| {
+        let (http, key) = (http.clone(), key.clone());
+        async move {
+            let r: Value = http
+                .post(format!("{base}/v1/tokens"))
+                .header("x-api-key", key)
+                .json(&json!({"session_id": session}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r["token"].as_str().unwrap_or_else(|| panic!("{r}")).to_owned()
+        }
+    };
+    let kid = |token: &str| {
+        use base64::Engine;
+        let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.split('.').next().unwrap()).unwrap();
+        serde_json::from_slice::<Value>(&header).unwrap()["kid"].as_str().unwrap().to_owned()
+    };
+    let before = mint(a.base.clone(), "s1").await;
+    let rotated = std::process::Command::new(env!("CARGO_BIN_EXE_moodring"))
+        .args(["rotate-signing-key", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    // A replica started now signs with the new key; those running learn of it from its tokens.
+    let c = start_binary(&url);
+    let after = mint(c.base.clone(), "s2").await;
+    assert_ne!(kid(&before), kid(&after));
+    for base in [&a.base, &b.base, &c.base] {
+        for (token, session) in [(&before, "s1"), (&after, "s2")] {
+            let r = http
+                .post(format!("{base}/v1/sessions/{session}/events"))
+                .bearer_auth(token)
+                .json(&json!({"events": [{"type": "click"}]}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{base} {session}");
+        }
+    }
+    for p in [a, b, c] {
+        p.stop();
+    }
+}
