@@ -63,13 +63,15 @@ impl Origin {
             _ => (rest, None),
         };
         let host = host.to_ascii_lowercase();
-        let ipv6 = host.starts_with('[') && host.ends_with(']') && host.len() > 2;
+        let ipv6 = host.len() > 2
+            && host.starts_with('[')
+            && host.ends_with(']')
+            && host[1..host.len() - 1].bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
         let name = !host.is_empty()
             && host.len() <= 253
             && host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
             && !host.starts_with(['.', '-']);
-        if !(ipv6 && host[1..host.len() - 1].bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')) && !name
-        {
+        if !(name || ipv6) {
             return Err("must have a host name in ASCII (punycode for other scripts) or an IP address");
         }
         let port = match port {
