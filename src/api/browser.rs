@@ -61,13 +61,17 @@ pub enum Minted {
 pub struct MintTokenRequest {
     /// Your session identifier (the session need not exist yet: the token's first batch
     /// creates it, counted against your quota then).
+    #[oai(validator(min_length = 1, max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"))]
     pub session_id: String,
     /// Lifetime in seconds, 60–86400 (default 900).
     #[oai(validator(minimum(value = "60"), maximum(value = "86400")))]
     pub ttl_s: Option<i64>,
     /// Origins (`https://shop.example`) a browser may use the token from; absent or empty: any
     /// (the token still reaches its own session only).
-    #[oai(validator(max_items = 50))]
+    #[oai(validator(
+        max_items = 50,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9][A-Za-z0-9.-]{0,252})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?$"
+    ))]
     pub allowed_origins: Option<Vec<String>>,
 }
 

@@ -23,7 +23,11 @@ use std::sync::Arc;
 pub struct NewPublishableKey {
     /// The origins pages may use the key from, each exactly `scheme://host[:port]` (http or
     /// https; no path, no wildcard), 1–50 of them.
-    #[oai(validator(min_items = 1, max_items = 50))]
+    #[oai(validator(
+        min_items = 1,
+        max_items = 50,
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9][A-Za-z0-9.-]{0,252})(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?$"
+    ))]
     pub allowed_origins: Vec<String>,
 }
 

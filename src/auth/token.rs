@@ -13,7 +13,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::{Duration, Instant};
 
 const ISSUER: &str = "moodring";
@@ -145,7 +145,7 @@ impl TokenKeys {
         let claims = {
             let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
             let key = keys.verifying.get(&kid).ok_or(TokenError::Invalid)?;
-            jsonwebtoken::decode::<Claims>(token, key, &validation()).map_err(|_| TokenError::Invalid)?.claims
+            jsonwebtoken::decode::<Claims>(token, key, &VALIDATION).map_err(|_| TokenError::Invalid)?.claims
         };
         if claims.scope != SCOPE {
             return Err(TokenError::Invalid);
@@ -195,7 +195,8 @@ fn keys_of(all: Vec<SigningKey>, now: DateTime<Utc>) -> Keys {
     Keys { signing, verifying, read_at: Instant::now() }
 }
 
-fn validation() -> Validation {
+/// What a token must be: HS256 only, ours, for sessions. Built once (it holds sets).
+static VALIDATION: LazyLock<Validation> = LazyLock::new(|| {
     let mut v = Validation::new(Algorithm::HS256);
     v.set_issuer(&[ISSUER]);
     v.set_audience(&[AUDIENCE]);
@@ -204,7 +205,7 @@ fn validation() -> Validation {
     v.validate_exp = false;
     v.leeway = 0;
     v
-}
+});
 
 #[cfg(test)]
 mod tests {

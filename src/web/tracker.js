@@ -37,7 +37,7 @@
 
   // ---- the queue and its delivery ----
   function emit(type, fields) {
-    if (!started || optedOut()) return;
+    if (!started || refused || optedOut()) return;
     var e = { type: type, ts: now() / 1000, event_id: hex(12) };
     for (var k in fields) if (fields[k] !== undefined && fields[k] !== null) e[k] = fields[k];
     queue.push(e);
@@ -52,8 +52,9 @@
 
   function flush(closing) {
     clearTimeout(timer); timer = 0;
+    if (!session) return connect();
     // A page going away sends what is left at once, beside a request in flight if need be.
-    if ((sending && !closing) || !queue.length || !session) return;
+    if ((sending && !closing) || !queue.length) return;
     var batch = queue.splice(0, closing ? queue.length : cfg.maxBatch), body = JSON.stringify({ events: batch });
     sending = true;
     api("/v1/sessions/" + encodeURIComponent(session.session_id) + "/events", {
@@ -111,15 +112,31 @@
 
   function json(r) { if (!r.ok) throw r; return r.json(); }
 
+  // A session to send with: kept from earlier in the tab, or a new one. A refusal (4xx other
+  // than 429: a revoked key, another origin) stops the tracker; anything else is tried again.
+  var connecting = null, refused = false;
+  function connect() {
+    if (connecting || refused) return;
+    connecting = restore().then(function () { connecting = null; retries = 0; flush(); }, function (e) {
+      connecting = null;
+      if (e && e.status >= 400 && e.status < 500 && e.status !== 429) { refused = true; queue = []; return; }
+      backoff();
+    });
+  }
+
   function start() {
-    if (cfg.token) return Promise.resolve(remember({ session_id: cfg.sessionId, token: cfg.token, expires_at: new Date(now() + 9e5).toISOString() }));
+    if (cfg.token) {
+      var claims = JSON.parse(atob(cfg.token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      return Promise.resolve(remember({ session_id: cfg.sessionId || claims.sub, token: cfg.token, expires_at: new Date(claims.exp * 1000).toISOString() }));
+    }
     if (cfg.tokenUrl) return fetch(cfg.tokenUrl, { credentials: "include" }).then(json).then(remember);
     return fetch(cfg.endpoint + "/v1/browser/sessions", { method: "POST", headers: { "X-Publishable-Key": cfg.key } })
       .then(json).then(remember);
   }
 
   function renew() {
-    return api("/v1/tokens/renew", { method: "POST" }).then(json).then(remember, function () { return refresh(); });
+    // Failing both ways leaves no session: the next flush connects again.
+    return api("/v1/tokens/renew", { method: "POST" }).then(json).then(remember, refresh).catch(function () { session = null; });
   }
 
   // A token that no longer works: the page's server or the publishable key gives a new one.
@@ -276,7 +293,7 @@
       if (entry && entry.type === "back_forward") emit("back_nav", {});
       pageView();
       listen();
-      restore().then(function () { flush(); }, function () { backoff(); });
+      connect();
       return tracker;
     },
     /** `mood`: called with {label, confidence, suggested_action, signals} when the mood changes. */

@@ -56,7 +56,9 @@ export async function startShop(moodring) {
 
 /** `setup.tag`: the one-line script tag (data-key); otherwise `moodring.init(setup.init)`. */
 function pageHtml(moodring, setup) {
-  const tracker = setup.tag
+  const tracker = setup.bare
+    ? ""
+    : setup.tag
     ? `<script src="${moodring}/v1/tracker.js" data-key="${setup.key}" async></script>
        <script>addEventListener("load", function () { moodring.on("mood", function (m) { __moods.push(m); }); });</script>`
     : `<script src="${moodring}/v1/tracker.js"></script>

@@ -223,3 +223,32 @@ test("a page on an origin the key does not allow stores nothing", async () => {
   assert.equal(await office.sessionCount(), before);
   await context.close();
 });
+
+test("a token from the page's own server is renewed before it expires", async () => {
+  const minted = await office.call("POST", "/v1/tokens", { session_id: "visitor-renewed", ttl_s: 60 });
+  assert.equal(minted.status, 201);
+  const { context, page } = await visit({ init: { token: minted.json.token, ...calm } });
+  assert.equal(await sessionOf(page), "visitor-renewed");
+  const stored = () => page.evaluate(() => JSON.parse(sessionStorage.getItem("moodring:")).token);
+  await until(async () => (await stored()) !== minted.json.token, 15000, "the renewed token");
+  await page.mouse.click(300, 600);
+  await page.evaluate(() => moodring.flush());
+  const events = await office.eventsOnce("visitor-renewed", 2);
+  assert.deepEqual(sortedTypes(events), ["click", "page_view"]);
+  await context.close();
+});
+
+test("a visitor who opts out sends nothing more, on this page or the next", async () => {
+  const { context, page } = await visit({ init: { key: pk, ...calm } });
+  const session = await sessionOf(page);
+  await office.eventsOnce(session, 1);
+  await page.evaluate(() => moodring.optOut());
+  await page.mouse.click(300, 600);
+  await page.evaluate(() => moodring.flush());
+  await page.reload();
+  await page.mouse.click(300, 600);
+  await page.evaluate(() => moodring.flush());
+  await page.waitForTimeout(800);
+  assert.deepEqual(types(await office.events(session)), ["page_view"]);
+  await context.close();
+});
