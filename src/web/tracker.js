@@ -67,8 +67,8 @@
         r.json().then(function (out) { moodMaybeChanged(out.current_mood); }, function () {});
       } else if (r.status === 401) {
         queue = batch.concat(queue); // the token expired or was refused: a new one, then again
-        refresh().then(function () { flush(); }, function () { backoff(); });
-        return;
+        forget();
+        return connect();
       } else if (r.status === 429 || r.status >= 500) {
         queue = batch.concat(queue);
         return backoff();
@@ -134,16 +134,19 @@
       .then(json).then(remember);
   }
 
+  // A new token for the session before this one expires; offline, again in 30 s.
   function renew() {
-    // Failing both ways leaves no session: the next flush connects again.
-    return api("/v1/tokens/renew", { method: "POST" }).then(json).then(remember, refresh).catch(function () { session = null; });
+    api("/v1/tokens/renew", { method: "POST" }).then(function (r) {
+      if (r.ok) return r.json().then(remember);
+      if (r.status === 401) forget(); // expired meanwhile: the next flush starts again
+      else renewTimer = setTimeout(renew, 30000);
+    }, function () { renewTimer = setTimeout(renew, 30000); });
   }
 
   // A token that no longer works: the page's server or the publishable key gives a new one.
-  function refresh() {
+  function forget() {
     session = null;
     try { w.sessionStorage.removeItem(storeKey + (cfg.key || cfg.tokenUrl)); } catch (e) { /* private mode */ }
-    return start();
   }
 
   function restore() {

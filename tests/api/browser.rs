@@ -431,3 +431,31 @@ async fn the_tracker_is_served_with_a_hashed_url_an_etag_and_gzip() {
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&compressed[..]), &mut unzipped).unwrap();
     assert_eq!(unzipped, body);
 }
+
+/// A token expires on every replica: one minted by a server whose clock says T is refused by
+/// another, on the same database, whose clock says two hours later.
+#[tokio::test]
+async fn an_expired_token_is_401_on_every_replica() {
+    use moodring::server::{Bound, ServerOptions};
+    use moodring::state::Clock;
+    let t0 = chrono::DateTime::from_timestamp(crate::helpers::T0, 0).unwrap();
+    let app = crate::helpers::spawn_with(Clock::fixed(t0)).await;
+    let key = app.key("starter").await;
+    let r = app.send(Method::POST, "/v1/tokens", Some(&key), Some(json!({"session_id": "s", "ttl_s": 3600}))).await;
+    assert_eq!(r.json["expires_at"], "2025-05-04T11:00:00.000Z");
+    let token = r.json["token"].as_str().unwrap().to_owned();
+    let later = ServerOptions {
+        clock: Clock::fixed(t0 + chrono::Duration::hours(2)),
+        ..crate::helpers::options(&app.database_url)
+    };
+    let bound = Bound::new(&later, "127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", bound.local_addr());
+    tokio::spawn(bound.run_until(std::future::pending()));
+    let at = |base: String| {
+        let http = app.http.clone();
+        let token = token.clone();
+        async move { TestApp::read(http.get(format!("{base}/v1/sessions/s/mood")).bearer_auth(token)).await }
+    };
+    assert_eq!(at(app.base.clone()).await.status, 404, "valid where it was minted: the session has no events yet");
+    at(base).await.expect(401, unauthorized());
+}

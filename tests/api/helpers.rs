@@ -228,10 +228,17 @@ pub struct Process {
 
 /// Starts `moodring serve` on `database_url` with JSON logs and waits until it listens.
 pub fn start_binary(database_url: &str) -> Process {
+    start_binary_with(database_url, &[])
+}
+
+/// [`start_binary`] with more options (a small pool, when several servers share PostgreSQL's
+/// connections with the rest of the suite).
+pub fn start_binary_with(database_url: &str, options: &[&str]) -> Process {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_moodring"))
         .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json", "--database-url", database_url])
+        .args(options)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
