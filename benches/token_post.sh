@@ -32,15 +32,21 @@ base="http://127.0.0.1:$PORT"
 for _ in $(seq 100); do curl -sf "$base/health" >/dev/null && break; sleep 0.2; done
 KEY=$(curl -sf -X POST "$base/v1/keys/generate" -H 'Content-Type: application/json' \
   -d '{"customer_name":"Bench","plan":"pro"}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])')
-export KEY TOKENS="$WORK/tokens"
+export KEY
+TOKENS="$WORK/tokens"
 for i in $(seq 0 999); do
   curl -sf -X POST "$base/v1/tokens" -H "X-Api-Key: $KEY" -H 'Content-Type: application/json' \
     -d "{\"session_id\":\"load-$i\",\"ttl_s\":86400}" | python3 -c 'import json, sys; d = json.load(sys.stdin); print(d["session_id"], d["token"])'
 done > "$TOKENS"
 # Both runs write to sessions that exist, so that neither pays for creating them.
-wrk -t1 -c32 -d5s -s benches/wrk/post_events.lua "$base" >/dev/null
+TOKENS= wrk -t1 -c32 -d5s -s benches/wrk/post_events.lua "$base" >/dev/null
 
-rps() { wrk -t1 -c32 -d"$DURATION" --latency -s "$1" "$base" | awk '/Requests\/sec/ { r = $2 } $1 == "99%" { p = $2 } END { print r, p }'; }
+# rps key|token → "req/s p99"
+rps() {
+  local tokens=""; [ "$1" = token ] && tokens=$TOKENS
+  TOKENS=$tokens wrk -t1 -c32 -d"$DURATION" --latency -s benches/wrk/post_events.lua "$base" |
+    awk '/Requests\/sec/ { r = $2 } $1 == "99%" { p = $2 } END { print r, p }'
+}
 quiet() { if [ "$BACKEND" = postgres ]; then psql "$PG_ADMIN" -qc CHECKPOINT; fi; sync; sleep "$REST"; }
 # The machine slows under sustained load and recovers at rest: each round runs both, in turn
 # first (ABBA), and the summary is the median ratio.
@@ -48,11 +54,11 @@ printf '%-8s %-6s %10s %8s  %s\n' backend round key token "token/key"
 ratios=()
 for round in $(seq "$ROUNDS"); do
   if [ $((round % 2)) = 1 ]; then
-    quiet; read -r k kp < <(rps benches/wrk/post_events.lua)
-    quiet; read -r t tp < <(rps benches/wrk/post_events_token.lua)
+    quiet; read -r k kp < <(rps key)
+    quiet; read -r t tp < <(rps token)
   else
-    quiet; read -r t tp < <(rps benches/wrk/post_events_token.lua)
-    quiet; read -r k kp < <(rps benches/wrk/post_events.lua)
+    quiet; read -r t tp < <(rps token)
+    quiet; read -r k kp < <(rps key)
   fi
   ratios+=("$(awk -v a="$t" -v b="$k" 'BEGIN { printf "%.1f", 100 * a / b }')")
   printf '%-8s %-6s %10s %8s  %s%% (p99 %s / %s)\n' "$BACKEND" "#$round" "$k" "$t" "${ratios[-1]}" "$kp" "$tp"

@@ -25,16 +25,12 @@ impl fmt::Debug for ApiKey {
 impl ApiKey {
     /// Accepts exactly `sm_` + 64 lowercase hex digits.
     pub fn parse(raw: &str) -> Option<Self> {
-        let hex = raw.strip_prefix(PREFIX)?;
-        let well_formed = hex.len() == HEX_DIGITS && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-        well_formed.then(|| Self(raw.to_owned()))
+        is_prefixed_hex(raw, PREFIX, HEX_DIGITS).then(|| Self(raw.to_owned()))
     }
 
     /// A fresh random key.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; HEX_DIGITS / 2];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(format!("{PREFIX}{}", hex::encode(bytes)))
+        Self(random_prefixed_hex(PREFIX, HEX_DIGITS))
     }
 
     /// The non-secret id the key is found by.
@@ -73,6 +69,20 @@ impl ApiKey {
     pub(super) fn fingerprint(&self) -> [u8; 32] {
         Sha256::digest(self.0.as_bytes()).into()
     }
+}
+
+/// Whether `raw` is `prefix` and then exactly `digits` lowercase hex digits (the shape of every
+/// key moodring issues).
+pub(super) fn is_prefixed_hex(raw: &str, prefix: &str, digits: usize) -> bool {
+    raw.strip_prefix(prefix)
+        .is_some_and(|hex| hex.len() == digits && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+}
+
+/// `prefix` and `digits` random hex digits (`digits / 2` random bytes).
+pub(super) fn random_prefixed_hex(prefix: &str, digits: usize) -> String {
+    let mut bytes = vec![0u8; digits / 2];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", hex::encode(bytes))
 }
 
 /// A turn to run argon2. Each run takes ~25 ms of a core and 19 MiB; at most one per core runs

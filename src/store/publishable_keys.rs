@@ -2,9 +2,9 @@
 //! tenant: it is how a browser request proves which tenant it starts a session for. Nothing is
 //! cached, so a revocation holds at once on every replica.
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, tenants};
 use crate::auth::{Origin, PublishableKey};
-use crate::domain::{Plan, Tenant, TenantId};
+use crate::domain::{Tenant, TenantId};
 use chrono::{DateTime, Utc};
 use entity::{publishable_key, tenant};
 use sea_orm::ActiveValue::{NotSet, Set};
@@ -89,9 +89,8 @@ pub async fn find(store: &Store, key: &PublishableKey) -> Result<Option<FoundKey
     else {
         return Ok(None);
     };
-    let plan: Plan = owner.plan.parse().map_err(|()| StoreError::Corrupt(format!("unknown plan {:?}", owner.plan)))?;
     Ok(Some(FoundKey {
-        tenant: Tenant { id: TenantId(owner.id), plan },
+        tenant: Tenant { id: TenantId(owner.id), plan: tenants::parse_plan(&owner.plan)? },
         allowed_origins: serde_json::from_str(&row.allowed_origins)?,
     }))
 }

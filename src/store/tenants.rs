@@ -99,13 +99,17 @@ pub async fn find_key(store: &Store, lookup: &str) -> Result<Option<StoredKey>, 
     else {
         return Ok(None);
     };
-    let plan = owner.plan.parse().map_err(|()| StoreError::Corrupt(format!("unknown plan {:?}", owner.plan)))?;
+    let plan = parse_plan(&owner.plan)?;
     Ok(Some(StoredKey { key_id: key.id, tenant: TenantId(owner.id), plan, hash: key.secret_hash }))
 }
 
 /// The tenant's plan, if the tenant exists.
 pub async fn plan_of(store: &Store, id: TenantId) -> Result<Option<Plan>, StoreError> {
     let Some(row) = tenant::Entity::find_by_id(id.get()).one(store.reader()).await? else { return Ok(None) };
-    let plan = row.plan.parse().map_err(|()| StoreError::Corrupt(format!("unknown plan {:?}", row.plan)))?;
-    Ok(Some(plan))
+    parse_plan(&row.plan).map(Some)
+}
+
+/// A tenant row's plan.
+pub(super) fn parse_plan(stored: &str) -> Result<Plan, StoreError> {
+    stored.parse().map_err(|()| StoreError::Corrupt(format!("unknown plan {stored:?}")))
 }

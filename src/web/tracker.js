@@ -89,7 +89,7 @@
   }
 
   function moodMaybeChanged(label) {
-    if (!label || label === lastLabel || !listeners.mood.length) { lastLabel = label || lastLabel; return; }
+    if (!session || !label || label === lastLabel || !listeners.mood.length) { lastLabel = label || lastLabel; return; }
     lastLabel = label;
     api("/v1/sessions/" + encodeURIComponent(session.session_id) + "/mood", { method: "GET" })
       .then(function (r) { return r.ok ? r.json() : null; })
@@ -117,7 +117,7 @@
   var connecting = null, refused = false;
   function connect() {
     if (connecting || refused) return;
-    connecting = restore().then(function () { connecting = null; retries = 0; flush(); }, function (e) {
+    connecting = Promise.resolve().then(restore).then(function () { connecting = null; retries = 0; flush(); }, function (e) {
       connecting = null;
       if (e && e.status >= 400 && e.status < 500 && e.status !== 429) { refused = true; queue = []; return; }
       backoff();
@@ -126,7 +126,11 @@
 
   function start() {
     if (cfg.token) {
-      var claims = JSON.parse(atob(cfg.token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      var claims;
+      try { claims = JSON.parse(atob(cfg.token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))); } catch (e) {
+        refused = true; // not a token: nothing will make it one
+        return Promise.reject(e);
+      }
       return Promise.resolve(remember({ session_id: cfg.sessionId || claims.sub, token: cfg.token, expires_at: new Date(claims.exp * 1000).toISOString() }));
     }
     if (cfg.tokenUrl) return fetch(cfg.tokenUrl, { credentials: "include" }).then(json).then(remember);
