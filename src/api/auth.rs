@@ -69,14 +69,14 @@ impl Auth {
     }
 }
 
-/// A session token or a secret API key: the session endpoints a browser may call. The token
-/// comes first: poem-openapi tries the schemes in order, and a token tried by the secret-key
-/// schemes first would be verified twice. (A secret key costs the token scheme one failed
-/// header decode.)
+/// A secret API key or a session token: the session endpoints a browser may call.
+/// poem-openapi tries the schemes in order: `X-Api-Key` first (a missing header fails at no
+/// cost), then the token before the secret-key bearer, which would verify a token only to refuse
+/// it. (A bearer secret key costs the token scheme one failed header decode.)
 #[derive(SecurityScheme)]
 pub enum SessionAuth {
-    Token(SessionToken),
     ApiKey(ApiKeyHeader),
+    Token(SessionToken),
     Bearer(BearerKey),
 }
 

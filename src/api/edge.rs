@@ -8,7 +8,7 @@ use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use rand::RngCore;
 use std::panic::AssertUnwindSafe;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 pub struct Edge;
@@ -25,7 +25,7 @@ pub struct EdgeEndpoint<E>(E);
 
 /// The request's id, as [`Edge`] gave it, for the layers inside it.
 #[derive(Clone)]
-struct RequestId(String);
+struct RequestId(Arc<str>);
 
 /// Renders errors as the documented JSON inside the CORS layer, which would otherwise turn them
 /// into plain-text responses before [`Edge`] sees them (browsers' requests carry an `Origin`).
@@ -45,11 +45,12 @@ impl<E: Endpoint> Endpoint for JsonErrorsEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        let request_id = req.data::<RequestId>().map_or_else(String::new, |id| id.0.clone());
-        let path = req.uri().path().to_owned();
+        // Shared, not copied: only an error needs them.
+        let request_id = req.data::<RequestId>().map(|id| id.0.clone());
+        let uri = req.uri().clone();
         Ok(match self.0.call(req).await {
             Ok(resp) => resp.into_response(),
-            Err(err) => render(err, &request_id, &path),
+            Err(err) => render(err, request_id.as_deref().unwrap_or_default(), uri.path()),
         })
     }
 }
@@ -64,7 +65,7 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
-        let request_id = new_request_id();
+        let request_id: Arc<str> = new_request_id().into();
         req.set_data(RequestId(request_id.clone()));
         let method = req.method().clone();
         let path = req.uri().path().to_owned();
@@ -80,7 +81,7 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
         }
         let operation = resp.data::<poem_openapi::OperationId>().map_or("-", |op| op.0);
         tracing::info!(
-            request_id,
+            request_id = &*request_id,
             method = %method,
             operation,
             status = resp.status().as_u16(),

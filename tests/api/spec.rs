@@ -35,7 +35,7 @@ fn every_operation_is_documented() {
     let spec: Value = serde_json::from_str(&moodring::api::spec_json()).unwrap();
     let public = ["getHealth", "generateKey"];
     let secret = serde_json::json!([{"ApiKeyHeader": []}, {"BearerKey": []}]);
-    let page = serde_json::json!([{"SessionToken": []}, {"ApiKeyHeader": []}, {"BearerKey": []}]);
+    let page = serde_json::json!([{"ApiKeyHeader": []}, {"SessionToken": []}, {"BearerKey": []}]);
     let security = |id: &str| match id {
         "postEvents" | "getMood" | "getSessionState" => page.clone(),
         "startBrowserSession" => serde_json::json!([{"PublishableKey": []}]),
