@@ -161,7 +161,7 @@ async fn token_holder(req: &Request, token: &str) -> poem::Result<TokenHolder> {
         return Err(ApiError::OriginNotAllowed.into());
     }
     let tenant = state.plans.tenant(&state.store, grant.tenant).await.map_err(ApiError::from)?;
-    // A token outlives nothing: its tenant may have been deleted since.
+    // The tenant may have been deleted since the token was signed.
     let tenant = tenant.ok_or(ApiError::Unauthorized)?;
     Ok(TokenHolder { tenant, grant })
 }
