@@ -6,8 +6,8 @@ use super::Tag;
 use super::auth::{Auth, PublishableKeyHeader, SessionToken};
 use super::body::JsonBody;
 use super::error::{ApiError, Fails, Failures};
-use super::wire::{iso8601, session_id};
-use crate::auth::{DEFAULT_TTL_S, MAX_ORIGINS, MAX_TTL_S, MIN_TTL_S, Origin};
+use super::wire::{iso8601, origins, session_id};
+use crate::auth::{DEFAULT_TTL_S, MAX_TTL_S, MIN_TTL_S};
 use crate::domain::SessionId;
 use crate::state::AppState;
 use crate::store::sessions;
@@ -106,21 +106,6 @@ fn new_session_id() -> SessionId {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     SessionId::parse(&format!("bs_{}", hex::encode(bytes))).expect("a valid id")
-}
-
-/// The origins of a token request, each checked and normalised; 400 names the one at fault.
-pub(super) fn origins(field: &str, raw: &[String]) -> Result<Vec<Origin>, ApiError> {
-    if raw.len() > MAX_ORIGINS {
-        return Err(ApiError::invalid(field, format!("must list at most {MAX_ORIGINS} origins")));
-    }
-    let mut origins = Vec::with_capacity(raw.len());
-    for (i, o) in raw.iter().enumerate() {
-        let origin = Origin::parse(o).map_err(|why| ApiError::invalid(format!("{field}[{i}]"), why))?;
-        if !origins.contains(&origin) {
-            origins.push(origin);
-        }
-    }
-    Ok(origins)
 }
 
 pub struct BrowserApi;

@@ -4,9 +4,8 @@
 use super::Tag;
 use super::auth::Auth;
 use super::body::JsonBody;
-use super::browser::origins;
 use super::error::{ApiError, Fails, Failures};
-use super::wire::iso8601;
+use super::wire::{iso8601, origins};
 use crate::auth::PublishableKey;
 use crate::state::AppState;
 use crate::store::publishable_keys::{self, StoredPublishableKey};

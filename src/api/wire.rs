@@ -1,6 +1,7 @@
 //! Types shared by several endpoints' request and response bodies.
 
 use super::error::ApiError;
+use crate::auth::{MAX_ORIGINS, Origin};
 use crate::domain::{SessionId, UserId};
 use crate::engine::{EventKind, Mood, Signal, SuggestedAction};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -193,6 +194,22 @@ pub fn session_id(raw: &str) -> Result<SessionId, ApiError> {
 /// A user id from a path or body, checked.
 pub fn user_id(raw: &str) -> Result<UserId, ApiError> {
     UserId::parse(raw).map_err(|e| ApiError::InvalidUserId(e.reason()))
+}
+
+/// A list of origins from a body, each checked and normalised, repeats dropped; 400 names the
+/// one at fault.
+pub fn origins(field: &str, raw: &[String]) -> Result<Vec<Origin>, ApiError> {
+    if raw.len() > MAX_ORIGINS {
+        return Err(ApiError::invalid(field, format!("must list at most {MAX_ORIGINS} origins")));
+    }
+    let mut origins = Vec::with_capacity(raw.len());
+    for (i, o) in raw.iter().enumerate() {
+        let origin = Origin::parse(o).map_err(|why| ApiError::invalid(format!("{field}[{i}]"), why))?;
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    Ok(origins)
 }
 
 /// ISO 8601 in UTC with milliseconds, as the contract writes it: `2026-05-04T10:00:00.000Z`.

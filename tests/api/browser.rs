@@ -394,6 +394,8 @@ async fn browsers_may_send_the_credentials_across_origins() {
     )
     .await;
     assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), Some(SHOP));
+    assert!(r.header("access-control-allow-headers").unwrap().contains("authorization"));
 }
 
 #[tokio::test]
