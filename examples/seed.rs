@@ -11,6 +11,7 @@ use moodring::auth::ApiKey;
 use moodring::domain::{NewEvent, Plan, SessionId, Tenant};
 use moodring::engine::{Event, EventKind as K, Models, ScrollDirection};
 use moodring::ingest::{Committer, Job};
+use moodring::interventions::Policy;
 use moodring::store::tenants::{self, NewTenant};
 use moodring::store::{Store, StoreOptions};
 use sea_orm::{ConnectionTrait, Database};
@@ -63,19 +64,22 @@ async fn main() -> anyhow::Result<()> {
     let new = NewTenant { name: "Bench Co", email: None, plan: Plan::Pro, key_lookup: key.lookup(), key_hash: &hash };
     let tenant = Tenant { id: tenants::create(&store, new, now).await?, plan: Plan::Pro };
     let committer = Committer::start(store.clone(), Arc::new(Models::default()), store.ingest_lanes());
+    // Seeded sessions get the contract's table, as a tenant without feedback does.
+    let policy = Arc::new(Policy::table(&Models::default().session));
     let span_ms = Duration::days(days as i64).num_milliseconds();
     let origin = now.timestamp_millis() - span_ms;
     let done = AtomicUsize::new(0);
     let started = Instant::now();
     futures::stream::iter(0..total)
         .for_each_concurrent(concurrency, |i| {
-            let (committer, tenant, done) = (&committer, &tenant, &done);
+            let (committer, tenant, done, policy) = (&committer, &tenant, &done, &policy);
             async move {
                 let start_ms = origin + (i as i64 * span_ms) / total as i64;
                 let received = chrono::DateTime::from_timestamp_millis(start_ms).expect("in range");
                 let id = SessionId::parse(&format!("bench-{i}")).expect("a valid id");
                 let events = pattern(i, start_ms, per_session);
-                let job = Job { tenant: tenant.clone(), session: id, user: None, events, now: received };
+                let policy = policy.clone();
+                let job = Job { tenant: tenant.clone(), session: id, user: None, events, now: received, policy };
                 committer.submit(job).await.expect("seeding succeeds");
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 if n % 50_000 == 0 {

@@ -14,6 +14,7 @@ use moodring::bench::{copy_rows, event_row};
 use moodring::domain::{NewEvent, Plan, SessionId, Tenant};
 use moodring::engine::{AffectState, Event, EventKind as K, Models, apply_batch};
 use moodring::ingest::{Committer, Job};
+use moodring::interventions::{Choice, Policy};
 use moodring::store::tenants::{self, NewTenant};
 use moodring::store::{Store, StoreOptions};
 use sea_orm::ActiveValue::Set;
@@ -50,7 +51,10 @@ fn batch_rows(models: &Models, tenant: i64) -> anyhow::Result<Vec<event::ActiveM
         let events: Vec<Event> = batch.iter().map(|e| e.event.clone()).collect();
         records = apply_batch(&models.session, &mut state, &events);
     }
-    let rows = batch.iter().zip(&records).map(|(e, r)| event_row(tenant, 0, e, now_ms, r, &models.session.version));
+    let rows = batch.iter().zip(&records).map(|(e, r)| {
+        let choice = Choice { action: r.action, probability: 1.0 };
+        event_row(tenant, 0, e, now_ms, r, &choice, &models.session.version)
+    });
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -74,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
     // The sessions the rows belong to, created by ingest itself with the run's first batch.
     let models = Models::default();
     let now = chrono::Utc::now();
+    let policy = std::sync::Arc::new(Policy::table(&Models::default().session));
     let jobs: Vec<Job> = (0..SESSIONS)
         .map(|i| Job {
             tenant: tenant.clone(),
@@ -81,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
             user: None,
             events: post_batch(now.timestamp_millis()),
             now,
+            policy: policy.clone(),
         })
         .collect();
     let committer = Committer::start(store.clone(), std::sync::Arc::new(Models::default()), store.ingest_lanes());

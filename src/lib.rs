@@ -1,13 +1,15 @@
 //! moodring: infers how a person feels from what they do.
 //!
-//! Dependencies run one way: [`server`] → {[`api`], [`web`]}; [`api`] → {[`ingest`], [`reads`], [`auth`]} →
-//! [`store`] → [`domain`] → [`engine`].
+//! Dependencies run one way: [`server`] → {[`api`], [`web`]}; [`api`] → {[`ingest`], [`reads`], [`auth`],
+//! [`policies`]} → [`store`] → {[`domain`], [`interventions`]} → [`engine`].
 //!
 //! - [`engine`]: the pure affect engine (state, decay, projection, signals).
+//! - [`interventions`]: the pure policy that picks the suggested action and learns from feedback.
 //! - [`domain`]: values checked at the edge (tenants, plans, ids, events, quota months).
 //! - [`store`]: persistence on SQLite or PostgreSQL, always tenant-scoped.
 //! - [`ingest`]: event batches stored by group commit; [`reads`]: the hot reads, coalesced.
 //! - [`auth`]: API keys, their cache and the failed-authentication throttle.
+//! - [`policies`]: each tenant's intervention policy, built from the store and cached briefly.
 //! - [`api`]: the HTTP API (poem-openapi), its wire types, errors and security schemes.
 //! - [`web`]: the browser assets embedded in the binary (the tracker).
 //! - [`state`]: what the handlers share; [`server`]: the listener and its HTTP workers;
@@ -20,6 +22,8 @@ pub mod domain;
 pub mod engine;
 mod gather;
 pub mod ingest;
+pub mod interventions;
+pub mod policies;
 pub mod reads;
 pub mod server;
 pub mod state;

@@ -4,6 +4,7 @@
 use crate::auth::{AuthThrottle, KeyCache, PlanCache, TokenKeys};
 use crate::engine::Models;
 use crate::ingest::Committer;
+use crate::policies::Policies;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// Tenants' plans for session-token callers.
     pub plans: PlanCache,
+    /// Tenants' intervention policies, which pick each state's suggested action.
+    pub policies: Policies,
     pub throttle: AuthThrottle,
     pub clock: Clock,
 }
@@ -42,6 +45,7 @@ impl AppState {
     /// ingest committer: call inside a tokio runtime.
     pub async fn new(store: Store, clock: Clock, auth_failure_limit: u32) -> Result<Self, StoreError> {
         let models = Arc::new(Models::default());
+        let policies = Policies::new(models.session.clone());
         Ok(Self {
             ingest: Committer::start(store.clone(), models.clone(), store.ingest_lanes()),
             tokens: TokenKeys::load(&store, clock.now()).await?,
@@ -49,6 +53,7 @@ impl AppState {
             models,
             keys: KeyCache::default(),
             plans: PlanCache::default(),
+            policies,
             throttle: AuthThrottle::new(auth_failure_limit),
             clock,
         })

@@ -34,6 +34,10 @@ pub struct Model {
     pub signals: String,
     pub trigger_reason: String,
     pub model_version: String,
+    /// The action suggested for the state after this event, and the probability it had of
+    /// being chosen (1 for the table); none for events stored before suggestions were logged.
+    pub action: Option<String>,
+    pub action_probability: Option<f64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

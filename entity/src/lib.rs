@@ -4,6 +4,8 @@
 pub mod api_key;
 pub mod event;
 pub mod feedback;
+pub mod intervention_count;
+pub mod intervention_settings;
 pub mod mood_rollup;
 pub mod publishable_key;
 pub mod quota_usage;

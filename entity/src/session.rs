@@ -17,6 +17,9 @@ pub struct Model {
     pub label: String,
     pub confidence: f64,
     pub action: String,
+    /// The strongest of `signals` (`none` without one): with `label`, the context `action`
+    /// was chosen in.
+    pub top_signal: String,
     pub valence: f64,
     pub arousal: f64,
     pub tension: f64,

@@ -10,6 +10,7 @@ mod m20261123_000003_users;
 mod m20261202_000004_lz4_state;
 mod m20261202_000005_id_collation;
 mod m20261206_000006_browser_credentials;
+mod m20261207_000007_interventions;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000004_lz4_state::Migration),
             Box::new(m20261202_000005_id_collation::Migration),
             Box::new(m20261206_000006_browser_credentials::Migration),
+            Box::new(m20261207_000007_interventions::Migration),
         ]
     }
 }

@@ -118,13 +118,14 @@ impl AffectApi {
         scale: Query<Option<Scale>>,
     ) -> Result<JsonReply<StateResponse>, Fails<OnAffectRead>> {
         let id = session_id(&id)?;
-        let stored = sessions::state(&state.store, auth.tenant_for(&id)?, &id)
+        let tenant = auth.tenant_for(&id)?;
+        let stored = sessions::state(&state.store, tenant, &id)
             .await?
             .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
         let model = &state.models.session;
         let latest = stored.state.last_decay_at_ms.unwrap_or(stored.created_at_ms);
-        let (affect, projection) = match at.0.as_deref() {
-            None => (stored.state.clone(), project(model, &stored.state)),
+        let (affect, projection, action) = match at.0.as_deref() {
+            None => (stored.state.clone(), project(model, &stored.state), stored.action),
             Some(raw) => {
                 let at_ms = parse_instant("at", raw)?.timestamp_millis();
                 if at_ms < latest {
@@ -134,7 +135,9 @@ impl AffectApi {
                     }
                     .into());
                 }
-                project_at(model, &stored.state, at_ms)
+                let (affect, projection) = project_at(model, &stored.state, at_ms);
+                let action = state.policies.suggest(&state.store, tenant, id.as_str(), &projection).await?;
+                (affect, projection, action)
             }
         };
         let scale = scale.0.unwrap_or_default();
@@ -154,7 +157,7 @@ impl AffectApi {
                 baseline_affiliation: base[3],
                 label: projection.label.into(),
                 confidence: round4(projection.confidence),
-                suggested_action: projection.action.into(),
+                suggested_action: action.into(),
                 signals: projection.signals.iter().map(SignalDetail::from).collect(),
                 event_count: affect.event_count as i64,
                 created_at: iso8601(stored.created_at_ms),

@@ -18,6 +18,7 @@ use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde::Serialize;
 use std::fmt::Write;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 /// Rows fetched per query while streaming.
@@ -63,6 +64,12 @@ pub struct ExportedEvent {
     pub confidence: f64,
     pub trigger_reason: String,
     pub model_version: String,
+    /// The action suggested for the state after this event (null for events stored before
+    /// suggestions were recorded).
+    pub suggested_action: Option<String>,
+    /// The probability the policy had of choosing it: 1 where the contract's table decided;
+    /// for offline evaluation of the learned policy.
+    pub action_probability: Option<f64>,
 }
 
 impl From<ExportRow> for ExportedEvent {
@@ -92,13 +99,15 @@ impl From<ExportRow> for ExportedEvent {
             confidence: r.confidence,
             trigger_reason: r.trigger_reason,
             model_version: r.model_version,
+            suggested_action: r.action,
+            action_probability: r.action_probability,
         }
     }
 }
 
 const CSV_HEADER: &str = "session_id,event_id,ts,received_at,type,x,y,duration_ms,speed,direction,url,message,\
 valence,arousal,tension,affiliation,delta_valence,delta_arousal,delta_tension,delta_affiliation,\
-label,confidence,trigger_reason,model_version\n";
+label,confidence,trigger_reason,model_version,suggested_action,action_probability\n";
 
 /// RFC 4180: quote a field that holds a comma, quote or line break; double inner quotes.
 fn csv_field(out: &mut String, v: &str) {
@@ -141,7 +150,12 @@ fn csv_row(out: &mut String, e: &ExportedEvent) {
     csv_field(out, &e.trigger_reason);
     out.push(',');
     csv_field(out, &e.model_version);
-    out.push('\n');
+    _ = writeln!(
+        out,
+        ",{},{}",
+        e.suggested_action.as_deref().unwrap_or(""),
+        e.action_probability.map(|p| p.to_string()).unwrap_or_default()
+    );
 }
 
 fn render(rows: Vec<ExportRow>, format: ExportFormat) -> Bytes {
@@ -159,13 +173,21 @@ fn render(rows: Vec<ExportRow>, format: ExportFormat) -> Bytes {
     Bytes::from(out)
 }
 
-/// A streamed export.
-pub struct Export {
+/// An export of `T` rows: NDJSON or CSV.
+pub struct Export<T> {
     format: ExportFormat,
     body: Body,
+    rows: PhantomData<T>,
 }
 
-impl IntoResponse for Export {
+impl<T> Export<T> {
+    /// An export already rendered.
+    pub fn whole(format: ExportFormat, body: String) -> Self {
+        Self { format, body: Body::from_string(body), rows: PhantomData }
+    }
+}
+
+impl<T: Send> IntoResponse for Export<T> {
     fn into_response(self) -> Response {
         let content_type = match self.format {
             ExportFormat::Ndjson => "application/x-ndjson",
@@ -175,15 +197,15 @@ impl IntoResponse for Export {
     }
 }
 
-impl ApiResponse for Export {
+impl<T: Type + Send> ApiResponse for Export<T> {
     fn meta() -> MetaResponses {
         MetaResponses {
             responses: vec![MetaResponse {
-                description: "The events, streamed: NDJSON (one `ExportedEvent` per line) or CSV with a header row.",
+                description: "NDJSON (one object per line) or CSV with a header row and the same columns.",
                 status: Some(200),
                 status_range: None,
                 content: vec![
-                    MetaMediaType { content_type: "application/x-ndjson", schema: ExportedEvent::schema_ref() },
+                    MetaMediaType { content_type: "application/x-ndjson", schema: T::schema_ref() },
                     MetaMediaType {
                         content_type: "text/csv; charset=utf-8",
                         schema: MetaSchemaRef::Inline(Box::new(MetaSchema::new("string"))),
@@ -195,7 +217,7 @@ impl ApiResponse for Export {
     }
 
     fn register(registry: &mut Registry) {
-        ExportedEvent::register(registry);
+        T::register(registry);
     }
 }
 
@@ -224,7 +246,7 @@ impl ExportApi {
         to: Query<Option<InstantParam>>,
         /// `ndjson` (default) or `csv`.
         format: Query<Option<ExportFormat>>,
-    ) -> Result<Export, Fails<OnExport>> {
+    ) -> Result<Export<ExportedEvent>, Fails<OnExport>> {
         let to = match to.0.as_deref() {
             Some(raw) => parse_instant("to", raw)?,
             None => state.clock.now(),
@@ -260,7 +282,7 @@ impl ExportApi {
             tracing::error!(error = %e, "export stream failed");
             std::io::Error::other(e)
         });
-        Ok(Export { format, body: Body::from_bytes_stream(body) })
+        Ok(Export { format, body: Body::from_bytes_stream(body), rows: PhantomData })
     }
 }
 
@@ -276,6 +298,6 @@ mod tests {
             out.push('|');
         }
         assert_eq!(out, "plain|\"a,b\"|\"say \"\"hi\"\"\"|\"two\nlines\"|");
-        assert_eq!(CSV_HEADER.split(',').count(), 24);
+        assert_eq!(CSV_HEADER.split(',').count(), 26);
     }
 }

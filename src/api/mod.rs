@@ -12,6 +12,7 @@ pub mod events;
 mod export;
 mod health;
 mod history;
+mod interventions;
 mod keys;
 mod params;
 mod publishable_keys;
@@ -36,6 +37,8 @@ enum Tag {
     Users,
     /// Aggregates over all sessions of your API key.
     Analytics,
+    /// How `suggested_action` is chosen and what it learned from your feedback.
+    Interventions,
     /// Liveness for monitors and load balancers.
     Health,
 }
@@ -53,6 +56,7 @@ pub fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             users::UsersApi,
             analytics::AnalyticsApi,
             export::ExportApi,
+            interventions::InterventionsApi,
         ),
         "moodring",
         env!("CARGO_PKG_VERSION"),

@@ -180,7 +180,8 @@ impl SessionsApi {
             .into());
         }
         let events = body.0.validate(now.timestamp_millis())?;
-        let job = Job { tenant, session: id, user, events, now };
+        let policy = state.policies.get(&state.store, &tenant).await?;
+        let job = Job { tenant, session: id, user, events, now, policy };
         let session_id = job.session.to_string();
         let out = state.ingest.submit(job).await?;
         Ok(JsonReply(PostEventsResponse {
@@ -246,6 +247,7 @@ impl SessionsApi {
         if !feedback::record(&state.store, auth.tenant(), &id, fb, state.clock.now()).await? {
             return Err(ApiError::SessionNotFound(id.to_string()).into());
         }
+        state.policies.forget(auth.tenant().id);
         Ok(Json(FeedbackResponse { session_id: id.to_string(), feedback_recorded: true }))
     }
 

@@ -164,6 +164,9 @@ impl UsersApi {
         }
         .max(latest);
         let (affect, projection) = project_at(&state.models.user, &stored.state, at_ms);
+        // A person's draws are their own: no session id contains the control character.
+        let subject = format!("\u{1}user:{id}");
+        let action = state.policies.suggest(&state.store, auth.tenant(), &subject, &projection).await?;
         let recent = users::sessions_of(&state.store, user, RECENT_SESSIONS).await?;
         let summary = summarize(&projection, recent.get(1).map(|s| s.label));
         let scale = scale.0.unwrap_or_default();
@@ -173,7 +176,7 @@ impl UsersApi {
             label: projection.label.into(),
             confidence: round4(projection.confidence),
             signals: projection.signals.iter().map(SignalDetail::from).collect(),
-            suggested_action: projection.action.into(),
+            suggested_action: action.into(),
             valence: dims[0],
             arousal: dims[1],
             tension: dims[2],

@@ -84,6 +84,9 @@ pub enum SuggestedAction {
 
 impl SuggestedAction {
     pub const COUNT: usize = 5;
+    /// In declaration order, so that `ALL[a.index()] == a`.
+    pub const ALL: [SuggestedAction; Self::COUNT] =
+        [Self::NoAction, Self::ShowLiveChat, Self::ShowTooltip, Self::ShowRecommendations, Self::ShowExitOffer];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -104,10 +107,7 @@ impl FromStr for SuggestedAction {
     type Err = ();
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::NoAction, Self::ShowLiveChat, Self::ShowTooltip, Self::ShowRecommendations, Self::ShowExitOffer]
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .ok_or(())
+        Self::ALL.into_iter().find(|a| a.as_str() == s).ok_or(())
     }
 }
 

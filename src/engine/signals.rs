@@ -24,6 +24,20 @@ pub enum SignalId {
 }
 
 impl SignalId {
+    pub const ALL: [SignalId; 11] = [
+        Self::RageClickDetected,
+        Self::ErrorEncountered,
+        Self::RepeatedErrors,
+        Self::NavigationLoop,
+        Self::Hesitation,
+        Self::ExcessiveScrolling,
+        Self::ProlongedIdle,
+        Self::TabHidden,
+        Self::RapidProgress,
+        Self::SustainedAttention,
+        Self::InsufficientData,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::RageClickDetected => "rage_click_detected",
@@ -54,6 +68,14 @@ impl SignalId {
             Self::SustainedAttention => model.impulse(EventKind::Focus),
             Self::InsufficientData => Dims::zeros(),
         }
+    }
+}
+
+impl std::str::FromStr for SignalId {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|id| id.as_str() == s).ok_or(())
     }
 }
 

@@ -5,7 +5,8 @@
 
 use super::{Ingested, Job};
 use crate::domain::{NewEvent, QuotaMonth, Tenant, UserId};
-use crate::engine::{AffectState, HistoryRecord, Models, Mood, apply_batch};
+use crate::engine::{AffectState, HistoryRecord, Models, Mood, SuggestedAction, apply_batch};
+use crate::interventions::{Choice, Context, seed};
 use crate::store::{StoreError, sessions::parse_label};
 use chrono::{DateTime, Utc};
 use entity::user;
@@ -22,6 +23,8 @@ pub(super) struct SessionWork<'a> {
     pub(super) state: AffectState,
     /// The label before the group (`None`: a new session).
     pub(super) label_before: Option<Mood>,
+    /// The suggestion before the group, in its context (`None`: a new session).
+    pub(super) suggestion_before: Option<(Context, SuggestedAction)>,
     /// The latest event time before the group.
     pub(super) latest_before_ms: Option<i64>,
     /// Client event ids the session has, stored or added by the group.
@@ -31,6 +34,8 @@ pub(super) struct SessionWork<'a> {
     /// state after each, the last one the session's as the group leaves it.
     pub(super) events: Vec<(&'a NewEvent, i64)>,
     pub(super) records: Vec<HistoryRecord>,
+    /// The suggestion for each record's state (its `action`), with its context and probability.
+    pub(super) choices: Vec<(Context, Choice)>,
     /// When the group's first accepted batch arrived (a new session's creation time).
     pub(super) first_now_ms: Option<i64>,
     pub(super) last_now_ms: i64,
@@ -47,6 +52,8 @@ pub(super) struct StoredSession {
     pub(super) created_at_ms: i64,
     pub(super) event_count: i64,
     pub(super) label: String,
+    pub(super) action: String,
+    pub(super) top_signal: String,
     pub(super) has_feedback: bool,
     pub(super) user_id: Option<i64>,
 }
@@ -55,6 +62,18 @@ impl SessionWork<'_> {
     /// The record of the last event the group applied, if any.
     pub(super) fn latest(&self) -> Option<&HistoryRecord> {
         self.records.last()
+    }
+
+    /// Each time the group changed the session's suggestion or its context: a new suggestion.
+    pub(super) fn new_suggestions(&self) -> impl Iterator<Item = (Context, SuggestedAction)> + '_ {
+        let mut previous = self.suggestion_before;
+        self.choices.iter().filter_map(move |(context, choice)| {
+            let now = Some((*context, choice.action));
+            (now != previous).then(|| {
+                previous = now;
+                (*context, choice.action)
+            })
+        })
     }
 }
 
@@ -91,6 +110,14 @@ impl<'a> Group<'a> {
         state: AffectState,
     ) -> Result<usize, StoreError> {
         let label_before = stored.as_ref().map(|row| parse_label(&row.label)).transpose()?;
+        let suggestion_before = match &stored {
+            Some(row) => {
+                let corrupt = || StoreError::Corrupt(format!("session {} suggestion", row.id));
+                let context = Context::parse(&row.label, &row.top_signal).ok_or_else(corrupt)?;
+                Some((context, row.action.parse().map_err(|()| corrupt())?))
+            }
+            None => None,
+        };
         let index = self.sessions.len();
         self.by_session.insert((tenant.id.get(), external_id), index);
         self.sessions.push(SessionWork {
@@ -100,11 +127,13 @@ impl<'a> Group<'a> {
             latest_before_ms: state.last_interaction_at_ms,
             state,
             label_before,
+            suggestion_before,
             stored,
             seen: HashSet::new(),
             owner: None,
             events: Vec::new(),
             records: Vec::new(),
+            choices: Vec::new(),
             first_now_ms: None,
             last_now_ms: 0,
         });
@@ -204,7 +233,13 @@ impl<'a> Group<'a> {
         // Stable sort: apply_batch keeps this order, so records line up with `fresh`.
         fresh.sort_by_key(|e| e.event.ts_ms);
         let engine_events: Vec<_> = fresh.iter().map(|e| e.event.clone()).collect();
-        s.records.extend(apply_batch(&models.session, &mut s.state, &engine_events));
+        for mut record in apply_batch(&models.session, &mut s.state, &engine_events) {
+            let context = Context::of(record.label, &record.signals);
+            let choice = job.policy.choose(context, record.confidence, seed(key.0, s.external_id, context));
+            record.action = choice.action;
+            s.records.push(record);
+            s.choices.push((context, choice));
+        }
         s.events.extend(fresh.iter().map(|e| (*e, now_ms)));
         let outcome = Ingested {
             events_stored: fresh.len(),
@@ -279,6 +314,8 @@ mod tests {
             created_at_ms: 0,
             event_count: events as i64,
             label: label.to_owned(),
+            action: label.parse::<Mood>().unwrap().action().as_str().to_owned(),
+            top_signal: "none".to_owned(),
             has_feedback: false,
             user_id: owner,
         };

@@ -32,7 +32,8 @@ impl<'a> Group<'a> {
             use session::Column as C;
             let rows = session::Entity::find()
                 .select_only()
-                .columns([C::Id, C::ExternalId, C::CreatedAtMs, C::EventCount, C::Label, C::HasFeedback, C::UserId])
+                .columns([C::Id, C::ExternalId, C::CreatedAtMs, C::EventCount, C::Label, C::Action, C::TopSignal])
+                .columns([C::HasFeedback, C::UserId])
                 .filter(C::TenantId.eq(tenant_id))
                 .filter(C::ExternalId.is_in(ids.iter().copied()))
                 .order_by_asc(C::Id)

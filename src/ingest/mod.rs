@@ -12,7 +12,7 @@ mod group;
 mod load;
 mod states;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod write;
 
 pub use committer::Committer;
@@ -21,12 +21,15 @@ pub use write::event_row;
 
 use crate::domain::{NewEvent, SessionId, Tenant, UserId};
 use crate::engine::{Models, Mood};
+use crate::interventions::Policy;
 use crate::store::bulk::BulkTxn;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use group::Group;
+use std::sync::Arc;
 
-/// A validated batch for one session, received at `now`, optionally naming its person.
+/// A validated batch for one session, received at `now`, optionally naming its person, with
+/// the tenant's intervention policy that picks the suggestion for each new state.
 #[derive(Clone, Debug)]
 pub struct Job {
     pub tenant: Tenant,
@@ -34,6 +37,7 @@ pub struct Job {
     pub user: Option<UserId>,
     pub events: Vec<NewEvent>,
     pub now: DateTime<Utc>,
+    pub policy: Arc<Policy>,
 }
 
 /// What a batch did.

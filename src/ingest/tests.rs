@@ -7,6 +7,7 @@ use super::{Ingested, Job, SessionStates, write_group, write_one};
 use crate::auth::ApiKey;
 use crate::domain::{NewEvent, Plan, QuotaMonth, SessionId, Tenant, UserId};
 use crate::engine::{AffectState, Event, EventKind, Models, apply_batch};
+use crate::interventions::Policy;
 use crate::store::tenants::{self, NewTenant};
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::testing::{FreshDatabase, fresh_database};
@@ -55,8 +56,14 @@ pub(super) fn event(kind: EventKind, ts_s: i64, event_id: Option<&str>) -> NewEv
     NewEvent { event: Event::new(kind, ts_s * 1000), event_id: event_id.map(str::to_owned), url: None, message: None }
 }
 
+/// The contract's table: the policy of a tenant without feedback.
+pub(crate) fn table() -> Arc<Policy> {
+    Arc::new(Policy::table(&Models::default().session))
+}
+
 pub(super) fn job(tenant: &Tenant, session: &str, user: Option<&str>, events: Vec<NewEvent>) -> Job {
     Job {
+        policy: table(),
         tenant: tenant.clone(),
         session: SessionId::parse(session).unwrap(),
         user: user.map(|u| UserId::parse(u).unwrap()),

@@ -4,7 +4,9 @@
 use super::group::{Group, SessionWork, UserWork};
 use crate::domain::NewEvent;
 use crate::engine::{HistoryRecord, Models, ScrollDirection};
+use crate::interventions::Choice;
 use crate::store::bulk::BulkTxn;
+use crate::store::interventions::{self, Tally};
 use crate::store::rollup::{self, Change};
 use crate::store::timeline::{self, SlotUpdate};
 use crate::store::{StoreError, insert_chunked, quota};
@@ -24,8 +26,8 @@ impl<'a> Group<'a> {
         let mut events = Vec::new();
         for s in &moved {
             let pk = s.pk.expect("written above");
-            for ((e, received_at_ms), r) in s.events.iter().zip(&s.records) {
-                events.push(event_row(s.tenant.id.get(), pk, e, *received_at_ms, r, &models.session.version)?);
+            for (((e, received_at_ms), r), (_, choice)) in s.events.iter().zip(&s.records).zip(&s.choices) {
+                events.push(event_row(s.tenant.id.get(), pk, e, *received_at_ms, r, choice, &models.session.version)?);
             }
         }
         db.append(events).await?;
@@ -49,6 +51,14 @@ impl<'a> Group<'a> {
             moved.iter().map(|s| {
                 let enter = s.latest().map(|r| r.label);
                 (s.tenant.id, s.pk.expect("written above"), Change { leave: s.label_before, enter, feedback: 0 })
+            }),
+        )
+        .await?;
+        interventions::add(
+            &updates,
+            moved.iter().flat_map(|s| {
+                let (tenant, pk) = (s.tenant.id, s.pk.expect("written above"));
+                s.new_suggestions().map(move |(context, action)| Tally::suggested(tenant, pk, context, action))
             }),
         )
         .await?;
@@ -106,6 +116,7 @@ impl<'a> Group<'a> {
                 C::Label,
                 C::Confidence,
                 C::Action,
+                C::TopSignal,
                 C::Valence,
                 C::Arousal,
                 C::Tension,
@@ -177,6 +188,7 @@ where
 fn session_row(s: &SessionWork, owner_pk: Option<i64>, models: &Models) -> Result<session::ActiveModel, StoreError> {
     // The projection of the state after the session's last event: the session's own.
     let p = s.latest().expect("a session the group moved");
+    let (context, _) = s.choices.last().expect("a choice per record");
     let created_at_ms = s.stored.as_ref().map_or(s.first_now_ms.expect("accepted a batch"), |r| r.created_at_ms);
     Ok(session::ActiveModel {
         id: s.stored.as_ref().map_or(NotSet, |r| Set(r.id)),
@@ -188,6 +200,7 @@ fn session_row(s: &SessionWork, owner_pk: Option<i64>, models: &Models) -> Resul
         label: Set(p.label.as_str().to_owned()),
         confidence: Set(p.confidence),
         action: Set(p.action.as_str().to_owned()),
+        top_signal: Set(context.signal_str().to_owned()),
         valence: Set(s.state.dims[0]),
         arousal: Set(s.state.dims[1]),
         tension: Set(s.state.dims[2]),
@@ -233,13 +246,15 @@ macro_rules! set_record_columns {
     };
 }
 
-/// The row ingest stores for an event: the event, and the session's state after it (`r`).
+/// The row ingest stores for an event: the event, the session's state after it (`r`) and the
+/// suggestion for that state.
 pub fn event_row(
     tenant_id: i64,
     session_pk: i64,
     e: &NewEvent,
     received_at_ms: i64,
     r: &HistoryRecord,
+    choice: &Choice,
     model_version: &str,
 ) -> Result<event::ActiveModel, StoreError> {
     let mut row = event::ActiveModel {
@@ -259,6 +274,8 @@ pub fn event_row(
         })),
         url: Set(e.url.clone()),
         message: Set(e.message.clone()),
+        action: Set(Some(choice.action.as_str().to_owned())),
+        action_probability: Set(Some(choice.probability)),
         ..Default::default()
     };
     set_record_columns!(row, r, model_version);

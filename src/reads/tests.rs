@@ -7,6 +7,7 @@ use super::Reads;
 use crate::auth::ApiKey;
 use crate::domain::{NewEvent, Plan, SessionId, Tenant};
 use crate::engine::{Event, EventKind, Models};
+use crate::ingest::tests::table;
 use crate::ingest::{Job, SessionStates, write_one};
 use crate::store::tenants::{self, NewTenant};
 use crate::store::{Store, StoreOptions, analytics, sessions};
@@ -28,7 +29,14 @@ async fn write(store: &Store, models: &Models, tenant: &Tenant, session: &str, k
         .map(|i| NewEvent { event: Event::new(kind, (T0 + i) * 1000), event_id: None, url: None, message: None })
         .collect();
     let now = DateTime::from_timestamp(T0 + 60, 0).unwrap();
-    let job = Job { tenant: tenant.clone(), session: SessionId::parse(session).unwrap(), user: None, events, now };
+    let job = Job {
+        tenant: tenant.clone(),
+        session: SessionId::parse(session).unwrap(),
+        user: None,
+        events,
+        now,
+        policy: table(),
+    };
     write_one(store, models, &job, &mut SessionStates::default()).await.unwrap();
 }
 

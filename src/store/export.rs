@@ -37,6 +37,8 @@ pub struct ExportRow {
     pub confidence: f64,
     pub trigger_reason: String,
     pub model_version: String,
+    pub action: Option<String>,
+    pub action_probability: Option<f64>,
 }
 
 /// Where a page ends: the next one starts after this (time, id).
@@ -78,6 +80,8 @@ pub async fn page(
             E::Confidence,
             E::TriggerReason,
             E::ModelVersion,
+            E::Action,
+            E::ActionProbability,
         ])
         .column_as(session::Column::ExternalId, "session_id")
         .join(JoinType::InnerJoin, event::Relation::Session.def())

@@ -99,6 +99,8 @@ pub(crate) mod tests {
             signals: Set("[]".into()),
             trigger_reason: Set("click".into()),
             model_version: Set("v1".into()),
+            action: Set(Some("show_recommendations".into())),
+            action_probability: Set(Some(0.95)),
             ..Default::default()
         }
     }

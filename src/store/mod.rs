@@ -20,6 +20,7 @@ pub mod export;
 pub mod feedback;
 pub mod history;
 mod insert;
+pub mod interventions;
 pub mod publishable_keys;
 pub(crate) mod quota;
 pub(crate) mod rollup;

@@ -6,6 +6,7 @@ use super::rollup::{self, Change};
 use super::{Store, StoreError};
 use crate::domain::{QuotaMonth, SessionId, Tenant, TenantId};
 use crate::engine::{AffectState, Models, Mood, SignalId, SuggestedAction, project};
+use crate::interventions::Context;
 use chrono::{DateTime, Utc};
 use entity::{event, feedback, session, session_slot, user_history};
 use sea_orm::ActiveValue::{NotSet, Set};
@@ -98,8 +99,8 @@ fn moods_columns() -> sea_orm::Select<session::Entity> {
 
 /// A stored [`crate::engine::Signal`] read for its id alone: its values are skipped, not built.
 #[derive(serde::Deserialize)]
-struct SignalIdOnly {
-    id: SignalId,
+pub(super) struct SignalIdOnly {
+    pub(super) id: SignalId,
 }
 
 fn decode_moods(
@@ -138,6 +139,8 @@ pub struct StoredState {
     pub state: AffectState,
     pub created_at_ms: i64,
     pub model_version: String,
+    /// The suggestion stored for the state.
+    pub action: SuggestedAction,
 }
 
 pub async fn state(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<Option<StoredState>, StoreError> {
@@ -146,6 +149,7 @@ pub async fn state(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<Opt
         state: serde_json::from_str(&row.state)?,
         created_at_ms: row.created_at_ms,
         model_version: row.model_version,
+        action: row.action.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {:?}", row.action)))?,
     }))
 }
 
@@ -199,6 +203,7 @@ pub async fn start(
         label: Set(p.label.as_str().to_owned()),
         confidence: Set(p.confidence),
         action: Set(p.action.as_str().to_owned()),
+        top_signal: Set(Context::of(p.label, &p.signals).signal_str().to_owned()),
         valence: Set(state.dims[0]),
         arousal: Set(state.dims[1]),
         tension: Set(state.dims[2]),

@@ -38,7 +38,8 @@ async fn ndjson_has_every_event_in_the_range_with_its_state() {
             "valence": history["valence"], "arousal": history["arousal"], "tension": history["tension"], "affiliation": history["affiliation"],
             "delta_valence": history["delta_valence"], "delta_arousal": history["delta_arousal"],
             "delta_tension": history["delta_tension"], "delta_affiliation": history["delta_affiliation"],
-            "label": "frustrated", "confidence": last["confidence"], "trigger_reason": history["trigger_reason"], "model_version": "session-1"
+            "label": "frustrated", "confidence": last["confidence"], "trigger_reason": history["trigger_reason"], "model_version": "session-1",
+            "suggested_action": "show_live_chat", "action_probability": 1.0
         })
     );
     assert_eq!(lines[1]["message"], "Payment failed");
@@ -58,7 +59,8 @@ async fn csv_has_a_header_and_escapes_fields() {
     assert!(header.starts_with("session_id,event_id,ts,received_at,type,"));
     assert!(rest.starts_with("\"s,1\",,2025-05-04T10:00:00.000Z,"), "{rest}");
     assert!(rest.contains(",error,,,,,,,\"Card \"\"declined\"\", retry\nlater\","), "{rest}");
-    assert!(rest.ends_with(",session-1\n"));
+    // One error is not enough for a mood, let alone an action: the table's no_action, surely.
+    assert!(rest.ends_with(",session-1,no_action,1\n"), "{rest}");
 }
 
 #[tokio::test]

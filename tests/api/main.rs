@@ -14,6 +14,7 @@ mod events;
 mod export;
 mod hostile;
 mod hygiene;
+mod interventions;
 mod keys;
 mod quota;
 mod replicas;

@@ -253,7 +253,8 @@ mod tests {
             "CREATE TEMP TABLE events (id bigserial PRIMARY KEY, tenant_id int8 NOT NULL, session_id int8 NOT NULL, \
              event_id text, ts_ms int8 NOT NULL, received_at_ms int8 NOT NULL, kind varchar NOT NULL, x float8, \
              y float8, duration_ms float8, speed float8, direction varchar, url text, message text, {}, \
-             label varchar NOT NULL, signals text NOT NULL, trigger_reason text NOT NULL, model_version varchar NOT NULL)",
+             label varchar NOT NULL, signals text NOT NULL, trigger_reason text NOT NULL, model_version varchar NOT NULL, \
+             action varchar, action_probability float8)",
             doubles.join(", ")
         );
         txn.execute_unprepared(&sql).await.unwrap();
@@ -360,6 +361,7 @@ mod tests {
             delta_tension: Set(1e-300),
             signals: Set("[{\"id\":\"rage\"}]".into()),
             trigger_reason: Set(String::new()),
+            action_probability: Set(x.map(|_| f64::EPSILON)),
             ..crate::store::insert::tests::event(event_id, x, i64::MAX)
         }
     }

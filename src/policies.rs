@@ -1,0 +1,82 @@
+//! Each tenant's intervention policy ([`crate::interventions::Policy`]), built from its
+//! settings and counts and cached for [`Policies::TTL`].
+//!
+//! How stale a suggestion may be: a replica builds a tenant's policy at most [`Policies::TTL`]
+//! after the feedback or settings it reflects were committed. The replica that records
+//! feedback or a settings change drops its copy at once, so its next suggestion uses them; the
+//! other replicas catch up within the TTL. The learning state itself is never cached: the
+//! counts are summed in the database, in the feedback's transaction.
+
+use crate::domain::{Tenant, TenantId};
+use crate::engine::{Model, Projection, SuggestedAction};
+use crate::interventions::{Arm, Context, Policy, seed};
+use crate::store::{Store, StoreError, interventions};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct Policies {
+    model: Model,
+    entries: Mutex<HashMap<TenantId, (Arc<Policy>, Instant)>>,
+    /// Bumped by every [`Self::forget`]: a policy whose build began before one is not cached,
+    /// as it may have read the counts from before the change.
+    forgotten: AtomicU64,
+}
+
+impl Policies {
+    pub const TTL: Duration = Duration::from_secs(5);
+    const MAX_ENTRIES: usize = 100_000;
+
+    /// Policies whose minimum confidences default to `model`'s.
+    pub fn new(model: Model) -> Self {
+        Self { model, entries: Mutex::default(), forgotten: AtomicU64::new(0) }
+    }
+
+    /// The tenant's policy, built at most [`Self::TTL`] ago.
+    pub async fn get(&self, store: &Store, tenant: &Tenant) -> Result<Arc<Policy>, StoreError> {
+        if let Some((policy, at)) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(&tenant.id)
+            && at.elapsed() < Self::TTL
+        {
+            return Ok(policy.clone());
+        }
+        let epoch = self.forgotten.load(Ordering::Acquire);
+        let settings = interventions::settings(store, tenant).await?;
+        let counts = interventions::counts(store, tenant).await?;
+        let arms = counts.into_iter().map(|c| {
+            let arm = Arm { helpful: c.helpful.max(0) as u64, unhelpful: c.unhelpful.max(0) as u64 };
+            (c.context, c.action, arm)
+        });
+        let policy = Arc::new(Policy::new(&self.model, settings, arms));
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if self.forgotten.load(Ordering::Acquire) != epoch {
+            return Ok(policy);
+        }
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+        }
+        entries.insert(tenant.id, (policy.clone(), Instant::now()));
+        Ok(policy)
+    }
+
+    /// The suggestion for `projection`, a reading made at request time (a state at a later
+    /// instant, a person's mood) of `subject`: drawn as ingest draws a stored state's.
+    pub async fn suggest(
+        &self,
+        store: &Store,
+        tenant: &Tenant,
+        subject: &str,
+        projection: &Projection,
+    ) -> Result<SuggestedAction, StoreError> {
+        let policy = self.get(store, tenant).await?;
+        let context = Context::of(projection.label, &projection.signals);
+        Ok(policy.choose(context, projection.confidence, seed(tenant.id.get(), subject, context)).action)
+    }
+
+    /// Drops the tenant's cached policy: its feedback or settings just changed.
+    pub fn forget(&self, tenant: TenantId) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        self.forgotten.fetch_add(1, Ordering::AcqRel);
+        entries.remove(&tenant);
+    }
+}
