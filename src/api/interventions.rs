@@ -107,7 +107,8 @@ impl Example for InterventionSettings {
     }
 }
 
-/// Minimum confidences to change; actions left out keep theirs.
+/// Minimum confidences to change; actions left out keep theirs. Other fields are refused
+/// (`additionalProperties: false` in the spec: see [`super::DENY_UNKNOWN_FIELDS`]).
 #[derive(Debug, Default, Deserialize, Object)]
 #[oai(deny_unknown_fields, skip_serializing_if_is_none)]
 #[serde(deny_unknown_fields)]
@@ -126,7 +127,7 @@ pub struct MinConfidenceUpdate {
     pub show_exit_offer: Option<f64>,
 }
 
-/// Any subset of the settings; fields left out keep their value.
+/// Any subset of the settings; fields left out keep their value; other fields are refused.
 #[derive(Debug, Deserialize, Object)]
 #[oai(example, deny_unknown_fields, skip_serializing_if_is_none)]
 #[serde(deny_unknown_fields)]
@@ -186,9 +187,12 @@ pub struct ActionStats {
     /// Of those, `was_helpful: false`.
     pub unhelpful: i64,
     /// `helpful / (helpful + unhelpful)`, to 4 decimals; null without rated feedback.
+    #[oai(nullable)]
     pub helpful_rate: Option<f64>,
     /// The 95 % Wilson interval of the helpful rate; null without rated feedback.
+    #[oai(nullable)]
     pub helpful_rate_low: Option<f64>,
+    #[oai(nullable)]
     pub helpful_rate_high: Option<f64>,
     /// The probability the policy chooses this action in this context now, when the mood is
     /// confident enough for every action (below an action's minimum confidence it is never

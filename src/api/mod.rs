@@ -71,8 +71,16 @@ pub fn spec_json() -> String {
     let mut spec: serde_json::Value = serde_json::from_str(&service().spec()).expect("poem-openapi writes JSON");
     inline_described_enums(&mut spec);
     name_time_zones(&mut spec);
+    for name in DENY_UNKNOWN_FIELDS {
+        spec["components"]["schemas"][name]["additionalProperties"] = false.into();
+    }
     serde_json::to_string_pretty(&spec).expect("a JSON value serialises")
 }
+
+/// Request bodies that refuse fields they do not know (serde's `deny_unknown_fields`: a typo in
+/// a setting must not pass silently). poem-openapi's own `deny_unknown_fields` does not say so
+/// in the schema, so the spec gets `additionalProperties: false` for them.
+const DENY_UNKNOWN_FIELDS: [&str; 2] = ["InterventionSettingsUpdate", "MinConfidenceUpdate"];
 
 /// Client generators name an enum's members after its values; time zone names such as
 /// `Etc/GMT+1` and `Etc/GMT-1` would collide once reduced to identifiers (openapi-python-client

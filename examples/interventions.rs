@@ -1,0 +1,137 @@
+//! The intervention policy against simulated users whose true helpful rates differ from the
+//! contract's table: cumulative regret of the fixed table, the learned policy and the oracle.
+//!
+//!   cargo run --release --example interventions -- --seed 1 [--sessions 10000] [--exploration 0.05]
+//!
+//! Each session lands in one of eight contexts (mood + strongest signal) with a confidence
+//! drawn from [0.3, 1]; a policy picks among the actions eligible at that confidence; the
+//! simulated user finds the action helpful with its true rate, and half the sessions report it
+//! as feedback (`was_helpful`). The learned policy is rebuilt from the counts every 50 sessions,
+//! as a replica's cache refreshes. Regret is expected regret: the best eligible action's true
+//! rate minus the chosen one's, summed over sessions (the oracle's is 0).
+
+use moodring::engine::{Model, Mood, SignalId, SuggestedAction};
+use moodring::interventions::{Arm, Context, Policy, Settings, SettingsPatch, seed};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::HashMap;
+
+/// Context, share of sessions, true helpful rate per action in `SuggestedAction::ALL` order
+/// (no_action, live chat, tooltip, recommendations, exit offer).
+fn world() -> Vec<(Context, f64, [f64; 5])> {
+    let c = |mood, signal| Context { mood, signal };
+    vec![
+        // Shoppers failing at checkout want help in context, not a chat agent.
+        (c(Mood::Frustrated, Some(SignalId::RepeatedErrors)), 0.12, [0.10, 0.25, 0.55, 0.05, 0.10]),
+        // Rage clicks: here the table is right, live chat helps most.
+        (c(Mood::Frustrated, Some(SignalId::RageClickDetected)), 0.10, [0.10, 0.45, 0.30, 0.05, 0.10]),
+        (c(Mood::Confused, Some(SignalId::Hesitation)), 0.12, [0.15, 0.20, 0.50, 0.20, 0.05]),
+        // Going round in circles: recommendations show the way out better than a tooltip.
+        (c(Mood::Confused, Some(SignalId::NavigationLoop)), 0.08, [0.10, 0.15, 0.20, 0.40, 0.05]),
+        (c(Mood::Browsing, None), 0.25, [0.20, 0.02, 0.05, 0.30, 0.05]),
+        // Leaving users resent the pop-up: leaving them alone is best.
+        (c(Mood::Disengaged, Some(SignalId::ProlongedIdle)), 0.10, [0.20, 0.05, 0.05, 0.10, 0.12]),
+        (c(Mood::Decisive, Some(SignalId::RapidProgress)), 0.10, [0.60, 0.05, 0.05, 0.15, 0.02]),
+        (c(Mood::Neutral, Some(SignalId::InsufficientData)), 0.13, [0.50, 0.02, 0.05, 0.10, 0.02]),
+    ]
+}
+
+struct Args {
+    seed: u64,
+    sessions: usize,
+    exploration: f64,
+}
+
+fn args() -> Args {
+    let mut a = Args { seed: 1, sessions: 10_000, exploration: 0.05 };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--seed" => a.seed = value.parse().expect("--seed N"),
+            "--sessions" => a.sessions = value.parse().expect("--sessions N"),
+            "--exploration" => a.exploration = value.parse().expect("--exploration 0–0.5"),
+            _ => panic!("unknown flag {flag}"),
+        }
+    }
+    a
+}
+
+const REBUILD_EVERY: usize = 50;
+const FEEDBACK_SHARE: f64 = 0.5;
+const CHECKPOINTS: [usize; 5] = [500, 1_000, 2_000, 5_000, 10_000];
+
+fn main() {
+    let args = args();
+    let model = Model::session_v1();
+    let world = world();
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let mut settings = Settings::default();
+    settings.apply(SettingsPatch { exploration: Some(args.exploration), ..Default::default() }).expect("0–0.5");
+    let table = Policy::table(&model);
+    let mut arms: HashMap<(Context, SuggestedAction), Arm> = HashMap::new();
+    let mut learned = Policy::table(&model);
+    let (mut regret_table, mut regret_learned) = (0.0, 0.0);
+    // Per context: (table's regret, learned policy's regret).
+    let mut by_context: HashMap<Context, (f64, f64)> = HashMap::new();
+    println!("sessions  regret: table  learned  oracle  learned/table");
+    for i in 0..args.sessions {
+        if i % REBUILD_EVERY == 0 {
+            let counts = arms.iter().map(|((c, a), arm)| (*c, *a, *arm));
+            learned = Policy::new(&model, settings.clone(), counts);
+        }
+        let pick: f64 = rng.random();
+        let mut cumulative = 0.0;
+        let (context, _, rates) = world
+            .iter()
+            .find(|(_, share, _)| {
+                cumulative += share;
+                pick < cumulative
+            })
+            .unwrap_or(world.last().expect("contexts"));
+        let confidence = rng.random_range(0.3..=1.0);
+        let eligible =
+            |a: SuggestedAction| a == SuggestedAction::NoAction || confidence >= settings.min_confidence(&model, a);
+        let best = SuggestedAction::ALL.into_iter().filter(|a| eligible(*a)).map(|a| rates[a.index()]).fold(0.0, f64::max);
+        let draw = seed(1, &format!("session-{}-{i}", args.seed), *context);
+        let by_table = table.choose(*context, confidence, draw).action;
+        let by_learned = learned.choose(*context, confidence, draw).action;
+        let (lost_table, lost_learned) = (best - rates[by_table.index()], best - rates[by_learned.index()]);
+        regret_table += lost_table;
+        regret_learned += lost_learned;
+        let entry = by_context.entry(*context).or_default();
+        entry.0 += lost_table;
+        entry.1 += lost_learned;
+        if rng.random_bool(FEEDBACK_SHARE) {
+            let helpful = rng.random_bool(rates[by_learned.index()]);
+            let arm = arms.entry((*context, by_learned)).or_default();
+            if helpful {
+                arm.helpful += 1;
+            } else {
+                arm.unhelpful += 1;
+            }
+        }
+        let n = i + 1;
+        if CHECKPOINTS.contains(&n) || n == args.sessions {
+            println!(
+                "{n:>8}  {regret_table:>13.1}  {regret_learned:>7.1}  {:>6.1}  {:>13.3}",
+            0.0,
+            regret_learned / regret_table
+            );
+        }
+    }
+    println!("\nper context: the best action, the table's, regret (table, learned), and the learned policy's probability of the best now");
+    let final_policy = Policy::new(&model, settings, arms.iter().map(|((c, a), arm)| (*c, *a, *arm)));
+    for (context, _, rates) in &world {
+        let best = SuggestedAction::ALL.into_iter().max_by(|a, b| rates[a.index()].total_cmp(&rates[b.index()])).unwrap();
+        let p = final_policy.probabilities(*context, 1.0);
+        let (lost_table, lost_learned) = by_context.get(context).copied().unwrap_or_default();
+        println!(
+            "  {:<32} best {:<20} table {:<20} regret {lost_table:>6.1} {lost_learned:>6.1}  p(best) now {:.2}",
+            context.to_string(),
+            best.as_str(),
+            context.mood.action().as_str(),
+            p[best.index()]
+        );
+    }
+}
