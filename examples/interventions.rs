@@ -92,7 +92,8 @@ fn main() {
         let confidence = rng.random_range(0.3..=1.0);
         let eligible =
             |a: SuggestedAction| a == SuggestedAction::NoAction || confidence >= settings.min_confidence(&model, a);
-        let best = SuggestedAction::ALL.into_iter().filter(|a| eligible(*a)).map(|a| rates[a.index()]).fold(0.0, f64::max);
+        let best =
+            SuggestedAction::ALL.into_iter().filter(|a| eligible(*a)).map(|a| rates[a.index()]).fold(0.0, f64::max);
         let draw = seed(1, &format!("session-{}-{i}", args.seed), *context);
         let by_table = table.choose(*context, confidence, draw).action;
         let by_learned = learned.choose(*context, confidence, draw).action;
@@ -115,15 +116,18 @@ fn main() {
         if CHECKPOINTS.contains(&n) || n == args.sessions {
             println!(
                 "{n:>8}  {regret_table:>13.1}  {regret_learned:>7.1}  {:>6.1}  {:>13.3}",
-            0.0,
-            regret_learned / regret_table
+                0.0,
+                regret_learned / regret_table
             );
         }
     }
-    println!("\nper context: the best action, the table's, regret (table, learned), and the learned policy's probability of the best now");
+    println!(
+        "\nper context: the best action, the table's, regret (table, learned), and the learned policy's probability of the best now"
+    );
     let final_policy = Policy::new(&model, settings, arms.iter().map(|((c, a), arm)| (*c, *a, *arm)));
     for (context, _, rates) in &world {
-        let best = SuggestedAction::ALL.into_iter().max_by(|a, b| rates[a.index()].total_cmp(&rates[b.index()])).unwrap();
+        let best =
+            SuggestedAction::ALL.into_iter().max_by(|a, b| rates[a.index()].total_cmp(&rates[b.index()])).unwrap();
         let p = final_policy.probabilities(*context, 1.0);
         let (lost_table, lost_learned) = by_context.get(context).copied().unwrap_or_default();
         println!(

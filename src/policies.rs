@@ -73,6 +73,25 @@ impl Policies {
         Ok(policy.choose(context, projection.confidence, seed(tenant.id.get(), subject, context)).action)
     }
 
+    /// The suggestion stored for a state of session `subject`, unless the tenant's settings
+    /// changed since so that it may no longer be made (an action disabled, a minimum raised):
+    /// then the one the current policy draws for it.
+    pub async fn revise(
+        &self,
+        store: &Store,
+        tenant: &Tenant,
+        subject: &str,
+        context: Context,
+        confidence: f64,
+        stored: SuggestedAction,
+    ) -> Result<SuggestedAction, StoreError> {
+        let policy = self.get(store, tenant).await?;
+        if policy.allows(stored, confidence) {
+            return Ok(stored);
+        }
+        Ok(policy.choose(context, confidence, seed(tenant.id.get(), subject, context)).action)
+    }
+
     /// Drops the tenant's cached policy: its feedback or settings just changed.
     pub fn forget(&self, tenant: TenantId) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());

@@ -8,6 +8,7 @@ use super::history::{HistoryResponse, page_params};
 use super::params::{ClientIdParam, InstantParam};
 use super::wire::{MoodLabel, Scale, SignalDetail, UiAction, iso8601, parse_instant, round4, session_id};
 use crate::engine::{project, project_at};
+use crate::interventions::Context;
 use crate::state::AppState;
 use crate::store::history;
 use crate::store::sessions;
@@ -125,7 +126,14 @@ impl AffectApi {
         let model = &state.models.session;
         let latest = stored.state.last_decay_at_ms.unwrap_or(stored.created_at_ms);
         let (affect, projection, action) = match at.0.as_deref() {
-            None => (stored.state.clone(), project(model, &stored.state), stored.action),
+            None => {
+                let projection = project(model, &stored.state);
+                let context = Context::of(projection.label, &projection.signals);
+                let (subject, confidence) = (id.as_str(), projection.confidence);
+                let action =
+                    state.policies.revise(&state.store, tenant, subject, context, confidence, stored.action).await?;
+                (stored.state.clone(), projection, action)
+            }
             Some(raw) => {
                 let at_ms = parse_instant("at", raw)?.timestamp_millis();
                 if at_ms < latest {

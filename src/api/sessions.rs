@@ -6,6 +6,7 @@ use super::events::PostEventsRequest;
 use super::params::ClientIdParam;
 use super::wire::{MoodLabel, UiAction, check_text, iso8601, round4, session_id, user_id};
 use crate::ingest::Job;
+use crate::interventions::Context;
 use crate::reads::Reads;
 use crate::state::AppState;
 use crate::store::feedback::{self, NewFeedback};
@@ -200,22 +201,24 @@ impl SessionsApi {
     #[oai(path = "/:id/mood", method = "get", operation_id = "getMood")]
     async fn mood(
         &self,
+        state: Data<&Arc<AppState>>,
         reads: Data<&Arc<Reads>>,
         auth: SessionAuth,
         /// Your session identifier.
         id: Path<ClientIdParam>,
     ) -> Result<JsonReply<MoodResponse>, Fails<OnSessionRead>> {
         let id = session_id(&id)?;
-        let mood = reads
-            .current_mood(auth.tenant_for(&id)?, &id)
-            .await?
-            .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
+        let tenant = auth.tenant_for(&id)?;
+        let mood = reads.current_mood(tenant, &id).await?.ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
+        let context = Context { mood: mood.label, signal: mood.signals.first().copied() };
+        let action =
+            state.policies.revise(&state.store, tenant, id.as_str(), context, mood.confidence, mood.action).await?;
         Ok(JsonReply(MoodResponse {
             session_id: id.to_string(),
             mood: mood.label.into(),
             confidence: round4(mood.confidence),
             signals: mood.signals.iter().map(|s| s.as_str().to_owned()).collect(),
-            suggested_action: mood.action.into(),
+            suggested_action: action.into(),
             event_count: mood.event_count,
             updated_at: iso8601(mood.updated_at_ms),
         }))

@@ -127,6 +127,13 @@ impl Policy {
         })
     }
 
+    /// Whether `action` may still be suggested at `confidence` under these settings (not
+    /// disabled, confident enough): a suggestion stored under older settings that may not is
+    /// drawn again when read.
+    pub fn allows(&self, action: SuggestedAction, confidence: f64) -> bool {
+        self.eligible(confidence) & 1 << action.index() != 0
+    }
+
     /// The probability of each action (by index) in `context` at `confidence`.
     pub fn probabilities(&self, context: Context, confidence: f64) -> Probabilities {
         let mask = self.eligible(confidence);

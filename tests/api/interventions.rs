@@ -201,6 +201,15 @@ async fn a_disabled_action_is_never_suggested() {
     put_settings(&app, &key, json!({"disabled_actions": ["show_live_chat"]}))
         .await
         .expect(200, with(json!({"disabled_actions": ["show_live_chat"]})));
+    // A session suggested live chat before it was disabled reads another action at once.
+    put_settings(&app, &key, json!({"disabled_actions": []})).await.expect(200, defaults());
+    assert_eq!(frustrated(&app, &key, "before").await, "show_live_chat");
+    put_settings(&app, &key, json!({"disabled_actions": ["show_live_chat"]}))
+        .await
+        .expect(200, with(json!({"disabled_actions": ["show_live_chat"]})));
+    assert_eq!(app.mood(&key, "before").await.json["suggested_action"], "no_action");
+    let state = app.get("/v1/sessions/before/state", &key).await;
+    assert_eq!(state.json["mood"]["suggested_action"], "no_action");
     // The table's action disabled, the table says no_action...
     assert_eq!(frustrated(&app, &key, "first").await, "no_action");
     // ...and live chat stays off even after feedback saying it always helps.
