@@ -16,9 +16,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+struct Entry {
+    policy: Arc<Policy>,
+    built: Instant,
+    /// A request is building its successor: the others keep using this one meanwhile, so that
+    /// the requests that find it expired do not all query the database at once.
+    refreshing: bool,
+}
+
 pub struct Policies {
     model: Model,
-    entries: Mutex<HashMap<TenantId, (Arc<Policy>, Instant)>>,
+    entries: Mutex<HashMap<TenantId, Entry>>,
     /// Bumped by every [`Self::forget`]: a policy whose build began before one is not cached,
     /// as it may have read the counts from before the change.
     forgotten: AtomicU64,
@@ -33,13 +41,24 @@ impl Policies {
         Self { model, entries: Mutex::default(), forgotten: AtomicU64::new(0) }
     }
 
-    /// The tenant's policy, built at most [`Self::TTL`] ago.
+    /// The tenant's policy, built at most [`Self::TTL`] ago (or while one request rebuilds it).
     pub async fn get(&self, store: &Store, tenant: &Tenant) -> Result<Arc<Policy>, StoreError> {
-        if let Some((policy, at)) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get(&tenant.id)
-            && at.elapsed() < Self::TTL
-        {
-            return Ok(policy.clone());
+        if let Some(entry) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&tenant.id) {
+            if entry.built.elapsed() < Self::TTL || entry.refreshing {
+                return Ok(entry.policy.clone());
+            }
+            entry.refreshing = true;
         }
+        let built = self.build(store, tenant).await;
+        if built.is_err()
+            && let Some(entry) = self.entries.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&tenant.id)
+        {
+            entry.refreshing = false;
+        }
+        built
+    }
+
+    async fn build(&self, store: &Store, tenant: &Tenant) -> Result<Arc<Policy>, StoreError> {
         let epoch = self.forgotten.load(Ordering::Acquire);
         let settings = interventions::settings(store, tenant).await?;
         let counts = interventions::counts(store, tenant).await?;
@@ -50,12 +69,13 @@ impl Policies {
         let policy = Arc::new(Policy::new(&self.model, settings, arms));
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if self.forgotten.load(Ordering::Acquire) != epoch {
+            entries.remove(&tenant.id);
             return Ok(policy);
         }
         if entries.len() >= Self::MAX_ENTRIES {
-            entries.retain(|_, (_, at)| at.elapsed() < Self::TTL);
+            entries.retain(|_, e| e.built.elapsed() < Self::TTL);
         }
-        entries.insert(tenant.id, (policy.clone(), Instant::now()));
+        entries.insert(tenant.id, Entry { policy: policy.clone(), built: Instant::now(), refreshing: false });
         Ok(policy)
     }
 
