@@ -11,7 +11,7 @@
 //! rate minus the chosen one's, summed over sessions (the oracle's is 0).
 
 use moodring::engine::{Model, Mood, SignalId, SuggestedAction};
-use moodring::interventions::{Arm, Context, Policy, Settings, SettingsPatch, seed};
+use moodring::interventions::{Arm, Context, Policy, Settings, SettingsPatch};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
@@ -94,9 +94,9 @@ fn main() {
             |a: SuggestedAction| a == SuggestedAction::NoAction || confidence >= settings.min_confidence(&model, a);
         let best =
             SuggestedAction::ALL.into_iter().filter(|a| eligible(*a)).map(|a| rates[a.index()]).fold(0.0, f64::max);
-        let draw = seed(1, &format!("session-{}-{i}", args.seed), *context);
-        let by_table = table.choose(*context, confidence, draw).action;
-        let by_learned = learned.choose(*context, confidence, draw).action;
+        let session = format!("session-{}-{i}", args.seed);
+        let by_table = table.draw(1, &session, *context, confidence).action;
+        let by_learned = learned.draw(1, &session, *context, confidence).action;
         let (lost_table, lost_learned) = (best - rates[by_table.index()], best - rates[by_learned.index()]);
         regret_table += lost_table;
         regret_learned += lost_learned;

@@ -9,7 +9,7 @@
 
 use crate::domain::{Tenant, TenantId};
 use crate::engine::{Model, Projection, SuggestedAction};
-use crate::interventions::{Arm, Context, Policy, seed};
+use crate::interventions::{Arm, Context, Policy};
 use crate::store::{Store, StoreError, interventions};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -90,7 +90,7 @@ impl Policies {
     ) -> Result<SuggestedAction, StoreError> {
         let policy = self.get(store, tenant).await?;
         let context = Context::of(projection.label, &projection.signals);
-        Ok(policy.choose(context, projection.confidence, seed(tenant.id.get(), subject, context)).action)
+        Ok(policy.draw(tenant.id.get(), subject, context, projection.confidence).action)
     }
 
     /// The suggestion stored for a state of session `subject`, unless the tenant's settings
@@ -109,7 +109,7 @@ impl Policies {
         if policy.allows(stored, confidence) {
             return Ok(stored);
         }
-        Ok(policy.choose(context, confidence, seed(tenant.id.get(), subject, context)).action)
+        Ok(policy.draw(tenant.id.get(), subject, context, confidence).action)
     }
 
     /// Drops the tenant's cached policy: its feedback or settings just changed.

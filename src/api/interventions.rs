@@ -8,9 +8,11 @@ use super::body::{JsonBody, not_null};
 use super::error::{ApiError, Fails, Failures};
 use super::export::{Export, ExportFormat};
 use super::wire::{MoodLabel, UiAction, round4};
-use crate::engine::SuggestedAction;
+use crate::domain::Tenant;
+use crate::engine::{Model, SuggestedAction};
 use crate::interventions::{Context, Policy, Settings, SettingsPatch, wilson_interval};
 use crate::state::AppState;
+use crate::store::StoreError;
 use crate::store::interventions::{self, Counts};
 use poem::web::Data;
 use poem_openapi::param::Query;
@@ -74,9 +76,11 @@ pub struct InterventionSettings {
 }
 
 impl InterventionSettings {
-    fn new(settings: &Settings, policy_min: impl Fn(SuggestedAction) -> f64) -> Self {
+    /// The settings as in force over `model`'s default minimum confidences.
+    fn new(settings: &Settings, model: &Model) -> Self {
         let disabled = Intervention::ALL.into_iter().filter(|i| settings.disabled[i.action().index()]).collect();
-        let [chat, tooltip, recommendations, exit] = Intervention::ALL.map(|i| policy_min(i.action()));
+        let [chat, tooltip, recommendations, exit] =
+            Intervention::ALL.map(|i| settings.min_confidence(model, i.action()));
         Self {
             learning: settings.learning,
             exploration: settings.exploration,
@@ -246,8 +250,15 @@ impl Failures for OnExportRead {
     const STATUSES: &'static [u16] = &[400, 401, 403, 429, 500];
 }
 
-/// The tenant's contexts with their five actions (in [`SuggestedAction::ALL`] order), as the
-/// policy sees them now.
+/// The tenant's policy, and its contexts with their five actions (in [`SuggestedAction::ALL`]
+/// order) as the policy sees them now.
+async fn learned(state: &AppState, tenant: &Tenant) -> Result<(Arc<Policy>, Vec<(Context, ContextStats)>), StoreError> {
+    let (policy, counts) =
+        tokio::try_join!(state.policies.get(&state.store, tenant), interventions::counts(&state.store, tenant))?;
+    let contexts = table(&policy, counts);
+    Ok((policy, contexts))
+}
+
 fn table(policy: &Policy, counts: Vec<Counts>) -> Vec<(Context, ContextStats)> {
     let mut by_context: BTreeMap<Context, [Option<Counts>; SuggestedAction::COUNT]> = BTreeMap::new();
     for c in counts {
@@ -343,7 +354,7 @@ impl InterventionsApi {
         auth: Auth,
     ) -> Result<Json<InterventionSettings>, Fails<OnSettingsRead>> {
         let policy = state.policies.get(&state.store, auth.tenant()).await?;
-        Ok(Json(settings_reply(&state, policy.settings())))
+        Ok(Json(InterventionSettings::new(policy.settings(), &state.models.session)))
     }
 
     /// Change the intervention settings
@@ -363,7 +374,7 @@ impl InterventionsApi {
             .await?
             .map_err(|e| ApiError::invalid(e.field, e.message))?;
         state.policies.forget(tenant.id);
-        Ok(Json(settings_reply(&state, &updated)))
+        Ok(Json(InterventionSettings::new(&updated, &state.models.session)))
     }
 
     /// Get what the interventions learned
@@ -377,12 +388,10 @@ impl InterventionsApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
     ) -> Result<Json<InterventionAnalytics>, Fails<OnSettingsRead>> {
-        let tenant = auth.tenant();
-        let (policy, counts) =
-            tokio::try_join!(state.policies.get(&state.store, tenant), interventions::counts(&state.store, tenant))?;
+        let (policy, contexts) = learned(&state, auth.tenant()).await?;
         Ok(Json(InterventionAnalytics {
-            settings: settings_reply(&state, policy.settings()),
-            contexts: table(&policy, counts).into_iter().map(|(_, stats)| stats).collect(),
+            settings: InterventionSettings::new(policy.settings(), &state.models.session),
+            contexts: contexts.into_iter().map(|(_, stats)| stats).collect(),
         }))
     }
 
@@ -398,14 +407,8 @@ impl InterventionsApi {
         /// `ndjson` (default) or `csv`.
         format: Query<Option<ExportFormat>>,
     ) -> Result<Export<ExportedIntervention>, Fails<OnExportRead>> {
-        let tenant = auth.tenant();
-        let (policy, counts) =
-            tokio::try_join!(state.policies.get(&state.store, tenant), interventions::counts(&state.store, tenant))?;
+        let (_, contexts) = learned(&state, auth.tenant()).await?;
         let format = format.0.unwrap_or(ExportFormat::Ndjson);
-        Ok(Export::whole(format, render(table(&policy, counts), format)))
+        Ok(Export::whole(format, render(contexts, format)))
     }
-}
-
-fn settings_reply(state: &AppState, settings: &Settings) -> InterventionSettings {
-    InterventionSettings::new(settings, |a| settings.min_confidence(&state.models.session, a))
 }

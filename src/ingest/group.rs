@@ -6,7 +6,7 @@
 use super::{Ingested, Job};
 use crate::domain::{NewEvent, QuotaMonth, Tenant, UserId};
 use crate::engine::{AffectState, HistoryRecord, Models, Mood, SuggestedAction, apply_batch};
-use crate::interventions::{Choice, Context, seed};
+use crate::interventions::{Choice, Context};
 use crate::store::{StoreError, sessions::parse_label};
 use chrono::{DateTime, Utc};
 use entity::user;
@@ -235,7 +235,7 @@ impl<'a> Group<'a> {
         let engine_events: Vec<_> = fresh.iter().map(|e| e.event.clone()).collect();
         for mut record in apply_batch(&models.session, &mut s.state, &engine_events) {
             let context = Context::of(record.label, &record.signals);
-            let choice = job.policy.choose(context, record.confidence, seed(key.0, s.external_id, context));
+            let choice = job.policy.draw(key.0, s.external_id, context, record.confidence);
             record.action = choice.action;
             s.records.push(record);
             s.choices.push((context, choice));

@@ -38,13 +38,13 @@
 //! - **Stable answers.** The probability that each arm is best is computed once per context
 //!   and eligible set from a seeded Monte Carlo run (so it is reproducible), and the draw for
 //!   a session uses a uniform number hashed from the tenant, the session and the context
-//!   ([`seed`]): the same session in the same context reads the same suggestion, event after
+//!   ([`Policy::draw`]): the same session in the same context reads the same suggestion, event after
 //!   event, instead of flickering between actions.
 
 mod policy;
 mod settings;
 mod stats;
 
-pub use policy::{Arm, Choice, Context, Policy, seed};
+pub use policy::{Arm, Choice, Context, Policy};
 pub use settings::{MAX_EXPLORATION, Settings, SettingsError, SettingsPatch};
 pub use stats::wilson_interval;

@@ -155,9 +155,15 @@ impl Policy {
         p
     }
 
-    /// The action for a session in `context` at `confidence`, drawn with the uniform number
-    /// `seed` gives ([`seed`]): the same seed and policy always give the same choice.
-    pub fn choose(&self, context: Context, confidence: f64, seed: u64) -> Choice {
+    /// The suggestion for `subject` (a session, or a person) of `tenant` in `context` at
+    /// `confidence`: the one draw both ingest (for each stored state) and reads (for a state
+    /// they evaluate) make, so they agree. The same policy always gives the same choice.
+    pub fn draw(&self, tenant: i64, subject: &str, context: Context, confidence: f64) -> Choice {
+        self.choose(context, confidence, seed(tenant, subject, context))
+    }
+
+    /// The action in `context` at `confidence` for the uniform number `seed` gives.
+    fn choose(&self, context: Context, confidence: f64, seed: u64) -> Choice {
         let p = self.probabilities(context, confidence);
         let u = (seed >> 11) as f64 / (1u64 << 53) as f64;
         let mut cumulative = 0.0;
@@ -176,7 +182,7 @@ impl Policy {
     }
 
     /// The posterior Beta parameters of each action in `context`.
-    pub fn posterior(&self, context: Context) -> [(f64, f64); SuggestedAction::COUNT] {
+    fn posterior(&self, context: Context) -> [(f64, f64); SuggestedAction::COUNT] {
         let arms = self.arms.get(&context).copied().unwrap_or_default();
         SuggestedAction::ALL.map(|a| {
             let (alpha, beta) = match a {
@@ -223,7 +229,7 @@ impl Policy {
 /// A stable 64-bit hash of a tenant, a subject (session or person) and a context: the draw
 /// behind a suggestion. FNV-1a, then SplitMix64's finaliser to spread the bits; the same on
 /// every platform and release, unlike `std`'s hasher.
-pub fn seed(tenant: i64, subject: &str, context: Context) -> u64 {
+fn seed(tenant: i64, subject: &str, context: Context) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let parts: [&[u8]; 4] =
         [&tenant.to_le_bytes(), subject.as_bytes(), context.mood.as_str().as_bytes(), context.signal_str().as_bytes()];

@@ -60,17 +60,7 @@ pub async fn record(
         rollup::apply(&txn, tenant.id, row.id, Change { feedback: 1, ..Change::default() }).await?;
     }
     if let Some((context, action)) = credit {
-        let tally = Tally {
-            tenant: tenant.id,
-            session_pk: row.id,
-            context,
-            action,
-            suggested: 0,
-            feedback: 1,
-            helpful: i64::from(was_helpful == Some(true)),
-            unhelpful: i64::from(was_helpful == Some(false)),
-        };
-        interventions::add(&txn, [tally]).await?;
+        interventions::add(&txn, [Tally::feedback(tenant.id, row.id, context, action, was_helpful)]).await?;
     }
     txn.commit().await?;
     Ok(true)

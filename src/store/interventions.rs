@@ -139,22 +139,32 @@ fn cast_type(store: &Store) -> &'static str {
     }
 }
 
-/// Increments to one session's (context, action) counts.
-#[derive(Clone, Copy, Debug)]
+/// Increments to one session's [`Counts`] (the session picks the shard).
+#[derive(Clone, Debug)]
 pub(crate) struct Tally {
     pub tenant: TenantId,
     pub session_pk: i64,
-    pub context: Context,
-    pub action: SuggestedAction,
-    pub suggested: i64,
-    pub feedback: i64,
-    pub helpful: i64,
-    pub unhelpful: i64,
+    pub add: Counts,
 }
 
 impl Tally {
+    /// One new suggestion of `action` in `context`.
     pub(crate) fn suggested(tenant: TenantId, session_pk: i64, context: Context, action: SuggestedAction) -> Self {
-        Self { tenant, session_pk, context, action, suggested: 1, feedback: 0, helpful: 0, unhelpful: 0 }
+        let add = Counts { context, action, suggested: 1, feedback: 0, helpful: 0, unhelpful: 0 };
+        Self { tenant, session_pk, add }
+    }
+
+    /// One feedback record crediting `action` in `context`, with its reward if rated.
+    pub(crate) fn feedback(
+        tenant: TenantId,
+        session_pk: i64,
+        context: Context,
+        action: SuggestedAction,
+        was_helpful: Option<bool>,
+    ) -> Self {
+        let (helpful, unhelpful) = (i64::from(was_helpful == Some(true)), i64::from(was_helpful == Some(false)));
+        let add = Counts { context, action, suggested: 0, feedback: 1, helpful, unhelpful };
+        Self { tenant, session_pk, add }
     }
 }
 
@@ -162,10 +172,10 @@ impl Tally {
 /// as every writer sends them, so two writers wait for each other rather than deadlock.
 pub(crate) async fn add(db: &impl ConnectionTrait, tallies: impl IntoIterator<Item = Tally>) -> Result<(), StoreError> {
     let mut rows: BTreeMap<(i64, Context, usize, i64), [i64; 4]> = BTreeMap::new();
-    for t in tallies {
-        let key = (t.tenant.get(), t.context, t.action.index(), t.session_pk.rem_euclid(SHARDS));
+    for Tally { tenant, session_pk, add: c } in tallies {
+        let key = (tenant.get(), c.context, c.action.index(), session_pk.rem_euclid(SHARDS));
         let sums = rows.entry(key).or_default();
-        for (sum, n) in sums.iter_mut().zip([t.suggested, t.feedback, t.helpful, t.unhelpful]) {
+        for (sum, n) in sums.iter_mut().zip([c.suggested, c.feedback, c.helpful, c.unhelpful]) {
             *sum += n;
         }
     }

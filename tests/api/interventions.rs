@@ -375,3 +375,28 @@ async fn a_flood_of_concurrent_feedback_loses_no_count() {
     let chat = action(&meltdown_context(&app.get(ANALYTICS, &key).await.json), "show_live_chat").clone();
     assert_eq!((&chat["feedback_count"], &chat["helpful"], &chat["unhelpful"]), (&json!(200), &json!(67), &json!(67)));
 }
+
+#[tokio::test]
+async fn a_persons_suggestion_follows_the_settings() {
+    let app = spawn().await;
+    let key = app.key("growth").await;
+    let r = app.send(
+        Method::POST,
+        "/v1/sessions/p1/events",
+        Some(&key),
+        Some(json!({"user_id": "u1", "events": meltdown()})),
+    );
+    assert_eq!(r.await.status, 200);
+    // Read at the meltdown's last event, before the person's state decays.
+    let path = format!("/v1/users/u1/mood?at={}", T0 + 12);
+    let before = app.get(&path, &key).await.json;
+    assert_eq!(
+        (&before["label"], &before["suggested_action"]),
+        (&json!("frustrated"), &json!("show_live_chat")),
+        "{before}"
+    );
+    put_settings(&app, &key, json!({"disabled_actions": ["show_live_chat"]}))
+        .await
+        .expect(200, with(json!({"disabled_actions": ["show_live_chat"]})));
+    assert_eq!(app.get(&path, &key).await.json["suggested_action"], "no_action");
+}
