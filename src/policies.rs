@@ -105,11 +105,7 @@ impl Policies {
         confidence: f64,
         stored: SuggestedAction,
     ) -> Result<SuggestedAction, StoreError> {
-        let policy = self.get(store, tenant).await?;
-        if policy.allows(stored, confidence) {
-            return Ok(stored);
-        }
-        Ok(policy.draw(tenant.id.get(), subject, context, confidence).action)
+        Ok(self.get(store, tenant).await?.revise(tenant.id.get(), subject, context, confidence, stored))
     }
 
     /// Drops the tenant's cached policy: its feedback or settings just changed.

@@ -14,6 +14,7 @@ mod health;
 mod history;
 mod interventions;
 mod keys;
+mod listing;
 mod params;
 mod publishable_keys;
 mod sessions;
@@ -52,6 +53,7 @@ pub fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             publishable_keys::PublishableKeysApi,
             browser::BrowserApi,
             sessions::SessionsApi,
+            listing::ListingApi,
             affect::AffectApi,
             users::UsersApi,
             analytics::AnalyticsApi,

@@ -140,6 +140,20 @@ impl From<Mood> for MoodLabel {
     }
 }
 
+impl From<MoodLabel> for Mood {
+    fn from(m: MoodLabel) -> Self {
+        match m {
+            MoodLabel::Frustrated => Self::Frustrated,
+            MoodLabel::Confused => Self::Confused,
+            MoodLabel::Decisive => Self::Decisive,
+            MoodLabel::Browsing => Self::Browsing,
+            MoodLabel::Disengaged => Self::Disengaged,
+            MoodLabel::Focused => Self::Focused,
+            MoodLabel::Neutral => Self::Neutral,
+        }
+    }
+}
+
 /// The UI action the mood suggests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, Serialize)]
 #[oai(rename = "SuggestedAction", rename_all = "snake_case")]

@@ -155,6 +155,19 @@ impl Policy {
         p
     }
 
+    /// `stored`, the suggestion drawn for a state of `subject` earlier, unless these settings
+    /// no longer allow it (an action disabled, a minimum raised since): then a fresh draw.
+    pub fn revise(
+        &self,
+        tenant: i64,
+        subject: &str,
+        context: Context,
+        confidence: f64,
+        stored: SuggestedAction,
+    ) -> SuggestedAction {
+        if self.allows(stored, confidence) { stored } else { self.draw(tenant, subject, context, confidence).action }
+    }
+
     /// The suggestion for `subject` (a session, or a person) of `tenant` in `context` at
     /// `confidence`: the one draw both ingest (for each stored state) and reads (for a state
     /// they evaluate) make, so they agree. The same policy always gives the same choice.

@@ -21,6 +21,7 @@ pub mod feedback;
 pub mod history;
 mod insert;
 pub mod interventions;
+pub mod listing;
 pub mod publishable_keys;
 pub(crate) mod quota;
 pub(crate) mod rollup;

@@ -16,6 +16,7 @@ mod hostile;
 mod hygiene;
 mod interventions;
 mod keys;
+mod listing;
 mod quota;
 mod replicas;
 mod sessions;
