@@ -34,6 +34,21 @@ time_call() {
   done | sort -n | awk '{ t[NR] = $1 * 1000 } END { printf "%8.1f %8.1f", t[int((NR + 1) / 2)], t[NR] }'
 }
 
+# The dashboard's overview as a browser loads it (default: 30 days by day in a zone): its three
+# calls at once; median and worst wall time until the last answer, in milliseconds.
+time_overview() {
+  local key=$1 from to
+  to=$(date -d 'tomorrow 00:00' +%s); from=$((to - 30 * 86400))
+  local urls=("/v1/analytics/moods" "/v1/analytics/moods/timeseries?from=$from&to=$to&interval=day&tz=Europe/Paris" "/v1/analytics/moods/aggregate?days=30")
+  local args=()
+  for u in "${urls[@]}"; do args+=(-o /dev/null "http://127.0.0.1:$PORT$u"); done
+  for _ in $(seq $((RUNS + 1))); do
+    local t0 t1
+    t0=$(date +%s%N); curl -sfZ -H "X-Api-Key: $key" "${args[@]}" || echo failed >&2; t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000))
+  done | tail -n "$RUNS" | sort -n | awk '{ t[NR] = $1 / 1000 } END { printf "%8.1f %8.1f", t[int((NR + 1) / 2)], t[NR] }'
+}
+
 printf '%-9s %-58s %8s %8s\n' backend call median_ms max_ms
 for backend in $BACKENDS; do
   case $backend in
@@ -73,5 +88,6 @@ for backend in $BACKENDS; do
     "/v1/analytics/moods/timeseries?interval=week&from=$(date -d '180 days ago' +%s)"; do
     printf '%-9s %-58s %s\n' "$backend" "$path" "$(time_call "$path" "$key")"
   done
+  printf '%-9s %-58s %s\n' "$backend" "dashboard overview: the 3 calls above, in parallel" "$(time_overview "$key")"
   kill "$server"; wait "$server" 2>/dev/null || true; server=""
 done

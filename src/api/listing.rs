@@ -5,13 +5,13 @@ use super::Tag;
 use super::auth::Auth;
 use super::error::{ApiError, Fails, Failures};
 use super::history::page_params;
-use super::params::{ClientIdParam, InstantParam};
+use super::params::InstantParam;
 use super::wire::{MoodLabel, UiAction, iso8601, parse_instant, round4, session_id};
 use crate::interventions::Context;
 use crate::state::AppState;
 use crate::store::listing::{self, ListedFeedback, ListedSession, SessionCursor, SessionFilter};
 use poem::web::Data;
-use poem_openapi::param::{Path, Query};
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
@@ -107,11 +107,6 @@ impl Failures for OnList {
     const STATUSES: &'static [u16] = &[400, 401, 403, 429, 500];
 }
 
-pub struct OnFeedbackList;
-impl Failures for OnFeedbackList {
-    const STATUSES: &'static [u16] = &[400, 401, 403, 404, 429, 500];
-}
-
 pub struct ListingApi;
 
 #[OpenApi(prefix_path = "/v1/sessions", tag = "Tag::Sessions")]
@@ -155,13 +150,10 @@ impl ListingApi {
         }
         let after = match cursor.0.as_deref() {
             None => None,
-            Some(raw) => Some(
-                SessionCursor::decode(raw)
-                    .ok_or_else(|| ApiError::InvalidParameter {
-                    param: "cursor".into(),
-                    message: "must be a next_cursor from an earlier page".into(),
-                })?,
-            ),
+            Some(raw) => Some(SessionCursor::decode(raw).ok_or_else(|| ApiError::InvalidParameter {
+                param: "cursor".into(),
+                message: "must be a next_cursor from an earlier page".into(),
+            })?),
         };
         let tenant = auth.tenant();
         let (rows, next) = listing::sessions(&state.store, tenant, &filter, after, limit).await?;
@@ -187,34 +179,25 @@ impl ListingApi {
             next_cursor: next.map(|c| c.encode()),
         }))
     }
+}
 
-    /// List a session's feedback
-    ///
-    /// The feedback recorded for the session, newest first, with the mood each answered. Page
-    /// with `before` = the previous page's `next_cursor`.
-    #[oai(path = "/:id/feedback", method = "get", operation_id = "listFeedback")]
-    async fn feedback(
-        &self,
-        state: Data<&Arc<AppState>>,
-        auth: Auth,
-        /// Your session identifier.
-        id: Path<ClientIdParam>,
-        /// Records per page, 1–500 (default 50).
-        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
-        limit: Query<Option<i64>>,
-        /// A `next_cursor` from an earlier page.
-        #[oai(validator(pattern = "^[0-9]{1,18}$"))]
-        before: Query<Option<String>>,
-    ) -> Result<Json<FeedbackList>, Fails<OnFeedbackList>> {
-        let id = session_id(&id)?;
-        let (limit, before) = page_params(limit.0, before.0.as_deref())?;
-        let (records, next) = listing::feedback(&state.store, auth.tenant(), &id, limit, before)
-            .await?
-            .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
-        Ok(Json(FeedbackList {
-            session_id: id.to_string(),
-            feedback: records.into_iter().map(Into::into).collect(),
-            next_cursor: next.map(|c| c.to_string()),
-        }))
-    }
+/// `GET /v1/sessions/{id}/feedback`, declared in [`super::sessions::SessionsApi`] beside the
+/// `POST` on the same path (poem-openapi documents one path per API type).
+pub(super) async fn feedback_page(
+    state: &AppState,
+    auth: &Auth,
+    id: &str,
+    limit: Option<i64>,
+    before: Option<&str>,
+) -> Result<FeedbackList, ApiError> {
+    let id = session_id(id)?;
+    let (limit, before) = page_params(limit, before)?;
+    let (records, next) = listing::feedback(&state.store, auth.tenant(), &id, limit, before)
+        .await?
+        .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
+    Ok(FeedbackList {
+        session_id: id.to_string(),
+        feedback: records.into_iter().map(Into::into).collect(),
+        next_cursor: next.map(|c| c.to_string()),
+    })
 }

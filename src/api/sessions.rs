@@ -3,6 +3,7 @@ use super::auth::{Auth, SessionAuth};
 use super::body::{JsonBody, JsonReply};
 use super::error::{ApiError, Fails, Failures};
 use super::events::PostEventsRequest;
+use super::listing::{FeedbackList, feedback_page};
 use super::params::ClientIdParam;
 use super::wire::{MoodLabel, UiAction, check_text, iso8601, round4, session_id, user_id};
 use crate::ingest::Job;
@@ -12,7 +13,7 @@ use crate::state::AppState;
 use crate::store::feedback::{self, NewFeedback};
 use crate::store::sessions;
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::Example;
 use poem_openapi::{Object, OpenApi};
@@ -252,6 +253,27 @@ impl SessionsApi {
         }
         state.policies.forget(auth.tenant().id);
         Ok(Json(FeedbackResponse { session_id: id.to_string(), feedback_recorded: true }))
+    }
+
+    /// List a session's feedback
+    ///
+    /// The feedback recorded for the session, newest first, with the mood each answered. Page
+    /// with `before` = the previous page's `next_cursor`.
+    #[oai(path = "/:id/feedback", method = "get", operation_id = "listFeedback")]
+    async fn list_feedback(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Auth,
+        /// Your session identifier.
+        id: Path<ClientIdParam>,
+        /// Records per page, 1–500 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
+        limit: Query<Option<i64>>,
+        /// A `next_cursor` from an earlier page.
+        #[oai(validator(pattern = "^[0-9]{1,18}$"))]
+        before: Query<Option<String>>,
+    ) -> Result<Json<FeedbackList>, Fails<OnSessionRead>> {
+        Ok(Json(feedback_page(&state, &auth, &id, limit.0, before.0.as_deref()).await?))
     }
 
     /// Erase a session

@@ -1,4 +1,4 @@
-//! The route tree: the API, its docs and spec, the browser assets, and the middleware around
+//! The route tree: the API, its docs and spec, the tracker and the dashboard, and the middleware around
 //! them.
 
 use crate::api::{self, Edge, body::BodyLimit};
@@ -30,6 +30,9 @@ pub fn routes(state: Arc<AppState>, reads: Arc<Reads>, body_limit: BodyLimit) ->
         .at("/openapi.json", spec)
         .at("/v1/tracker.js", web::tracker())
         .at("/v1/tracker/:file", web::tracker_hashed())
+        .at("/dashboard", web::dashboard())
+        .at("/dashboard/", web::dashboard())
+        .at("/dashboard/assets/:file", web::dashboard_asset())
         .nest("/", api)
         .with(api::AuthGuard)
         .data(state)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The tracker in a real browser: Debian's chromium (installed with apt-get when missing; never a
+# The tracker and the dashboard in a real browser: Debian's chromium (installed with apt-get when missing; never a
 # browser download) driven by playwright-core, against a server built from this tree, on SQLite
 # and — when TEST_DATABASE_URL names a PostgreSQL database — on PostgreSQL too.
 #
@@ -20,12 +20,14 @@ cargo build --locked --quiet --bin moodring
 export MOODRING_BIN=$CARGO_TARGET_DIR/debug/moodring
 
 WORK=$(mktemp -d)
+# Screenshots of every dashboard page, kept after the run.
+export ARTIFACTS="${ARTIFACTS:-$ROOT/tests/browser/artifacts}"
 trap 'rm -rf "$WORK"' EXIT
 
 echo "== browser tests on SQLite"
-(cd tests/browser && MOODRING_DATABASE_URL="sqlite://$WORK/browser.db?mode=rwc" node --test --test-concurrency=1 tracker.test.mjs)
+(cd tests/browser && MOODRING_DATABASE_URL="sqlite://$WORK/browser.db?mode=rwc" node --test --test-concurrency=1 tracker.test.mjs dashboard.test.mjs)
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
   echo "== browser tests on PostgreSQL"
   psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS moodring_browser" -c "CREATE DATABASE moodring_browser"
-  (cd tests/browser && MOODRING_DATABASE_URL="${TEST_DATABASE_URL%/*}/moodring_browser" node --test --test-concurrency=1 tracker.test.mjs)
+  (cd tests/browser && MOODRING_DATABASE_URL="${TEST_DATABASE_URL%/*}/moodring_browser" node --test --test-concurrency=1 tracker.test.mjs dashboard.test.mjs)
 fi
