@@ -8,6 +8,7 @@ mod analytics;
 mod auth;
 mod browser;
 mod concurrency;
+mod dashboard;
 mod crash;
 mod edge;
 mod events;
