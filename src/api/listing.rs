@@ -8,6 +8,7 @@ use super::history::page_params;
 use super::params::InstantParam;
 use super::wire::{MoodLabel, UiAction, iso8601, parse_instant, round4, session_id};
 use crate::interventions::Context;
+use crate::reads::Reads;
 use crate::state::AppState;
 use crate::store::listing::{self, ListedFeedback, ListedSession, SessionCursor, SessionFilter};
 use poem::web::Data;
@@ -122,6 +123,7 @@ impl ListingApi {
     async fn list(
         &self,
         state: Data<&Arc<AppState>>,
+        reads: Data<&Arc<Reads>>,
         auth: Auth,
         /// Only sessions currently at this mood.
         mood: Query<Option<MoodLabel>>,
@@ -156,6 +158,13 @@ impl ListingApi {
             })?),
         };
         let tenant = auth.tenant();
+        // The maintained counts say in constant time when no session is at the mood; the
+        // listing would otherwise read every session to find none.
+        if let Some(mood) = filter.mood
+            && reads.mood_counts(tenant).await?.sessions[mood.index()] == 0
+        {
+            return Ok(Json(SessionList { sessions: vec![], next_cursor: None }));
+        }
         let (rows, next) = listing::sessions(&state.store, tenant, &filter, after, limit).await?;
         let policy = state.policies.get(&state.store, tenant).await?;
         let summary = |s: ListedSession| {

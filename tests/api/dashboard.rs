@@ -67,7 +67,8 @@ async fn every_file_it_loads_is_served_immutable_and_gzipped() {
     }
     let names: Vec<&str> =
         seen.iter().map(|u| u.trim_start_matches("/dashboard/assets/").split('.').next().unwrap()).collect();
-    for module in ["app", "api", "dom", "charts", "uplot", "overview", "sessions", "session", "people", "interventions"] {
+    for module in ["app", "api", "dom", "charts", "uplot", "overview", "sessions", "session", "people", "interventions"]
+    {
         assert!(names.contains(&module), "{module} is reachable from the page: {names:?}");
     }
     let uplot = seen.iter().find(|u| u.contains("/uplot.") && u.ends_with(".js")).unwrap();
@@ -82,7 +83,8 @@ async fn every_file_it_loads_is_served_immutable_and_gzipped() {
 #[tokio::test]
 async fn unknown_assets_are_404() {
     let app = spawn().await;
-    for path in ["/dashboard/assets/app.0123456789abcdef.js", "/dashboard/assets/app.js", "/dashboard/assets/..%2Fmod.rs"]
+    for path in
+        ["/dashboard/assets/app.0123456789abcdef.js", "/dashboard/assets/app.js", "/dashboard/assets/..%2Fmod.rs"]
     {
         let r = TestApp::read(app.http.get(format!("{}{path}", app.base))).await;
         r.expect(404, json!({"error": "Not Found", "message": "No such endpoint"}));
