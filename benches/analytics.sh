@@ -44,7 +44,7 @@ time_overview() {
   for u in "${urls[@]}"; do args+=(-o /dev/null "http://127.0.0.1:$PORT$u"); done
   for _ in $(seq $((RUNS + 1))); do
     local t0 t1
-    t0=$(date +%s%N); curl -sfZ -H "X-Api-Key: $key" "${args[@]}" || echo failed >&2; t1=$(date +%s%N)
+    t0=$(date +%s%N); curl -sfZ -H "X-Api-Key: $key" "${args[@]}" 2>/dev/null || echo failed >&2; t1=$(date +%s%N)
     echo $(((t1 - t0) / 1000))
   done | tail -n "$RUNS" | sort -n | awk '{ t[NR] = $1 / 1000 } END { printf "%8.1f %8.1f", t[int((NR + 1) / 2)], t[NR] }'
 }
