@@ -1,6 +1,7 @@
 //! One embedded file, ready to serve: its bytes, their gzip, and a content hash for its `ETag`
 //! and its immutable URL.
 
+use bytes::Bytes;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::{Request, Response};
 use sha2::{Digest, Sha256};
@@ -8,8 +9,9 @@ use std::io::Write;
 
 pub struct Asset {
     content_type: &'static str,
-    bytes: Vec<u8>,
-    gzipped: Vec<u8>,
+    /// Shared, so a response costs a reference count, not a copy.
+    bytes: Bytes,
+    gzipped: Bytes,
     /// The first 16 hex digits of the content's SHA-256.
     hash: String,
 }
@@ -19,10 +21,10 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 
 impl Asset {
     pub fn new(content_type: &'static str, bytes: impl Into<Vec<u8>>) -> Self {
-        let bytes = bytes.into();
+        let bytes = Bytes::from(bytes.into());
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         gz.write_all(&bytes).expect("writing to memory");
-        let gzipped = gz.finish().expect("writing to memory");
+        let gzipped = Bytes::from(gz.finish().expect("writing to memory"));
         let hash = hex::encode(&Sha256::digest(&bytes)[..8]);
         Self { content_type, bytes, gzipped, hash }
     }
