@@ -67,14 +67,20 @@ pub async fn page(
     page_of(rows, limit, |r| history_entry!(r)).map(Some)
 }
 
+/// Cuts `limit + 1` rows read for a page of `limit` to the page; whether there is more.
+pub(super) fn trim_page<R>(rows: &mut Vec<R>, limit: u64) -> bool {
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    more
+}
+
 /// A page from up to `limit + 1` rows read newest first: the extra row only says there is more.
 pub(super) fn page_of<R>(
     mut rows: Vec<R>,
     limit: u64,
     entry: impl Fn(R) -> Result<HistoryEntry, StoreError>,
 ) -> Result<HistoryPage, StoreError> {
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
+    let more = trim_page(&mut rows, limit);
     let entries: Vec<HistoryEntry> = rows.into_iter().map(entry).collect::<Result<_, _>>()?;
     let next = if more { entries.last().map(|e| e.cursor) } else { None };
     Ok(HistoryPage { entries, next })

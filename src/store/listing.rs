@@ -1,7 +1,8 @@
 //! Lists for browsing a tenant's data page by page: its sessions, most recently active first,
 //! and a session's feedback.
 
-use super::sessions::{SignalIdOnly, parse_label};
+use super::history::trim_page;
+use super::sessions::{self, parse_action, parse_label, signal_ids};
 use super::{Store, StoreError};
 use crate::domain::{SessionId, Tenant};
 use crate::engine::{Mood, SignalId, SuggestedAction};
@@ -114,9 +115,8 @@ pub async fn sessions(
         .into_model::<SessionRow>()
         .all(store.reader())
         .await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let next = more.then(|| rows.last().map(|r| SessionCursor { updated_at_ms: r.updated_at_ms, pk: r.id })).flatten();
+    let more = trim_page(&mut rows, limit);
+    let next = rows.last().filter(|_| more).map(|r| SessionCursor { updated_at_ms: r.updated_at_ms, pk: r.id });
     let users = user_ids(store, rows.iter().filter_map(|r| r.user_id)).await?;
     let listed = rows
         .into_iter()
@@ -125,8 +125,8 @@ pub async fn sessions(
                 user_id: r.user_id.and_then(|pk| users.get(&pk).cloned()),
                 label: parse_label(&r.label)?,
                 confidence: r.confidence,
-                signals: serde_json::from_str::<Vec<SignalIdOnly>>(&r.signals)?.into_iter().map(|s| s.id).collect(),
-                action: r.action.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {:?}", r.action)))?,
+                signals: signal_ids(&r.signals)?,
+                action: parse_action(&r.action)?,
                 session_id: r.external_id,
                 event_count: r.event_count,
                 created_at_ms: r.created_at_ms,
@@ -178,23 +178,14 @@ pub async fn feedback(
     before: Option<i64>,
 ) -> Result<Option<(Vec<ListedFeedback>, Option<i64>)>, StoreError> {
     use feedback::Column as F;
-    let session: Option<i64> = session::Entity::find()
-        .select_only()
-        .column(session::Column::Id)
-        .filter(session::Column::TenantId.eq(tenant.id.get()))
-        .filter(session::Column::ExternalId.eq(id.as_str()))
-        .into_tuple()
-        .one(store.reader())
-        .await?;
-    let Some(session) = session else { return Ok(None) };
+    let Some(session) = sessions::pk(store, tenant, id).await? else { return Ok(None) };
     let mut query = feedback::Entity::find().filter(F::TenantId.eq(tenant.id.get())).filter(F::SessionId.eq(session));
     if let Some(before) = before {
         query = query.filter(F::Id.lt(before));
     }
     let mut rows = query.order_by_desc(F::Id).limit(limit + 1).all(store.reader()).await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    let next = more.then(|| rows.last().map(|r| r.id)).flatten();
+    let more = trim_page(&mut rows, limit);
+    let next = rows.last().filter(|_| more).map(|r| r.id);
     let listed = rows
         .into_iter()
         .map(|r| {

@@ -37,6 +37,15 @@ pub(crate) fn parse_label(s: &str) -> Result<Mood, StoreError> {
     s.parse().map_err(|()| StoreError::Corrupt(format!("unknown mood label {s:?}")))
 }
 
+pub(super) fn parse_action(s: &str) -> Result<SuggestedAction, StoreError> {
+    s.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {s:?}")))
+}
+
+/// The ids of a stored signals column (JSON), strongest first.
+pub(super) fn signal_ids(json: &str) -> Result<Vec<SignalId>, StoreError> {
+    Ok(serde_json::from_str::<Vec<SignalIdOnly>>(json)?.into_iter().map(|s| s.id).collect())
+}
+
 /// The moods of several sessions at their latest events, in one query (see [`crate::reads`]);
 /// sessions the tenants do not have are absent.
 pub async fn current_moods(
@@ -125,8 +134,8 @@ fn decode_mood(row: MoodRow) -> Result<((i64, String), CurrentMood), StoreError>
     let mood = CurrentMood {
         label: parse_label(&label)?,
         confidence,
-        signals: serde_json::from_str::<Vec<SignalIdOnly>>(&signals)?.into_iter().map(|s| s.id).collect(),
-        action: action.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {action:?}")))?,
+        signals: signal_ids(&signals)?,
+        action: parse_action(&action)?,
         event_count,
         updated_at_ms,
     };
@@ -149,7 +158,7 @@ pub async fn state(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<Opt
         state: serde_json::from_str(&row.state)?,
         created_at_ms: row.created_at_ms,
         model_version: row.model_version,
-        action: row.action.parse().map_err(|()| StoreError::Corrupt(format!("unknown action {:?}", row.action)))?,
+        action: parse_action(&row.action)?,
     }))
 }
 

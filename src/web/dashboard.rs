@@ -24,6 +24,7 @@ const SOURCES: &[(&str, &str, &[u8])] = &[
     ("time.js", JS, include_bytes!("dashboard/time.js")),
     ("charts.js", JS, include_bytes!("dashboard/charts.js")),
     ("affect.js", JS, include_bytes!("dashboard/affect.js")),
+    ("exports.js", JS, include_bytes!("dashboard/exports.js")),
     ("overview.js", JS, include_bytes!("dashboard/overview.js")),
     ("sessions.js", JS, include_bytes!("dashboard/sessions.js")),
     ("session.js", JS, include_bytes!("dashboard/session.js")),

@@ -159,3 +159,17 @@ async fn a_sessions_feedback_pages_newest_first() {
         .await
         .expect(404, json!({"error": "Session not found", "session_id": "nobody"}));
 }
+
+#[tokio::test]
+async fn a_listed_suggestion_follows_the_settings_as_the_mood_does() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    app.post_events(&key, "checkout", meltdown()).await;
+    let listed = |r: Value| r["sessions"][0]["suggested_action"].clone();
+    assert_eq!(listed(app.get("/v1/sessions", &key).await.json), "show_live_chat");
+    let body = json!({"disabled_actions": ["show_live_chat"]});
+    assert_eq!(app.send(Method::PUT, "/v1/settings/interventions", Some(&key), Some(body)).await.status, 200);
+    let now = listed(app.get("/v1/sessions", &key).await.json);
+    assert_ne!(now, "show_live_chat");
+    assert_eq!(now, app.mood(&key, "checkout").await.json["suggested_action"]);
+}

@@ -24,7 +24,7 @@ const ROUTES = [
 ];
 
 /** `#/path?query` → the path and the query's parameters. */
-function location_() {
+function fragment() {
   const raw = location.hash.startsWith("#/") ? location.hash.slice(1) : "/overview";
   const at = raw.indexOf("?");
   return at < 0 ? { path: raw, params: new URLSearchParams() } : { path: raw.slice(0, at), params: new URLSearchParams(raw.slice(at + 1)) };
@@ -46,7 +46,7 @@ async function render(notice) {
   const signedIn = Boolean(api.key());
   nav.hidden = signOut.hidden = !signedIn;
   if (!signedIn) return signIn(notice);
-  const { path, params } = location_();
+  const { path, params } = fragment();
   const route = ROUTES.find(([re]) => re.test(path));
   if (!route) return go("/overview");
   for (const a of nav.querySelectorAll("a")) {

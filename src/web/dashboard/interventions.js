@@ -3,6 +3,7 @@
 // the chance it is chosen now.
 
 import * as api from "./api.js";
+import { exportButtons } from "./exports.js";
 import { fmtInt, fmtPct, h, table } from "./dom.js";
 import { COLOURS, chip, words } from "./moods.js";
 
@@ -56,12 +57,7 @@ function rateBar(a, colour) {
 }
 
 function exports() {
-  const status = h("span", { class: "muted", role: "status" });
-  const button = (format) => h("button", {
-    type: "button", class: "quiet",
-    onclick: () => api.download("/v1/analytics/interventions/export", { format }, `moodring-interventions.${format}`)
-      .catch((e) => (status.textContent = e.message)),
-  }, `As ${format.toUpperCase()}`);
   return h("section", { "aria-labelledby": "iexport-title" },
-    h("h2", { id: "iexport-title" }, "Download"), h("div", { class: "buttons" }, button("csv"), button("ndjson"), status));
+    h("h2", { id: "iexport-title" }, "Download"),
+    exportButtons("/v1/analytics/interventions/export", {}, "moodring-interventions", (f) => `As ${f}`));
 }

@@ -2,10 +2,11 @@
 // bucket, and the mean affect of the window, for an interval, a date range and a time zone.
 
 import * as api from "./api.js";
-import { alertBox, fill, field, fmt2, fmtInt, fmtPct, h, select, table } from "./dom.js";
+import { alertBox, field, fmt2, fmtInt, fmtPct, h, select, table } from "./dom.js";
 import { COLOURS, DIMENSIONS, DIMENSION_COLOURS, MOODS, chip } from "./moods.js";
 import { addDays, browserZone, dateIn, fmtTime, isDate, midnight, zones } from "./time.js";
 import { lineChart, moodChart } from "./charts.js";
+import { exportButtons } from "./exports.js";
 
 const INTERVALS = [["hour", "Hour"], ["day", "Day"], ["week", "Week"]];
 const PRESETS = [[1, "Today"], [7, "7 days"], [30, "30 days"], [90, "90 days"], [180, "180 days"]];
@@ -48,15 +49,22 @@ function controls(f, go) {
     field("Interval", interval), field("From", from), field("To", to), field("Time zone", tz),
     h("button", { type: "submit" }, "Apply"),
     h("div", { class: "presets", role: "group", "aria-label": "Quick ranges" },
-      PRESETS.map(([n, text]) => h("button", {
+      PRESETS.map(([days, text]) => h("button", {
         type: "button", class: "quiet",
-        onclick: () => go("/overview", { ...f, interval: n === 1 ? "hour" : f.interval === "hour" && n > 30 ? "day" : f.interval, from: addDays(dateIn(f.tz), 1 - n), to: dateIn(f.tz) }),
+        onclick: () => go("/overview", { ...f, interval: intervalFor(days, f.interval), from: addDays(dateIn(f.tz), 1 - days), to: dateIn(f.tz) }),
       }, text))));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     go("/overview", { interval: interval.value, from: from.value, to: to.value, tz: tz.value });
   });
   return form;
+}
+
+/** The interval for a quick range of `days`: hours for one day; no hours past 30 days (over
+ * the 1,000 buckets a series may have); else the one in use. */
+function intervalFor(days, current) {
+  if (days === 1) return "hour";
+  return current === "hour" && days > 30 ? "day" : current;
 }
 
 /** The distribution now: a bar per mood, and the totals. */
@@ -126,21 +134,8 @@ function mean(a, buckets, tz) {
 }
 
 function exports(fromS, toS, from, to) {
-  const status = h("span", { class: "muted", role: "status" });
-  const button = (format) => h("button", {
-    type: "button", class: "quiet", id: `export-${format}`,
-    onclick: async () => {
-      status.textContent = "Preparing…";
-      try {
-        await api.download("/v1/analytics/export", { from: fromS, to: toS, format }, `moodring-events-${from}-to-${to}.${format}`);
-        status.textContent = "";
-      } catch (e) {
-        status.textContent = e.message;
-      }
-    },
-  }, `Events as ${format.toUpperCase()}`);
   return h("section", { "aria-labelledby": "export-title" },
     h("h2", { id: "export-title" }, "Download"),
     h("p", { class: "muted" }, "Every event in the chosen range, with the state after it."),
-    h("div", { class: "buttons" }, button("csv"), button("ndjson"), status));
+    exportButtons("/v1/analytics/export", { from: fromS, to: toS }, `moodring-events-${from}-to-${to}`, (f) => `Events as ${f}`));
 }

@@ -10,7 +10,7 @@ const PAGE = 50;
 
 /** A link to a session's page. */
 export const sessionLink = (id) => h("a", { href: `#/sessions/${encodeURIComponent(id)}` }, id);
-export const personLink = (id) => (id ? h("a", { href: `#/people/${encodeURIComponent(id)}` }, id) : "—");
+const personLink = (id) => (id ? h("a", { href: `#/people/${encodeURIComponent(id)}` }, id) : "—");
 
 export async function sessions(view, { params, go, stale }) {
   const tz = browserZone();
