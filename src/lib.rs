@@ -4,6 +4,8 @@
 //! [`policies`]} → [`store`] → {[`domain`], [`interventions`]} → [`engine`].
 //!
 //! - [`engine`]: the pure affect engine (state, decay, projection, signals).
+//! - [`simulate`]: simulated people and the tracker's events for them, and the model-quality
+//!   figures read from them (depends on [`engine`] only).
 //! - [`interventions`]: the pure policy that picks the suggested action and learns from feedback.
 //! - [`domain`]: values checked at the edge (tenants, plans, ids, events, quota months).
 //! - [`store`]: persistence on SQLite or PostgreSQL, always tenant-scoped.
@@ -11,7 +13,7 @@
 //! - [`auth`]: API keys, their cache and the failed-authentication throttle.
 //! - [`policies`]: each tenant's intervention policy, built from the store and cached briefly.
 //! - [`api`]: the HTTP API (poem-openapi), its wire types, errors and security schemes.
-//! - [`web`]: the browser assets embedded in the binary (the tracker).
+//! - [`web`]: the browser assets embedded in the binary (the tracker and the dashboard).
 //! - [`state`]: what the handlers share; [`server`]: the listener and its HTTP workers;
 //!   [`config`]: the command line.
 
@@ -26,6 +28,7 @@ pub mod interventions;
 pub mod policies;
 pub mod reads;
 pub mod server;
+pub mod simulate;
 pub mod state;
 pub mod store;
 pub mod telemetry;
