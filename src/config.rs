@@ -2,6 +2,7 @@
 
 use crate::api::body::BodyLimit;
 use crate::auth::AuthThrottle;
+use crate::engine::Models;
 use crate::server::ServerOptions;
 use crate::state::Clock;
 use crate::store::StoreOptions;
@@ -108,6 +109,20 @@ pub struct ServeArgs {
     /// HTTP worker threads, each serving its share of the connections (default: one per core).
     #[arg(long, env = "MOODRING_WORKERS", default_value_t = default_workers())]
     pub workers: NonZeroUsize,
+    /// The session model new sessions start under (default: session-1; session-2 is fitted to
+    /// the behaviour simulator, benches/MODEL.md). Sessions keep the model they started under,
+    /// so this never changes what a stored session answers.
+    #[arg(long, env = "MOODRING_SESSION_MODEL", value_parser = session_model)]
+    pub session_model: Option<String>,
+}
+
+fn session_model(version: &str) -> Result<String, String> {
+    let models = Models::default();
+    if models.knows_session(version) {
+        return Ok(version.to_owned());
+    }
+    let known: Vec<&str> = models.sessions().map(|m| m.version.as_str()).collect();
+    Err(format!("no session model {version} (known: {})", known.join(", ")))
 }
 
 fn default_workers() -> NonZeroUsize {
@@ -122,6 +137,10 @@ impl ServeArgs {
             clock: Clock::default(),
             auth_failure_limit: self.auth_failure_limit,
             workers: self.workers,
+            models: match &self.session_model {
+                Some(version) => Models::default().with_session(version).expect("checked when parsed"),
+                None => Models::default(),
+            },
         }
     }
 }
@@ -143,5 +162,15 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.bind, "0.0.0.0:9000");
         assert!(matches!(Cli::parse_from(["moodring", "openapi"]).command, Some(Command::Openapi)));
+    }
+
+    #[test]
+    fn new_sessions_can_be_held_on_an_earlier_model() {
+        let cli = Cli::parse_from(["moodring", "--session-model", "session-2"]);
+        let models = cli.serve.server_options().models;
+        assert_eq!(models.session.version, "session-2");
+        assert!(models.other_sessions.iter().any(|m| m.version == Models::default().session.version));
+        let err = Cli::try_parse_from(["moodring", "--session-model", "session-9"]).unwrap_err().to_string();
+        assert!(err.contains("no session model session-9 (known: session-"), "{err}");
     }
 }

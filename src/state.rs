@@ -43,8 +43,8 @@ pub struct AppState {
 impl AppState {
     /// Reads the token signing keys (creating the first on a new database) and starts the
     /// ingest committer: call inside a tokio runtime.
-    pub async fn new(store: Store, clock: Clock, auth_failure_limit: u32) -> Result<Self, StoreError> {
-        let models = Arc::new(Models::default());
+    pub async fn new(store: Store, models: Models, clock: Clock, auth_failure_limit: u32) -> Result<Self, StoreError> {
+        let models = Arc::new(models);
         let policies = Policies::new(models.session.clone());
         Ok(Self {
             ingest: Committer::start(store.clone(), models.clone(), store.ingest_lanes()),

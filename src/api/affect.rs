@@ -123,7 +123,7 @@ impl AffectApi {
         let stored = sessions::state(&state.store, tenant, &id)
             .await?
             .ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
-        let model = &state.models.session;
+        let model = state.models.session_for(&stored.model_version);
         let latest = stored.state.last_decay_at_ms.unwrap_or(stored.created_at_ms);
         let (affect, projection, action) = match at.0.as_deref() {
             None => {

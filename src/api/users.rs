@@ -163,7 +163,7 @@ impl UsersApi {
             None => state.clock.now().timestamp_millis(),
         }
         .max(latest);
-        let (affect, projection) = project_at(&state.models.user, &stored.state, at_ms);
+        let (affect, projection) = project_at(state.models.user_for(&stored.model_version), &stored.state, at_ms);
         // A person's draws are their own: no session id contains the control character.
         let subject = format!("\u{1}user:{id}");
         let action = state.policies.suggest(&state.store, auth.tenant(), &subject, &projection).await?;

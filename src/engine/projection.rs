@@ -9,7 +9,8 @@ use super::state::AffectState;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Projection {
     pub label: Mood,
-    /// `π_label · (1 − e^(−n_eff / evidence_scale))`, in [0, 1]; 0 with no events.
+    /// The raw confidence `π_label · (1 − e^(−n_eff / evidence_scale))` through the model's
+    /// calibration: the share of such answers that are right. In [0, 1]; 0 with no events.
     pub confidence: f64,
     /// Softmax posterior over the seven prototypes, indexed by [`Mood::index`].
     pub posterior: [f64; Mood::COUNT],
@@ -73,7 +74,8 @@ pub fn project_at(model: &Model, state: &AffectState, at_ms: i64) -> (AffectStat
 
 fn finish(model: &Model, state: &AffectState, posterior: [f64; Mood::COUNT], label: Mood) -> Projection {
     let evidence = 1.0 - (-state.effective_count / model.evidence_scale).exp();
-    let confidence = (posterior[label.index()] * evidence).clamp(0.0, 1.0);
+    let by_rule = state.event_count < model.min_events;
+    let confidence = model.calibration.confidence(label, by_rule, posterior[label.index()], evidence).clamp(0.0, 1.0);
     let wanted = label.action();
     let action = if confidence >= model.action_min_confidence(wanted) { wanted } else { SuggestedAction::NoAction };
     let now = state.last_decay_at_ms.unwrap_or(0);

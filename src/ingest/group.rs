@@ -21,6 +21,8 @@ pub(super) struct SessionWork<'a> {
     /// Row id: stored, or given when the group inserts the session.
     pub(super) pk: Option<i64>,
     pub(super) state: AffectState,
+    /// The model the state runs under: the one it was stored with, the current one if new.
+    pub(super) model_version: String,
     /// The label before the group (`None`: a new session).
     pub(super) label_before: Option<Mood>,
     /// The suggestion before the group, in its context (`None`: a new session).
@@ -56,6 +58,7 @@ pub(super) struct StoredSession {
     pub(super) top_signal: String,
     pub(super) has_feedback: bool,
     pub(super) user_id: Option<i64>,
+    pub(super) model_version: String,
 }
 
 impl SessionWork<'_> {
@@ -84,6 +87,8 @@ pub(super) struct UserWork {
     pub(super) stored: Option<user::Model>,
     pub(super) pk: Option<i64>,
     pub(super) state: AffectState,
+    /// As [`SessionWork::model_version`].
+    pub(super) model_version: String,
     pub(super) created_at_ms: i64,
     /// The user's new history: (session in the group, record), in the order applied.
     pub(super) history: Vec<(usize, HistoryRecord)>,
@@ -104,6 +109,7 @@ impl<'a> Group<'a> {
     /// Adds a session in `state`: a stored one (its row), or a new one.
     pub(super) fn add_session(
         &mut self,
+        models: &Models,
         tenant: &'a Tenant,
         external_id: &'a str,
         stored: Option<StoredSession>,
@@ -118,6 +124,7 @@ impl<'a> Group<'a> {
             }
             None => None,
         };
+        let model = stored.as_ref().map_or(&models.session, |row| models.session_for(&row.model_version));
         let index = self.sessions.len();
         self.by_session.insert((tenant.id.get(), external_id), index);
         self.sessions.push(SessionWork {
@@ -126,6 +133,7 @@ impl<'a> Group<'a> {
             pk: stored.as_ref().map(|r| r.id),
             latest_before_ms: state.last_interaction_at_ms,
             state,
+            model_version: model.version.clone(),
             label_before,
             suggestion_before,
             stored,
@@ -141,7 +149,12 @@ impl<'a> Group<'a> {
     }
 
     /// Adds a stored user (its row).
-    pub(super) fn add_stored_user(&mut self, tenant_id: i64, row: user::Model) -> Result<(), StoreError> {
+    pub(super) fn add_stored_user(
+        &mut self,
+        models: &Models,
+        tenant_id: i64,
+        row: user::Model,
+    ) -> Result<(), StoreError> {
         self.by_user.insert((tenant_id, row.external_id.clone()), self.users.len());
         self.users.push(UserWork {
             tenant_id,
@@ -149,6 +162,7 @@ impl<'a> Group<'a> {
             pk: Some(row.id),
             created_at_ms: row.created_at_ms,
             state: serde_json::from_str(&row.state)?,
+            model_version: models.user_for(&row.model_version).version.clone(),
             stored: Some(row),
             history: Vec::new(),
         });
@@ -184,7 +198,10 @@ impl<'a> Group<'a> {
         let key = (job.tenant.id.get(), job.session.as_str());
         let index = match self.by_session.get(&key) {
             Some(&i) => i,
-            None => self.add_session(&job.tenant, job.session.as_str(), None, AffectState::new(&models.session))?,
+            None => {
+                let state = AffectState::new(&models.session);
+                self.add_session(models, &job.tenant, job.session.as_str(), None, state)?
+            }
         };
         let s = &self.sessions[index];
         if let (Some(owner), Some(requested)) = (s.owner, &job.user)
@@ -233,7 +250,7 @@ impl<'a> Group<'a> {
         // Stable sort: apply_batch keeps this order, so records line up with `fresh`.
         fresh.sort_by_key(|e| e.event.ts_ms);
         let engine_events: Vec<_> = fresh.iter().map(|e| e.event.clone()).collect();
-        for mut record in apply_batch(&models.session, &mut s.state, &engine_events) {
+        for mut record in apply_batch(models.session_for(&s.model_version), &mut s.state, &engine_events) {
             let context = Context::of(record.label, &record.signals);
             let choice = job.policy.draw(key.0, s.external_id, context, record.confidence);
             record.action = choice.action;
@@ -249,7 +266,7 @@ impl<'a> Group<'a> {
         };
         if let Some(owner) = owner {
             let u = &mut self.users[owner];
-            let records = apply_batch(&models.user, &mut u.state, &engine_events);
+            let records = apply_batch(models.user_for(&u.model_version), &mut u.state, &engine_events);
             u.history.extend(records.into_iter().map(|r| (index, r)));
         }
         Ok(outcome)
@@ -267,6 +284,7 @@ impl<'a> Group<'a> {
             stored: None,
             pk: None,
             state: AffectState::new(&models.user),
+            model_version: models.user.version.clone(),
             created_at_ms: now.timestamp_millis(),
             history: Vec::new(),
         });
@@ -318,6 +336,7 @@ mod tests {
             top_signal: "none".to_owned(),
             has_feedback: false,
             user_id: owner,
+            model_version: Models::default().session.version,
         };
         let state = AffectState { event_count: events, ..AffectState::new(&Models::default().session) };
         (row, state)
@@ -333,7 +352,7 @@ mod tests {
             updated_at_ms: 0,
             event_count: 0,
             state: serde_json::to_string(&state).unwrap(),
-            model_version: "user-1".into(),
+            model_version: Models::default().user.version,
         }
     }
 
@@ -352,7 +371,7 @@ mod tests {
             job(&t, "s", None, &[Some("e1"), Some("e3")]),
         ];
         let mut group = Group::default();
-        let s = group.add_session(&t, "s", Some(row), state).unwrap();
+        let s = group.add_session(&models, &t, "s", Some(row), state).unwrap();
         group.sessions[s].seen.insert("e1".into());
         let outcomes: Vec<_> = jobs.iter().map(|j| group.apply(&models, j)).collect();
         assert_eq!(stored_counts(&outcomes[0]), (2, 2, 6), "e1 stored before, e2 twice in the batch");
@@ -369,7 +388,7 @@ mod tests {
         let (row, state) = stored(10, "s", 9, "focused", None);
         let repeat = job(&t, "s", None, &[Some("e1")]);
         let mut group = Group::default();
-        let s = group.add_session(&t, "s", Some(row), state).unwrap();
+        let s = group.add_session(&models, &t, "s", Some(row), state).unwrap();
         group.sessions[s].seen.insert("e1".into());
         let outcome = group.apply(&models, &repeat).unwrap();
         assert_eq!(outcome, Ingested { events_stored: 0, duplicates: 1, total_events: 9, mood: Mood::Focused });
@@ -387,7 +406,7 @@ mod tests {
             job(&t, "old", None, &[None]),
         ];
         let mut group = Group::default();
-        group.add_session(&t, "old", Some(row), state).unwrap();
+        group.add_session(&models, &t, "old", Some(row), state).unwrap();
         assert!(group.needs_allowance(&jobs[0]) && !group.needs_allowance(&jobs[3]));
         let month = QuotaMonth::containing(now());
         group.allow(&t, month, 1);
@@ -417,8 +436,8 @@ mod tests {
             job(&t, "owned", None, &[None]),
         ];
         let mut group = Group::default();
-        group.add_session(&t, "owned", Some(row), state).unwrap();
-        group.add_stored_user(1, stored_user(7, 1, "ann")).unwrap();
+        group.add_session(&models, &t, "owned", Some(row), state).unwrap();
+        group.add_stored_user(&models, 1, stored_user(7, 1, "ann")).unwrap();
         group.link_owners();
         let outcomes: Vec<_> = jobs.iter().map(|j| group.apply(&models, j)).collect();
         assert!(matches!(outcomes[0], Err(StoreError::UserConflict)), "{:?}", outcomes[0]);

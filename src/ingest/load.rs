@@ -5,7 +5,7 @@ use super::Job;
 use super::group::{Group, StoredSession};
 use super::states::SessionStates;
 use crate::domain::{QuotaMonth, Tenant};
-use crate::engine::AffectState;
+use crate::engine::{AffectState, Models};
 use crate::store::{StoreError, quota};
 use entity::{event, session, user};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -16,6 +16,7 @@ impl<'a> Group<'a> {
     /// order, sessions before users, as every writer does.
     pub(super) async fn load(
         db: &impl ConnectionTrait,
+        models: &Models,
         jobs: &[&'a Job],
         states: &mut SessionStates,
     ) -> Result<Self, StoreError> {
@@ -33,7 +34,7 @@ impl<'a> Group<'a> {
             let rows = session::Entity::find()
                 .select_only()
                 .columns([C::Id, C::ExternalId, C::CreatedAtMs, C::EventCount, C::Label, C::Action, C::TopSignal])
-                .columns([C::HasFeedback, C::UserId])
+                .columns([C::HasFeedback, C::UserId, C::ModelVersion])
                 .filter(C::TenantId.eq(tenant_id))
                 .filter(C::ExternalId.is_in(ids.iter().copied()))
                 .order_by_asc(C::Id)
@@ -52,7 +53,7 @@ impl<'a> Group<'a> {
         let mut read = read_states(db, unkept).await?;
         for (tenant, external_id, row, kept) in stored {
             let state = kept.or_else(|| read.remove(&row.id)).expect("read every state not kept");
-            group.add_session(tenant, external_id, Some(row), state)?;
+            group.add_session(models, tenant, external_id, Some(row), state)?;
         }
         group.load_event_ids(db, jobs).await?;
         for (&tenant_id, (_, _, names)) in &by_tenant {
@@ -72,7 +73,7 @@ impl<'a> Group<'a> {
                 .all(db)
                 .await?;
             for row in rows {
-                group.add_stored_user(tenant_id, row)?;
+                group.add_stored_user(models, tenant_id, row)?;
             }
         }
         group.link_owners();

@@ -80,9 +80,9 @@ pub(crate) async fn write_group(
     states: &mut SessionStates,
 ) -> Result<Outcomes, StoreError> {
     let txn = BulkTxn::begin(store).await?;
-    let mut group = Group::load(&txn, jobs, states).await?;
+    let mut group = Group::load(&txn, models, jobs, states).await?;
     let outcomes = jobs.iter().map(|job| group.apply(models, job)).collect();
-    group.write(&txn, models).await?;
+    group.write(&txn).await?;
     txn.commit().await?;
     for s in group.sessions {
         if let Some(pk) = s.pk {

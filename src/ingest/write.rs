@@ -3,7 +3,7 @@
 
 use super::group::{Group, SessionWork, UserWork};
 use crate::domain::NewEvent;
-use crate::engine::{HistoryRecord, Models, ScrollDirection};
+use crate::engine::{HistoryRecord, ScrollDirection};
 use crate::interventions::Choice;
 use crate::store::bulk::BulkTxn;
 use crate::store::interventions::{self, Tally};
@@ -19,22 +19,22 @@ impl<'a> Group<'a> {
     /// Writes what the accepted batches did, each kind of row as few multi-row statements. The
     /// updates read nothing back and each touches its own rows, so on PostgreSQL they go as one
     /// statement ([`BulkTxn::updates`]).
-    pub(super) async fn write(&mut self, db: &BulkTxn, models: &Models) -> Result<(), StoreError> {
-        self.insert_new_users(db, models).await?;
-        self.insert_new_sessions(db, models).await?;
+    pub(super) async fn write(&mut self, db: &BulkTxn) -> Result<(), StoreError> {
+        self.insert_new_users(db).await?;
+        self.insert_new_sessions(db).await?;
         let moved = self.moved_sessions();
         let mut events = Vec::new();
         for s in &moved {
             let pk = s.pk.expect("written above");
             for (((e, received_at_ms), r), (_, choice)) in s.events.iter().zip(&s.records).zip(&s.choices) {
-                events.push(event_row(s.tenant.id.get(), pk, e, *received_at_ms, r, choice, &models.session.version)?);
+                events.push(event_row(s.tenant.id.get(), pk, e, *received_at_ms, r, choice, &s.model_version)?);
             }
         }
         db.append(events).await?;
-        db.append(self.user_history_rows(models)?).await?;
+        db.append(self.user_history_rows()?).await?;
 
         let updates = db.updates();
-        self.update_stored_sessions(&updates, &moved, models).await?;
+        self.update_stored_sessions(&updates, &moved).await?;
         let slots: Vec<SlotUpdate> = moved
             .iter()
             .map(|s| SlotUpdate {
@@ -45,7 +45,7 @@ impl<'a> Group<'a> {
             })
             .collect();
         timeline::record(&updates, &slots).await?;
-        self.update_stored_users(&updates, models).await?;
+        self.update_stored_users(&updates).await?;
         rollup::apply_many(
             &updates,
             moved.iter().map(|s| {
@@ -70,12 +70,12 @@ impl<'a> Group<'a> {
         Ok(())
     }
 
-    async fn insert_new_users(&mut self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
+    async fn insert_new_users(&mut self, db: &impl ConnectionTrait) -> Result<(), StoreError> {
         // In key order, as every writer inserts them, so that two creating the same users wait
         // for each other instead of deadlocking.
         let mut new: Vec<&UserWork> = self.users.iter().filter(|u| u.stored.is_none()).collect();
         new.sort_by_key(|u| (u.tenant_id, &u.external_id));
-        let rows = new.into_iter().map(|u| user_row(u, models)).collect::<Result<Vec<_>, StoreError>>()?;
+        let rows = new.into_iter().map(user_row).collect::<Result<Vec<_>, StoreError>>()?;
         for (key, pk) in insert_returning_ids(db, rows).await? {
             self.users[self.by_user[&key]].pk = Some(pk);
         }
@@ -83,16 +83,16 @@ impl<'a> Group<'a> {
     }
 
     /// The session's row as the group leaves it, with its owner's row id.
-    fn row_of(&self, s: &SessionWork, models: &Models) -> Result<session::ActiveModel, StoreError> {
+    fn row_of(&self, s: &SessionWork) -> Result<session::ActiveModel, StoreError> {
         let owner_pk = s.owner.map(|u| self.users[u].pk.expect("users are written first"));
-        session_row(s, owner_pk, models)
+        session_row(s, owner_pk)
     }
 
     /// Inserts the new sessions, taking their row ids: in key order, as every writer inserts
     /// them, so that two creating the same sessions wait for each other instead of deadlocking.
-    async fn insert_new_sessions(&mut self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
+    async fn insert_new_sessions(&mut self, db: &impl ConnectionTrait) -> Result<(), StoreError> {
         let new = self.moved_sessions().into_iter().filter(|s| s.stored.is_none());
-        let rows = new.map(|s| self.row_of(s, models)).collect::<Result<Vec<_>, _>>()?;
+        let rows = new.map(|s| self.row_of(s)).collect::<Result<Vec<_>, _>>()?;
         for ((tenant_id, external_id), pk) in insert_returning_ids(db, rows).await? {
             self.sessions[self.by_session[&(tenant_id, external_id.as_str())]].pk = Some(pk);
         }
@@ -104,10 +104,9 @@ impl<'a> Group<'a> {
         &self,
         db: &impl ConnectionTrait,
         moved: &[&SessionWork<'a>],
-        models: &Models,
     ) -> Result<(), StoreError> {
         let stored = moved.iter().filter(|s| s.stored.is_some());
-        let rows = stored.map(|s| self.row_of(s, models)).collect::<Result<Vec<_>, _>>()?;
+        let rows = stored.map(|s| self.row_of(s)).collect::<Result<Vec<_>, _>>()?;
         use session::Column as C;
         let update = OnConflict::column(C::Id)
             .update_columns([
@@ -132,12 +131,12 @@ impl<'a> Group<'a> {
     }
 
     /// Updates the stored users the group moved.
-    async fn update_stored_users(&self, db: &impl ConnectionTrait, models: &Models) -> Result<(), StoreError> {
+    async fn update_stored_users(&self, db: &impl ConnectionTrait) -> Result<(), StoreError> {
         let moved: Vec<user::ActiveModel> = self
             .users
             .iter()
             .filter(|u| u.stored.is_some() && !u.history.is_empty())
-            .map(|u| user_row(u, models))
+            .map(user_row)
             .collect::<Result<_, _>>()?;
         let update = OnConflict::column(user::Column::Id)
             .update_columns([
@@ -152,13 +151,13 @@ impl<'a> Group<'a> {
     }
 
     /// Every user's new history.
-    fn user_history_rows(&self, models: &Models) -> Result<Vec<user_history::ActiveModel>, StoreError> {
+    fn user_history_rows(&self) -> Result<Vec<user_history::ActiveModel>, StoreError> {
         let mut history = Vec::new();
         for u in &self.users {
             let user_pk = u.pk.expect("users are written first");
             for (session, r) in &u.history {
                 let session_pk = self.sessions[*session].pk.expect("sessions are written first");
-                history.push(user_history_row(u.tenant_id, user_pk, session_pk, r, &models.user.version)?);
+                history.push(user_history_row(u.tenant_id, user_pk, session_pk, r, &u.model_version)?);
             }
         }
         Ok(history)
@@ -185,7 +184,7 @@ where
         .collect()
 }
 
-fn session_row(s: &SessionWork, owner_pk: Option<i64>, models: &Models) -> Result<session::ActiveModel, StoreError> {
+fn session_row(s: &SessionWork, owner_pk: Option<i64>) -> Result<session::ActiveModel, StoreError> {
     // The projection of the state after the session's last event: the session's own.
     let p = s.latest().expect("a session the group moved");
     let (context, _) = s.choices.last().expect("a choice per record");
@@ -207,13 +206,13 @@ fn session_row(s: &SessionWork, owner_pk: Option<i64>, models: &Models) -> Resul
         affiliation: Set(s.state.dims[3]),
         signals: Set(serde_json::to_string(&p.signals)?),
         state: Set(serde_json::to_string(&s.state)?),
-        model_version: Set(models.session.version.clone()),
+        model_version: Set(s.model_version.clone()),
         has_feedback: Set(s.stored.as_ref().is_some_and(|r| r.has_feedback)),
         user_id: Set(owner_pk),
     })
 }
 
-fn user_row(u: &UserWork, models: &Models) -> Result<user::ActiveModel, StoreError> {
+fn user_row(u: &UserWork) -> Result<user::ActiveModel, StoreError> {
     let updated_at_ms = u.stored.as_ref().map_or(u.created_at_ms, |r| r.updated_at_ms);
     Ok(user::ActiveModel {
         id: u.pk.map_or(NotSet, Set),
@@ -223,7 +222,7 @@ fn user_row(u: &UserWork, models: &Models) -> Result<user::ActiveModel, StoreErr
         updated_at_ms: Set(u.state.last_interaction_at_ms.unwrap_or(updated_at_ms)),
         event_count: Set(u.state.event_count as i64),
         state: Set(serde_json::to_string(&u.state)?),
-        model_version: Set(models.user.version.clone()),
+        model_version: Set(u.model_version.clone()),
     })
 }
 

@@ -5,6 +5,7 @@ mod routes;
 mod workers;
 
 use crate::api::body::BodyLimit;
+use crate::engine::Models;
 use crate::state::{AppState, Clock};
 use crate::store::{Store, StoreOptions};
 use std::net::SocketAddr;
@@ -25,6 +26,8 @@ pub struct ServerOptions {
     pub auth_failure_limit: u32,
     /// HTTP worker threads ([`workers`]).
     pub workers: NonZeroUsize,
+    /// The affect models: which one new sessions start under, and the earlier ones.
+    pub models: Models,
 }
 
 /// A server bound to its address, migrated, its workers started: ready to run.
@@ -42,7 +45,8 @@ impl Bound {
         store.migrate().await?;
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let state = Arc::new(AppState::new(store, options.clock, options.auth_failure_limit).await?);
+        let state =
+            Arc::new(AppState::new(store, options.models.clone(), options.clock, options.auth_failure_limit).await?);
         let workers = Workers::start(options.workers, local_addr, state, options.body_limit).await?;
         Ok(Self { listener, local_addr, workers })
     }

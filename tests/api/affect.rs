@@ -1,6 +1,8 @@
-use crate::helpers::{T0, TestApp, engine_meltdown, meltdown, r4, spawn_with};
+use crate::helpers::fresh_database;
+use crate::helpers::{T0, TestApp, engine_meltdown, meltdown, meltdown_events, options, r4, spawn_on, spawn_with};
 use chrono::DateTime;
-use moodring::engine::{project, project_at};
+use moodring::engine::{AffectState, Event, EventKind, Model, Models, apply_batch, project, project_at};
+use moodring::server::ServerOptions;
 use moodring::state::Clock;
 use serde_json::{Value, json};
 
@@ -220,4 +222,51 @@ async fn an_empty_aggregate_is_neutral_and_days_are_bounded() {
         let r = app.get(&format!("/v1/analytics/moods/aggregate?days={days}"), &key).await;
         assert_eq!((r.status.as_u16(), r.json["field"].as_str()), (400, Some("days")), "{days}");
     }
+}
+
+/// What the state of `events` answers under `model`: (model_version, label, confidence).
+fn reading(model: &Model, events: &[Event]) -> Value {
+    let mut state = AffectState::new(model);
+    apply_batch(model, &mut state, events);
+    let p = project(model, &state);
+    json!([model.version, p.label.as_str(), r4(p.confidence)])
+}
+
+fn read_back(state: &Value) -> Value {
+    let m = &state["mood"];
+    json!([m["model_version"], m["label"], m["confidence"]])
+}
+
+/// Changing the current model never changes what a stored session answers: a session started
+/// under another model keeps loading, answering and taking events under it on a server whose
+/// new sessions start under the current one; its history follows it.
+#[tokio::test]
+async fn a_session_keeps_the_model_it_started_under() {
+    let at = |s| Clock::fixed(DateTime::from_timestamp(T0 + s, 0).unwrap());
+    let (current, other) = (Models::default().session, Models::default().other_sessions[0].clone());
+    let database = std::sync::Arc::new(fresh_database().await);
+    let chosen = Models::default().with_session(&other.version).unwrap();
+    let first =
+        spawn_on(database.clone(), &ServerOptions { models: chosen, clock: at(60), ..options(&database.url) }).await;
+    let key = first.key("starter").await;
+    first.post_events(&key, "old", meltdown()).await;
+    let before = first.get("/v1/sessions/old/state", &key).await;
+    assert_eq!(read_back(&before.json), reading(&other, &meltdown_events()));
+
+    let later = spawn_on(database, &ServerOptions { clock: at(60), ..options(&first.database_url) }).await;
+    later.get("/v1/sessions/old/state", &key).await.expect(200, before.json.clone());
+    let more = json!([{"type": "click", "x": 5, "y": 5, "ts": T0 + 20}]);
+    let posted = later.post_events(&key, "old", more).await;
+    assert_eq!(posted.status, 200, "{:?}", posted.json);
+    let mut events = meltdown_events();
+    events.push(Event::new(EventKind::Click, (T0 + 20) * 1000).at(5.0, 5.0));
+    let after = later.get("/v1/sessions/old/state", &key).await;
+    assert_eq!(read_back(&after.json), reading(&other, &events));
+    let history = later.get("/v1/sessions/old/mood-history?limit=1", &key).await;
+    assert_eq!(history.json["entries"][0]["confidence"], reading(&other, &events)[2]);
+
+    later.post_events(&key, "new", meltdown()).await;
+    let fresh = later.get("/v1/sessions/new/state", &key).await;
+    assert_eq!(read_back(&fresh.json), reading(&current, &meltdown_events()));
+    assert_ne!(reading(&current, &meltdown_events()), reading(&other, &meltdown_events()));
 }

@@ -4,7 +4,7 @@
 //! to a PostgreSQL URL, each test gets a fresh schema on that server instead.
 
 use moodring::api::body::BodyLimit;
-use moodring::engine::{AffectState, Event, EventKind, HistoryRecord, Model, apply_batch};
+use moodring::engine::{AffectState, Event, EventKind, HistoryRecord, Model, Models, apply_batch};
 use moodring::server::{Bound, ServerOptions};
 use moodring::state::Clock;
 use moodring::store::StoreOptions;
@@ -50,6 +50,7 @@ pub fn options(database_url: &str) -> ServerOptions {
         auth_failure_limit: moodring::auth::AuthThrottle::MAX_FAILURES,
         // Two, whatever the machine: consecutive connections go to different workers.
         workers: std::num::NonZeroUsize::new(2).unwrap(),
+        models: Default::default(),
     }
 }
 
@@ -59,11 +60,16 @@ pub async fn spawn() -> TestApp {
 
 pub async fn spawn_with(clock: Clock) -> TestApp {
     let database = Arc::new(fresh_database().await);
-    let database_url = database.url.clone();
-    let options = ServerOptions { clock, ..options(&database_url) };
-    let bound = Bound::new(&options, "127.0.0.1:0").await.expect("the app starts");
+    let options = ServerOptions { clock, ..options(&database.url) };
+    spawn_on(database, &options).await
+}
+
+/// A server with these options on `database` (which may have others already).
+pub async fn spawn_on(database: Arc<FreshDatabase>, options: &ServerOptions) -> TestApp {
+    let bound = Bound::new(options, "127.0.0.1:0").await.expect("the app starts");
     let addr = bound.local_addr();
     tokio::spawn(bound.run_until(std::future::pending()));
+    let database_url = database.url.clone();
     TestApp { base: format!("http://{addr}"), http: reqwest::Client::new(), database_url, _database: database }
 }
 
@@ -193,7 +199,7 @@ pub fn meltdown_events() -> Vec<Event> {
 
 /// [`meltdown`] applied to a fresh session state.
 pub fn engine_meltdown() -> (Model, AffectState, Vec<HistoryRecord>) {
-    let model = Model::session_v1();
+    let model = Models::default().session;
     let mut state = AffectState::new(&model);
     let records = apply_batch(&model, &mut state, &meltdown_events());
     (model, state, records)
@@ -307,7 +313,7 @@ pub async fn assert_state_is_replay(http: &reqwest::Client, base: &str, key: &st
         }
     }
     entries.reverse();
-    let model = Model::session_v1();
+    let model = Models::default().session;
     let mut replay = AffectState::new(&model);
     for e in &entries {
         let ts = chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().unwrap()).unwrap().timestamp_millis();

@@ -3,7 +3,7 @@
 use super::run;
 use super::scenarios::{self, T0};
 use crate::engine::{
-    AffectState, Event, EventKind, Model, Mood, ScrollDirection, apply_batch, posterior, project, project_at,
+    AffectState, Event, EventKind, Model, Models, Mood, ScrollDirection, apply_batch, posterior, project, project_at,
 };
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -55,80 +55,91 @@ fn replay(model: &Model, events: &[Event]) -> AffectState {
     state
 }
 
+/// Every session model a state can run under: the invariants hold for each.
+fn session_models() -> Vec<Model> {
+    Models::default().sessions().cloned().collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn dimensions_stay_in_bounds(events in stream(3000)) {
-        let model = Model::session_v1();
-        let mut state = AffectState::new(&model);
-        for record in apply_batch(&model, &mut state, &events) {
-            prop_assert!(record.dims.iter().all(|v| (-1.0..=1.0).contains(v)), "{:?}", record.dims);
-            prop_assert!((0.0..=1.0).contains(&record.confidence));
+        for model in &session_models() {
+            let mut state = AffectState::new(model);
+            for record in apply_batch(model, &mut state, &events) {
+                prop_assert!(record.dims.iter().all(|v| (-1.0..=1.0).contains(v)), "{:?}", record.dims);
+                prop_assert!((0.0..=1.0).contains(&record.confidence));
+            }
+            prop_assert_eq!(state.event_count, events.len() as u64);
         }
-        prop_assert_eq!(state.event_count, events.len() as u64);
     }
 
     #[test]
     fn decay_is_monotone_toward_the_baseline(events in stream(60), a in 0i64..3_600_000, b in 0i64..3_600_000) {
-        let model = Model::session_v1();
-        let state = replay(&model, &events);
-        let Some(last) = state.last_decay_at_ms else { return Ok(()) };
-        let (near, far) = (last + a.min(b), last + a.max(b));
-        let (x1, x2) = (state.decayed(&model, near).deviation(), state.decayed(&model, far).deviation());
-        for i in 0..4 {
-            prop_assert!(x2[i].abs() <= x1[i].abs(), "dim {i}: {} then {}", x1[i], x2[i]);
-            prop_assert!(x2[i] * x1[i] >= 0.0, "dim {i} crossed the baseline");
+        for model in &session_models() {
+            let state = replay(model, &events);
+            let Some(last) = state.last_decay_at_ms else { continue };
+            let (near, far) = (last + a.min(b), last + a.max(b));
+            let (x1, x2) = (state.decayed(model, near).deviation(), state.decayed(model, far).deviation());
+            for i in 0..4 {
+                prop_assert!(x2[i].abs() <= x1[i].abs(), "dim {i}: {} then {}", x1[i], x2[i]);
+                prop_assert!(x2[i] * x1[i] >= 0.0, "dim {i} crossed the baseline");
+            }
         }
     }
 
     #[test]
     fn any_batching_gives_the_identical_state(events in stream(200), cuts in proptest::collection::vec(0usize..200, 0..12)) {
-        let model = Model::session_v1();
-        let whole = replay(&model, &events);
-        let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(events.len())).collect();
-        cuts.extend([0, events.len()]);
-        cuts.sort_unstable();
-        let mut batched = AffectState::new(&model);
-        let mut records = Vec::new();
-        for w in cuts.windows(2) {
-            records.extend(apply_batch(&model, &mut batched, &events[w[0]..w[1]]));
+        for model in &session_models() {
+            let whole = replay(model, &events);
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| (*c).min(events.len())).collect();
+            cuts.extend([0, events.len()]);
+            cuts.sort_unstable();
+            let mut batched = AffectState::new(model);
+            let mut records = Vec::new();
+            for w in cuts.windows(2) {
+                records.extend(apply_batch(model, &mut batched, &events[w[0]..w[1]]));
+            }
+            prop_assert_eq!(&batched, &whole);
+            prop_assert_eq!(records, apply_batch(model, &mut AffectState::new(model), &events));
         }
-        prop_assert_eq!(&batched, &whole);
-        prop_assert_eq!(records, apply_batch(&model, &mut AffectState::new(&model), &events));
     }
 
     #[test]
     fn the_same_input_gives_the_same_output(events in stream(100), at in 0i64..7_200_000) {
-        let model = Model::session_v1();
-        let (s1, s2) = (replay(&model, &events), replay(&model, &events));
-        prop_assert_eq!(&s1, &s2);
-        prop_assert_eq!(project(&model, &s1), project(&model, &s2));
-        let t = s1.last_decay_at_ms.unwrap_or(T0) + at;
-        prop_assert_eq!(project_at(&model, &s1, t), project_at(&model, &s2, t));
+        for model in &session_models() {
+            let (s1, s2) = (replay(model, &events), replay(model, &events));
+            prop_assert_eq!(&s1, &s2);
+            prop_assert_eq!(project(model, &s1), project(model, &s2));
+            let t = s1.last_decay_at_ms.unwrap_or(T0) + at;
+            prop_assert_eq!(project_at(model, &s1, t), project_at(model, &s2, t));
+        }
     }
 
     #[test]
     fn a_reloaded_state_continues_exactly(events in stream(100), more in stream(20)) {
-        let model = Model::session_v1();
-        let state = replay(&model, &events);
-        let mut reloaded: AffectState = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
-        prop_assert_eq!(&reloaded, &state);
-        let mut live = state;
-        apply_batch(&model, &mut live, &more);
-        apply_batch(&model, &mut reloaded, &more);
-        prop_assert_eq!(live, reloaded);
+        for model in &session_models() {
+            let state = replay(model, &events);
+            let mut reloaded: AffectState = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+            prop_assert_eq!(&reloaded, &state);
+            let mut live = state;
+            apply_batch(model, &mut live, &more);
+            apply_batch(model, &mut reloaded, &more);
+            prop_assert_eq!(live, reloaded);
+        }
     }
 
     #[test]
     fn a_later_read_keeps_the_label_or_falls_to_neutral(events in stream(60), at in 0i64..7_200_000) {
-        let model = Model::session_v1();
-        let state = replay(&model, &events);
-        let now = project(&model, &state);
-        let t = state.last_decay_at_ms.unwrap_or(T0) + at;
-        let (_, later) = project_at(&model, &state, t);
-        prop_assert!(later.label == now.label || later.label == Mood::Neutral);
-        prop_assert!((0.0..=1.0).contains(&later.confidence));
+        for model in &session_models() {
+            let state = replay(model, &events);
+            let now = project(model, &state);
+            let t = state.last_decay_at_ms.unwrap_or(T0) + at;
+            let (_, later) = project_at(model, &state, t);
+            prop_assert!(later.label == now.label || later.label == Mood::Neutral);
+            prop_assert!((0.0..=1.0).contains(&later.confidence));
+        }
     }
 }
 
@@ -208,10 +219,9 @@ fn decay_never_invents_a_label() {
 /// drawn from [0.8, 1.2] (fixed seed): the labels do not hang on the third decimal of a number.
 #[test]
 fn scenario_labels_survive_twenty_percent_perturbations() {
-    let base = Model::session_v1();
     let mut rng = StdRng::seed_from_u64(0x6d6f_6f64);
     let mut failures = Vec::new();
-    for round in 0..48 {
+    for (round, base) in Models::default().sessions().flat_map(|m| std::iter::repeat_n(m, 48)).enumerate() {
         let mut model = base.clone();
         for impulse in model.impulse.iter_mut().chain([&mut model.scaling.fast_scroll_impulse]) {
             *impulse *= rng.random_range(0.8..=1.2);
@@ -222,19 +232,21 @@ fn scenario_labels_survive_twenty_percent_perturbations() {
         for s in scenarios::all() {
             let got = run(&model, &s).label;
             if got != s.label {
-                failures.push(format!("round {round}: {} read as {got}, not {}", s.name, s.label));
+                failures.push(format!("{} round {round}: {} read as {got}, not {}", base.version, s.name, s.label));
             }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Changing any number of a model without changing its version fails here: bump `version` in
-/// `Model::session_v1` / `Model::user_v1` and update the pinned fingerprint together.
+/// Changing any number of a released model fails here: a change is a new version (see the
+/// engine's documentation), and its fingerprint is pinned here when it is added.
 #[test]
 fn the_model_version_names_its_numbers() {
     let session = Model::session_v1();
     assert_eq!((session.version.as_str(), session.fingerprint()), ("session-1", 2162064115625853432));
+    let session = Model::session_v2();
+    assert_eq!((session.version.as_str(), session.fingerprint()), ("session-2", 17497131172184774895));
     let user = Model::user_v1();
     assert_eq!((user.version.as_str(), user.fingerprint()), ("user-1", 17728191114233808825));
 }

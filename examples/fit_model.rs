@@ -1,0 +1,368 @@
+//! Fits the session model's numbers to simulated sessions: the tuning half of `benches/MODEL.md`.
+//!
+//!   cargo run --release --example fit_model -- --seed 1 [--sessions 1200] [--sweeps 40] [--from session-1]
+//!     [--start model.json] [--out model.json]
+//!
+//! Starts from a model this build knows (or from `--start`, a model's JSON, within the bounds of
+//! `--from`) and runs a coordinate search over its impulses, fast-scroll
+//! impulse, prototypes (neutral stays at the origin), temperature and half-lives, minimising the
+//! class-balanced cross-entropy of the posterior against the simulator's truth on the scored
+//! answers of seed `--seed`: each mood weighs the same whatever its share of answers, which is
+//! what macro-F1 rewards. Prints the fitted table; report it on another seed with
+//! `--example simulate`.
+
+use moodring::engine::{AffectState, Calibration, Dims, Model, Models, Mood, posterior};
+use moodring::simulate::{Session, read, sessions};
+
+struct Args {
+    seed: u64,
+    sessions: usize,
+    sweeps: usize,
+    from: String,
+    out: Option<String>,
+    start: Option<String>,
+}
+
+fn args() -> Args {
+    let mut a =
+        Args { seed: 1, sessions: 1_200, sweeps: 40, from: Models::default().session.version, out: None, start: None };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--seed" => a.seed = value.parse().expect("--seed N"),
+            "--sessions" => a.sessions = value.parse().expect("--sessions N"),
+            "--sweeps" => a.sweeps = value.parse().expect("--sweeps N"),
+            "--from" => a.from = value,
+            "--out" => a.out = Some(value),
+            "--start" => a.start = Some(value),
+            _ => panic!("unknown flag {flag}"),
+        }
+    }
+    a
+}
+
+/// One scored answer to fit: the event's position in its session, and the truth.
+struct Target {
+    event: usize,
+    truth: Mood,
+}
+
+/// How a fitted number may move (see [`bounds`]).
+#[derive(Clone, Copy)]
+enum Kind {
+    /// An impulse, prototype or share: its sign is its meaning.
+    Signed,
+    /// A time scale or temperature, fitted as its logarithm.
+    Scale,
+}
+
+/// The fitted numbers, in a fixed order, with their kinds.
+fn params(m: &Model) -> Vec<(f64, Kind)> {
+    let mut v = Vec::new();
+    let mut signed = |d: &Dims| v.extend(d.iter().map(|x| (*x, Kind::Signed)));
+    m.impulse.iter().for_each(&mut signed);
+    signed(&m.scaling.fast_scroll_impulse);
+    m.prototype[..Mood::COUNT - 1].iter().for_each(&mut signed);
+    let s = &m.scaling;
+    for x in [s.clustered_click_share, s.scroll_up_backtrack_share, m.context.error_step, m.context.back_nav_step] {
+        v.push((x, Kind::Signed));
+    }
+    for x in [m.temperature, s.idle_ref_ms, s.hover_ref_ms, s.input_pause_ref_ms] {
+        v.push((x.ln(), Kind::Scale));
+    }
+    v.extend(m.half_life_s.iter().map(|h| (h.ln(), Kind::Scale)));
+    v
+}
+
+/// `base` with the numbers of `v`, in the order of [`params`].
+fn with_params(base: &Model, v: &[f64]) -> Model {
+    let mut m = base.clone();
+    let mut rest = v;
+    let mut take = |n: usize| {
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        head
+    };
+    let mut dims = || Dims::from_column_slice(take(4));
+    for d in m.impulse.iter_mut() {
+        *d = dims();
+    }
+    m.scaling.fast_scroll_impulse = dims();
+    for d in m.prototype[..Mood::COUNT - 1].iter_mut() {
+        *d = dims();
+    }
+    let [share, up, error, back] = dims().into();
+    let [t, idle, hover, pause] = dims().into();
+    m.half_life_s = dims().map(f64::exp);
+    let s = &mut m.scaling;
+    (s.clustered_click_share, s.scroll_up_backtrack_share) = (share, up);
+    (m.context.error_step, m.context.back_nav_step) = (error, back);
+    m.temperature = t.exp();
+    (s.idle_ref_ms, s.hover_ref_ms, s.input_pause_ref_ms) = (idle.exp(), hover.exp(), pause.exp());
+    m
+}
+
+/// Where each number may move: an impulse or prototype number keeps the sign reasoning gave it
+/// and stays within 0.4 and 2.5 times its size (what a dimension means must not change: an error
+/// stays unpleasant and tense, a frustrated person tense); a number reasoning left near 0 (under
+/// 0.05) stays within ±0.1; time scales and the temperature within half and twice their start.
+fn bounds(origin: &[(f64, Kind)]) -> Vec<(f64, f64)> {
+    origin
+        .iter()
+        .map(|&(x, kind)| match kind {
+            Kind::Scale => (x - std::f64::consts::LN_2, x + std::f64::consts::LN_2),
+            Kind::Signed if x.abs() >= 0.05 => {
+                let (a, b) = (x * 0.4, (x * 2.5).clamp(-1.0, 1.0));
+                (a.min(b), a.max(b))
+            }
+            Kind::Signed => (-0.1, 0.1),
+        })
+        .collect()
+}
+
+/// Weight of the pull toward the starting numbers (per squared unit of change).
+const PULL: f64 = 0.01;
+
+/// The extra cost of reading a calm moment as frustrated (it interrupts with a live chat), per
+/// unit of posterior on `frustrated`.
+const FALSE_ALARM: f64 = 20.0;
+
+/// Class-balanced mean cross-entropy of the posterior, plus the false-alarm cost, plus a small pull toward the start so
+/// numbers the data does not need stay where reasoning put them.
+fn loss(model: &Model, sessions: &[Session], targets: &[Vec<Target>], weights: &[f64; Mood::COUNT]) -> f64 {
+    let half = sessions.len() / 2;
+    let part = |range: std::ops::Range<usize>| -> f64 {
+        let mut total = 0.0;
+        for i in range {
+            let mut state = AffectState::new(model);
+            let mut next = targets[i].iter().peekable();
+            for (n, l) in sessions[i].events.iter().enumerate() {
+                state.apply(model, &l.event);
+                while let Some(t) = next.next_if(|t| t.event == n) {
+                    let p = posterior(model, &state);
+                    let w = weights[t.truth.index()];
+                    total -= w * p[t.truth.index()].max(1e-12).ln();
+                    if t.truth != Mood::Frustrated {
+                        total += w * FALSE_ALARM * p[Mood::Frustrated.index()];
+                    }
+                }
+            }
+        }
+        total
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| part(0..half));
+        let b = part(half..sessions.len());
+        (a.join().unwrap(), b)
+    });
+    a + b
+}
+
+fn main() {
+    let a = args();
+    let models = Models::default();
+    assert!(models.knows_session(&a.from), "no session model {}", a.from);
+    let start = models.session_for(&a.from).clone();
+    let sessions = sessions(a.seed, a.sessions);
+    // The answers that count, from events the evidence rule does not already answer `neutral`.
+    let targets: Vec<Vec<Target>> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            read(&start, i, s)
+                .iter()
+                .enumerate()
+                .filter(|(n, p)| p.scored && *n as u64 >= start.min_events - 1)
+                .map(|(event, p)| Target { event, truth: p.truth })
+                .collect()
+        })
+        .collect();
+    let mut counts = [0usize; Mood::COUNT];
+    targets.iter().flatten().for_each(|t| counts[t.truth.index()] += 1);
+    let weights = counts.map(|c| if c == 0 { 0.0 } else { 1.0 / (Mood::COUNT * c) as f64 });
+    eprintln!("{} answers to fit; per mood {counts:?}", targets.iter().flatten().count());
+
+    let origin: Vec<f64> = params(&start).iter().map(|p| p.0).collect();
+    let limits = bounds(&params(&start));
+    let objective = |v: &[f64]| {
+        let pull: f64 = v.iter().zip(&origin).map(|(x, o)| (x - o) * (x - o)).sum();
+        loss(&with_params(&start, v), &sessions, &targets, &weights) + PULL * pull
+    };
+    let mut best = match &a.start {
+        Some(path) => {
+            let json = std::fs::read_to_string(path).expect("a readable --start file");
+            params(&serde_json::from_str(&json).expect("a model")).iter().map(|p| p.0).collect()
+        }
+        None => origin.clone(),
+    };
+    let mut best_loss = objective(&best);
+    eprintln!("start: loss {best_loss:.5}");
+    let mut step: Vec<f64> = origin.iter().map(|_| 0.08).collect();
+    for sweep in 0..a.sweeps {
+        let mut improved = 0;
+        for k in 0..best.len() {
+            for dir in [1.0, -1.0] {
+                let mut trial = best.clone();
+                trial[k] = (trial[k] + dir * step[k]).clamp(limits[k].0, limits[k].1);
+                if trial[k] == best[k] {
+                    continue;
+                }
+                let l = objective(&trial);
+                if l < best_loss {
+                    (best, best_loss) = (trial, l);
+                    step[k] *= 1.5;
+                    improved += 1;
+                    break;
+                }
+                if dir < 0.0 {
+                    step[k] *= 0.6;
+                }
+            }
+        }
+        eprintln!("sweep {sweep}: loss {best_loss:.5}, {improved} moves");
+        if improved == 0 && step.iter().all(|s| *s < 1e-3) {
+            break;
+        }
+    }
+    let mut fitted = rounded(&with_params(&start, &best));
+    fitted.calibration = calibrate(&fitted, &sessions);
+    println!("{}", table(&fitted));
+    if let Some(path) = &a.out {
+        std::fs::write(path, serde_json::to_string_pretty(&fitted).unwrap()).expect("--out is writable");
+    }
+}
+
+/// Answers per bin of raw confidence when fitting a calibration curve (fewer bins for fewer).
+const PER_BIN: usize = 400;
+const MAX_KNOTS: usize = 16;
+
+/// The calibration of `model`'s confidence on `sessions`: per label (and for the evidence rule's
+/// `neutral`), the answers sorted by raw confidence in bins of equal count, each bin's mean raw
+/// confidence against its share of right answers, made increasing by pooling adjacent violators.
+fn calibrate(model: &Model, sessions: &[Session]) -> Calibration {
+    // Raw confidences: `posterior × evidence`, and the evidence factor itself for the rule's
+    // answers (an identity curve over it).
+    let identity = Calibration { insufficient: vec![(1.0, 1.0)], ..Calibration::default() };
+    let raw = Model { calibration: identity, ..model.clone() };
+    let mut groups: Vec<Vec<(f64, bool)>> = vec![Vec::new(); Mood::COUNT + 1];
+    for (i, s) in sessions.iter().enumerate() {
+        for (n, p) in read(&raw, i, s).iter().enumerate().filter(|(_, p)| p.scored) {
+            let by_rule = (n as u64) + 1 < raw.min_events;
+            let group = if by_rule { Mood::COUNT } else { p.label.index() };
+            groups[group].push((p.confidence, p.correct()));
+        }
+    }
+    let mut curves = groups.into_iter().map(|mut g| {
+        g.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let bins = (g.len() / PER_BIN).clamp(1, MAX_KNOTS);
+        let size = g.len().div_ceil(bins).max(1);
+        let points: Vec<(f64, f64, f64)> = g
+            .chunks(size)
+            .map(|c| {
+                let n = c.len() as f64;
+                (c.iter().map(|p| p.0).sum::<f64>() / n, c.iter().filter(|p| p.1).count() as f64 / n, n)
+            })
+            .collect();
+        let mut knots = increasing(points);
+        // The curve starts at the lowest raw confidence seen, at the first block's accuracy.
+        if let (Some(lowest), Some(first)) = (g.first(), knots.first().copied()) {
+            knots.insert(0, (lowest.0, first.1));
+        }
+        let mut knots: Vec<(f64, f64)> = knots.into_iter().map(|(x, y)| (round(x, 3), round(y, 3))).collect();
+        knots.dedup_by(|b, a| b.0 <= a.0);
+        // A level stretch needs only its ends.
+        let level =
+            |k: &[(f64, f64)], i: usize| i > 0 && i + 1 < k.len() && k[i - 1].1 == k[i].1 && k[i].1 == k[i + 1].1;
+        (0..knots.len()).filter(|&i| !level(&knots, i)).map(|i| knots[i]).collect()
+    });
+    let by_label = std::array::from_fn(|_| curves.next().unwrap());
+    Calibration { by_label, insufficient: curves.next().unwrap() }
+}
+
+/// Pool adjacent violators: the increasing sequence closest to `points` (x, y, weight) in
+/// weighted least squares, as knots (x, y) with strictly increasing x.
+fn increasing(points: Vec<(f64, f64, f64)>) -> Vec<(f64, f64)> {
+    let mut pooled: Vec<(f64, f64, f64)> = Vec::new();
+    for (x, y, w) in points {
+        pooled.push((x * w, y * w, w));
+        while pooled.len() > 1 {
+            let (a, b) = (pooled[pooled.len() - 2], pooled[pooled.len() - 1]);
+            if a.1 / a.2 <= b.1 / b.2 {
+                break;
+            }
+            pooled.pop();
+            *pooled.last_mut().unwrap() = (a.0 + b.0, a.1 + b.1, a.2 + b.2);
+        }
+    }
+    pooled.iter().map(|(x, y, w)| (x / w, y / w)).collect()
+}
+
+fn round(x: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (x * scale).round() / scale
+}
+
+/// `m` with its fitted numbers rounded as they are written in the source: what is written is
+/// what was measured.
+fn rounded(m: &Model) -> Model {
+    let mut r = m.clone();
+    r.impulse.iter_mut().chain([&mut r.scaling.fast_scroll_impulse]).chain(r.prototype.iter_mut()).for_each(|d| {
+        d.iter_mut().for_each(|x| *x = round(*x, 2));
+    });
+    r.temperature = round(r.temperature, 3);
+    r.half_life_s.iter_mut().for_each(|h| *h = h.round());
+    let s = &mut r.scaling;
+    for x in [&mut s.idle_ref_ms, &mut s.hover_ref_ms, &mut s.input_pause_ref_ms] {
+        *x = round(*x, -2);
+    }
+    for x in [
+        &mut s.clustered_click_share,
+        &mut s.scroll_up_backtrack_share,
+        &mut r.context.error_step,
+        &mut r.context.back_nav_step,
+    ] {
+        *x = round(*x, 2);
+    }
+    r
+}
+
+/// The fitted numbers as they would be written in `src/engine/model.rs`.
+fn table(m: &Model) -> String {
+    use moodring::engine::EventKind;
+    // `+ 0.0` turns a rounded -0.00 into 0.00.
+    let d = |v: &Dims| format!("d({:.2}, {:.2}, {:.2}, {:.2})", v[0] + 0.0, v[1] + 0.0, v[2] + 0.0, v[3] + 0.0);
+    let mut out = String::from("impulses:\n");
+    for k in EventKind::ALL {
+        out += &format!("    (K::{k:?}, {}),\n", d(&m.impulse(k)));
+    }
+    out += &format!("fast_scroll_impulse: {}\nprototypes:\n", d(&m.scaling.fast_scroll_impulse));
+    for mood in Mood::ALL {
+        out += &format!("    (Mood::{mood:?}, {}),\n", d(&m.prototype(mood)));
+    }
+    let (s, c, h) = (&m.scaling, &m.context, &m.half_life_s);
+    out += &format!(
+        "temperature: {}\nhalf_life_s: d({:.0}, {:.0}, {:.0}, {:.0})\n\
+         idle_ref_ms: {:.0}, hover_ref_ms: {:.0}, input_pause_ref_ms: {:.0}\n\
+         clustered_click_share: {:.2}, scroll_up_backtrack_share: {:.2}\n\
+         error_step: {:.2}, back_nav_step: {:.2}\n",
+        m.temperature,
+        h[0],
+        h[1],
+        h[2],
+        h[3],
+        s.idle_ref_ms,
+        s.hover_ref_ms,
+        s.input_pause_ref_ms,
+        s.clustered_click_share,
+        s.scroll_up_backtrack_share,
+        c.error_step,
+        c.back_nav_step
+    );
+    out += "calibration:\n";
+    for (mood, knots) in Mood::ALL.iter().zip(&m.calibration.by_label) {
+        out += &format!("    (Mood::{mood:?}, &{knots:?}),\n");
+    }
+    out += &format!("    insufficient: &{:?}\n", m.calibration.insufficient);
+    out
+}
