@@ -1,9 +1,11 @@
 //! A behaviour simulator and the figures of model quality it yields.
 //!
-//! Deterministic from a seed: [`sessions`] draws a mix of personas and devices, each person acts
-//! input by input with log-normal timing noise (human response and reading times are right-skewed),
-//! and [`tracker::Tracker`] turns those inputs into the events `/v1/tracker.js` would send, with
-//! its thresholds. Each event carries what a person watching would call that moment (its truth),
+//! Deterministic from a seed: [`sessions`] draws a mix of personas, devices and integrations,
+//! each person acts input by input with log-normal timing noise (human response and reading
+//! times are right-skewed), and [`tracker::Tracker`] turns those inputs into the events
+//! `/v1/tracker.js` would send, with its thresholds — or, for a quarter of the sessions, the
+//! events a customer's own integration sends (one scroll event per gesture, idle reported after
+//! 4 s as in the contract's example, shorter hover and pause thresholds). Each event carries what a person watching would call that moment (its truth),
 //! and the first two events of a session are `neutral`: the contract's "insufficient events".
 //! [`metrics::evaluate`] reads every session with a [`Model`] exactly as ingestion does (one
 //! projection per event) and scores the answers. `cargo run --release --example simulate` prints
@@ -50,13 +52,14 @@ pub use metrics::{Point, Report, evaluate, stability};
 pub use persona::Persona;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-pub use tracker::{Device, Labelled};
+pub use tracker::{Device, Integration, Labelled};
 
 /// One simulated session: who, on what, and the events with their truth.
 #[derive(Clone, Debug)]
 pub struct Session {
     pub persona: Persona,
     pub device: Device,
+    pub integration: Integration,
     pub events: Vec<Labelled>,
 }
 
@@ -64,6 +67,8 @@ pub struct Session {
 const WEIGHTS: [u32; Persona::ALL.len()] = [10, 9, 6, 10, 12, 8, 10, 8, 7, 7, 7];
 /// Share of touch devices (about half of web traffic is mobile).
 const TOUCH: f64 = 0.45;
+/// Share of sessions reported by a customer's own integration instead of the tracker.
+const DIRECT: f64 = 0.25;
 /// Share of steps at which something unrelated happens.
 const NOISE: f64 = 0.08;
 /// The first session's start: 2025-05-04T10:00:00Z.
@@ -87,20 +92,21 @@ pub fn sessions(seed: u64, n: usize) -> Vec<Session> {
                 .map(|(p, _)| p)
                 .expect("the weights cover the range");
             let device = if rng.random_bool(TOUCH) { Device::Touch } else { Device::Mouse };
-            act(&mut rng, persona, device, T0 + i as i64 * 3_600_000)
+            let integration = if rng.random_bool(DIRECT) { Integration::Direct } else { Integration::Tracker };
+            act(&mut rng, persona, device, integration, T0 + i as i64 * 3_600_000)
         })
         .collect()
 }
 
-/// One session of `persona` on `device`, drawn from `seed`.
-pub fn session(seed: u64, persona: Persona, device: Device) -> Session {
-    act(&mut ChaCha8Rng::seed_from_u64(seed), persona, device, T0)
+/// One session of `persona` on `device`, reported by `integration`, drawn from `seed`.
+pub fn session(seed: u64, persona: Persona, device: Device, integration: Integration) -> Session {
+    act(&mut ChaCha8Rng::seed_from_u64(seed), persona, device, integration, T0)
 }
 
-fn act(rng: &mut ChaCha8Rng, persona: Persona, device: Device, start_ms: i64) -> Session {
-    let mut person = persona::Person::new(rng, device, start_ms, NOISE);
+fn act(rng: &mut ChaCha8Rng, persona: Persona, device: Device, integration: Integration, start_ms: i64) -> Session {
+    let mut person = persona::Person::new(rng, device, integration, start_ms, NOISE);
     person.act(persona);
-    Session { persona, device, events: person.finish() }
+    Session { persona, device, integration, events: person.finish() }
 }
 
 /// What `model` answers after each event of `session`, as ingestion would.

@@ -1,7 +1,7 @@
 //! The people: what each persona does, input by input, with timing noise. Where each behaviour
 //! comes from is in the module documentation of [`crate::simulate`].
 
-use super::tracker::{Device, Labelled, Tracker};
+use super::tracker::{Device, Integration, Labelled, Tracker};
 use crate::engine::Mood;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -82,8 +82,8 @@ pub struct Person<'r> {
 }
 
 impl<'r> Person<'r> {
-    pub fn new(rng: &'r mut ChaCha8Rng, device: Device, start_ms: i64, noise: f64) -> Self {
-        Self { tr: Tracker::new(device, start_ms), rng, noise }
+    pub fn new(rng: &'r mut ChaCha8Rng, device: Device, integration: Integration, start_ms: i64, noise: f64) -> Self {
+        Self { tr: Tracker::new(device, integration, start_ms), rng, noise }
     }
 
     pub fn touch(&self) -> bool {
@@ -236,6 +236,18 @@ impl<'r> Person<'r> {
         }
     }
 
+    /// A few fields filled without hesitation: `fields` (a range) of them, about `gap_ms` apart,
+    /// each with `keys` (a range) keystrokes.
+    fn brisk_fields(&mut self, fields: (usize, usize), gap_ms: f64, keys: (usize, usize)) {
+        for _ in 0..self.count(fields.0, fields.1) {
+            self.pause(gap_ms, 0.4);
+            self.tr.focus();
+            let keys = self.count(keys.0, keys.1);
+            self.type_value(keys);
+            self.tr.blur();
+        }
+    }
+
     /// Cart to payment form, briskly: the decisive part before trouble.
     fn checkout_lead_in(&mut self) {
         self.tr.truth(Mood::Decisive);
@@ -244,13 +256,7 @@ impl<'r> Person<'r> {
         self.tap_at((980.0, 620.0));
         self.pause(700.0, 0.3);
         self.tr.page_view("/checkout");
-        for _ in 0..self.count(1, 3) {
-            self.pause(900.0, 0.4);
-            self.tr.focus();
-            let keys = self.count(6, 18);
-            self.type_value(keys);
-            self.tr.blur();
-        }
+        self.brisk_fields((1, 3), 900.0, (6, 18));
     }
 
     /// Pressing pay and failing: errors, bursts of clicks on the dead button, back and retry.
@@ -383,13 +389,7 @@ impl<'r> Person<'r> {
         self.tap_at((980.0, 620.0));
         self.pause(600.0, 0.3);
         self.tr.page_view("/checkout");
-        for _ in 0..self.count(0, 3) {
-            self.pause(700.0, 0.4);
-            self.tr.focus();
-            let keys = self.count(5, 16);
-            self.type_value(keys);
-            self.tr.blur();
-        }
+        self.brisk_fields((0, 3), 700.0, (5, 16));
         self.pause(900.0, 0.4);
         self.tap_at((900.0, 640.0));
         self.pause(1_000.0, 0.4);

@@ -1,5 +1,5 @@
-//! What `/v1/tracker.js` sends for what a person does: the same thresholds and the same order,
-//! so the simulated streams are the streams the engine sees in production.
+//! What a page sends for what a person does: `/v1/tracker.js` with its thresholds and order, or
+//! a direct API integration that reports the contract's events its own way.
 
 use crate::engine::{Event, EventKind, Mood, ScrollDirection};
 
@@ -11,6 +11,40 @@ pub enum Device {
     Touch,
 }
 
+/// Who turns a person's inputs into events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Integration {
+    /// `/v1/tracker.js` with its defaults (README, "Add it to a web page").
+    Tracker,
+    /// A customer's own code calling the API, as the contract's examples do: one scroll event
+    /// per gesture, and shorter idle, hover and pause thresholds (its example reports a 4.5 s
+    /// idle).
+    Direct,
+}
+
+/// The thresholds an integration reports events by.
+struct Thresholds {
+    /// Scroll events at most this often while scrolling; `None`: one per gesture.
+    scroll_every_ms: Option<i64>,
+    input_pause_ms: i64,
+    idle_ms: i64,
+    hover_ms: i64,
+}
+
+impl Integration {
+    fn thresholds(self) -> Thresholds {
+        match self {
+            Self::Tracker => {
+                Thresholds { scroll_every_ms: Some(250), input_pause_ms: 2_000, idle_ms: 30_000, hover_ms: 1_500 }
+            }
+            Self::Direct => {
+                Thresholds { scroll_every_ms: None, input_pause_ms: 1_500, idle_ms: 4_000, hover_ms: 1_000 }
+            }
+        }
+    }
+}
+
 /// One event as sent, with what a person watching the session would call the moment.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Labelled {
@@ -20,19 +54,16 @@ pub struct Labelled {
     pub phase: usize,
 }
 
-/// The tracker's defaults (README, "Add it to a web page").
+/// Rules every integration shares: the published rage-click rule, and a backtrack after 200 px.
 const RAGE_CLICKS: usize = 3;
 const RAGE_MS: i64 = 1_000;
 const RAGE_PX: f64 = 30.0;
-const SCROLL_MS: i64 = 250;
 const BACKTRACK_PX: f64 = 200.0;
-const INPUT_PAUSE_MS: i64 = 2_000;
-const IDLE_MS: i64 = 30_000;
-const HOVER_MS: i64 = 1_500;
 
-/// The page's tracker, fed a person's inputs in time order.
+/// The page's event reporting, fed a person's inputs in time order.
 pub struct Tracker {
     pub device: Device,
+    limits: Thresholds,
     now: i64,
     truth: Mood,
     phase: usize,
@@ -45,9 +76,10 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(device: Device, start_ms: i64) -> Self {
+    pub fn new(device: Device, integration: Integration, start_ms: i64) -> Self {
         Self {
             device,
+            limits: integration.thresholds(),
             now: start_ms,
             truth: Mood::Neutral,
             phase: 0,
@@ -96,7 +128,7 @@ impl Tracker {
     /// Any input: reports the idle stretch it ends.
     fn activity(&mut self) {
         let gap = self.now - self.last_activity;
-        if gap >= IDLE_MS {
+        if gap >= self.limits.idle_ms {
             self.emit(Event::new(EventKind::Idle, self.now).lasting(gap as f64));
         }
         self.last_activity = self.now;
@@ -114,10 +146,12 @@ impl Tracker {
         }
     }
 
-    /// One scroll gesture of `dy` pixels (negative is up) over `duration_ms`: an event at most every
-    /// 250 ms with its speed, and a backtrack when it reverses a downward run of 200 px or more.
+    /// One scroll gesture of `dy` pixels (negative is up) over `duration_ms`: events with their
+    /// speed (the tracker's every 250 ms), and a backtrack when it reverses a downward run of
+    /// 200 px or more.
     pub fn scroll(&mut self, dy: f64, duration_ms: f64) {
-        let steps = ((duration_ms / SCROLL_MS as f64).ceil() as usize).max(1);
+        let every = self.limits.scroll_every_ms.map_or(duration_ms, |ms| ms as f64);
+        let steps = ((duration_ms / every).ceil() as usize).max(1);
         let step_ms = duration_ms / steps as f64;
         for _ in 0..steps {
             self.wait(step_ms);
@@ -148,7 +182,7 @@ impl Tracker {
     pub fn key(&mut self) {
         self.activity();
         if let Some(at) = self.typing_at
-            && self.now - at >= INPUT_PAUSE_MS
+            && self.now - at >= self.limits.input_pause_ms
         {
             self.emit(Event::new(EventKind::InputPause, self.now).lasting((self.now - at) as f64));
         }
@@ -174,7 +208,7 @@ impl Tracker {
         }
         self.activity();
         self.wait(ms);
-        if ms >= HOVER_MS as f64 {
+        if ms >= self.limits.hover_ms as f64 {
             self.emit(Event::new(EventKind::Hover, self.now).lasting(ms.round()));
         }
     }
@@ -201,7 +235,7 @@ impl Tracker {
     /// then nothing until they return.
     pub fn hidden(&mut self, ms: f64) {
         let gap = self.now - self.last_activity;
-        if gap >= IDLE_MS {
+        if gap >= self.limits.idle_ms {
             self.emit(Event::new(EventKind::Idle, self.now).lasting(gap as f64));
             self.last_activity = self.now;
         }
@@ -219,7 +253,7 @@ mod tests {
 
     #[test]
     fn three_quick_clicks_in_one_place_add_a_rage_click() {
-        let mut t = Tracker::new(Device::Mouse, 0);
+        let mut t = Tracker::new(Device::Mouse, Integration::Tracker, 0);
         for dx in [0.0, 5.0, 10.0] {
             t.wait(200.0);
             t.click(100.0 + dx, 100.0);
@@ -232,7 +266,7 @@ mod tests {
 
     #[test]
     fn scrolling_is_sampled_and_a_reversal_is_a_backtrack() {
-        let mut t = Tracker::new(Device::Touch, 0);
+        let mut t = Tracker::new(Device::Touch, Integration::Tracker, 0);
         t.scroll(600.0, 500.0);
         t.scroll(-300.0, 250.0);
         let events = t.into_events();
@@ -243,7 +277,7 @@ mod tests {
 
     #[test]
     fn silence_is_reported_when_input_resumes_and_pauses_when_typing_does() {
-        let mut t = Tracker::new(Device::Mouse, 0);
+        let mut t = Tracker::new(Device::Mouse, Integration::Tracker, 0);
         t.focus();
         t.type_keys(3, 150.0);
         t.wait(2_500.0);
@@ -260,8 +294,19 @@ mod tests {
     }
 
     #[test]
+    fn a_direct_integration_reports_a_gesture_once_and_short_idles() {
+        let mut t = Tracker::new(Device::Mouse, Integration::Direct, 0);
+        t.scroll(600.0, 500.0);
+        t.wait(4_500.0);
+        t.click(10.0, 10.0);
+        let got: Vec<_> = t.into_events().iter().map(|l| (l.event.kind, l.event.speed, l.event.duration_ms)).collect();
+        use EventKind::*;
+        assert_eq!(got, [(Scroll, Some(1200.0), None), (Idle, None, Some(4_500.0)), (Click, None, None)]);
+    }
+
+    #[test]
     fn touch_screens_never_hover() {
-        let mut t = Tracker::new(Device::Touch, 0);
+        let mut t = Tracker::new(Device::Touch, Integration::Tracker, 0);
         t.hover(3_000.0);
         assert!(t.into_events().is_empty());
     }
