@@ -29,6 +29,19 @@ fn engine(c: &mut Criterion) {
             criterion::BatchSize::SmallInput,
         )
     });
+    // The same work without the harness's per-iteration state copy: one long session, each
+    // iteration its next event (a mixed stream a second apart, so the window stays full).
+    let kinds = [EventKind::Click, EventKind::Scroll, EventKind::Hover, EventKind::Error, EventKind::RageClick];
+    let mut live = state.clone();
+    let mut n = 0i64;
+    c.bench_function("apply the next event of a live session, with its history record", |b| {
+        b.iter(|| {
+            n += 1;
+            let kind = kinds[n as usize % kinds.len()];
+            let event = Event::new(kind, T0 + 60_000 + n * 1_000).at(300.0, 200.0).lasting(1500.0);
+            apply_batch(&model, &mut live, black_box(std::slice::from_ref(&event)))
+        })
+    });
     c.bench_function("project at the latest event", |b| b.iter(|| project(&model, black_box(&state))));
     c.bench_function("project at a later instant", |b| {
         b.iter(|| project_at(&model, black_box(&state), T0 + 3_600_000))

@@ -68,6 +68,8 @@ fn params(m: &Model) -> Vec<(f64, Kind)> {
     for x in [s.clustered_click_share, s.scroll_up_backtrack_share, m.context.error_step, m.context.back_nav_step] {
         v.push((x, Kind::Signed));
     }
+    v.push((s.duration_factor_min, Kind::Signed));
+    v.push((s.duration_exponent, Kind::Signed));
     for x in [m.temperature, s.idle_ref_ms, s.hover_ref_ms, s.input_pause_ref_ms] {
         v.push((x.ln(), Kind::Scale));
     }
@@ -84,29 +86,29 @@ fn with_params(base: &Model, v: &[f64]) -> Model {
         rest = tail;
         head
     };
-    let mut dims = || Dims::from_column_slice(take(4));
     for d in m.impulse.iter_mut() {
-        *d = dims();
+        *d = Dims::from_column_slice(take(4));
     }
-    m.scaling.fast_scroll_impulse = dims();
+    m.scaling.fast_scroll_impulse = Dims::from_column_slice(take(4));
     for d in m.prototype[..Mood::COUNT - 1].iter_mut() {
-        *d = dims();
+        *d = Dims::from_column_slice(take(4));
     }
-    let [share, up, error, back] = dims().into();
-    let [t, idle, hover, pause] = dims().into();
-    m.half_life_s = dims().map(f64::exp);
+    let &[share, up, error, back, shortest, exponent, t, idle, hover, pause] = take(10) else { unreachable!() };
+    m.half_life_s = Dims::from_column_slice(take(4)).map(f64::exp);
     let s = &mut m.scaling;
     (s.clustered_click_share, s.scroll_up_backtrack_share) = (share, up);
     (m.context.error_step, m.context.back_nav_step) = (error, back);
     m.temperature = t.exp();
     (s.idle_ref_ms, s.hover_ref_ms, s.input_pause_ref_ms) = (idle.exp(), hover.exp(), pause.exp());
+    (s.duration_factor_min, s.duration_exponent) = (shortest, exponent);
     m
 }
 
 /// Where each number may move: an impulse or prototype number keeps the sign reasoning gave it
 /// and stays within 0.4 and 2.5 times its size (what a dimension means must not change: an error
 /// stays unpleasant and tense, a frustrated person tense); a number reasoning left near 0 (under
-/// 0.05) stays within ±0.1; time scales and the temperature within half and twice their start.
+/// 0.05) keeps its sign within 0.1 (within ±0.05 if it was 0); time scales and the temperature
+/// within half and twice their start.
 fn bounds(origin: &[(f64, Kind)]) -> Vec<(f64, f64)> {
     origin
         .iter()
@@ -116,7 +118,9 @@ fn bounds(origin: &[(f64, Kind)]) -> Vec<(f64, f64)> {
                 let (a, b) = (x * 0.4, (x * 2.5).clamp(-1.0, 1.0));
                 (a.min(b), a.max(b))
             }
-            Kind::Signed => (-0.1, 0.1),
+            Kind::Signed if x > 0.0 => (0.0, 0.1),
+            Kind::Signed if x < 0.0 => (-0.1, 0.0),
+            Kind::Signed => (-0.05, 0.05),
         })
         .collect()
 }
@@ -343,7 +347,7 @@ fn table(m: &Model) -> String {
     let (s, c, h) = (&m.scaling, &m.context, &m.half_life_s);
     out += &format!(
         "temperature: {}\nhalf_life_s: d({:.0}, {:.0}, {:.0}, {:.0})\n\
-         idle_ref_ms: {:.0}, hover_ref_ms: {:.0}, input_pause_ref_ms: {:.0}\n\
+         idle_ref_ms: {:.0}, hover_ref_ms: {:.0}, input_pause_ref_ms: {:.0}, duration_factor_min: {}, duration_exponent: {}\n\
          clustered_click_share: {:.2}, scroll_up_backtrack_share: {:.2}\n\
          error_step: {:.2}, back_nav_step: {:.2}\n",
         m.temperature,
@@ -354,6 +358,8 @@ fn table(m: &Model) -> String {
         s.idle_ref_ms,
         s.hover_ref_ms,
         s.input_pause_ref_ms,
+        s.duration_factor_min,
+        s.duration_exponent,
         s.clustered_click_share,
         s.scroll_up_backtrack_share,
         c.error_step,

@@ -196,7 +196,11 @@ pub struct SignalDetail {
 
 impl From<&Signal> for SignalDetail {
     fn from(s: &Signal) -> Self {
-        Self { id: s.id.as_str().to_owned(), strength: round4(s.strength), values: s.values.clone() }
+        Self {
+            id: s.id.as_str().to_owned(),
+            strength: round4(s.strength),
+            values: s.values.iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        }
     }
 }
 

@@ -135,7 +135,7 @@ pub use history::{HistoryRecord, apply_batch};
 pub use model::{Calibration, Context, Dims, Model, Models, Scaling, SignalRules};
 pub use mood::{Mood, SuggestedAction};
 pub use projection::{Projection, label_of, posterior, project, project_at};
-pub use signals::{Signal, SignalId};
+pub use signals::{Signal, SignalId, Values};
 pub use state::{AffectState, RecentEvent};
 pub use summary::summarize;
 

@@ -4,7 +4,6 @@ use super::event::EventKind;
 use super::model::{Dims, Model};
 use super::state::{AffectState, RecentEvent};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// Stable snake_case signal ids (part of the API).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -84,17 +83,84 @@ impl std::str::FromStr for SignalId {
 pub struct Signal {
     pub id: SignalId,
     pub strength: f64,
-    pub values: BTreeMap<String, f64>,
+    pub values: Values,
+}
+
+/// Most values any signal reports (`excessive_scrolling`'s four).
+const MAX_VALUES: usize = 4;
+
+/// Every name a signal's values use, so stored signals read back without allocating names.
+const VALUE_NAMES: [&str; 17] = [
+    "back_navs",
+    "backtracks",
+    "clustered_clicks",
+    "errors",
+    "events",
+    "fast_scrolls",
+    "gap_ms",
+    "idle_ms",
+    "longest_ms",
+    "needed",
+    "pauses",
+    "rage_clicks",
+    "revisits",
+    "scrolls",
+    "span_s",
+    "steps",
+    "window_s",
+];
+
+/// A signal's measurements by name, in name order: a JSON object on the wire and in storage.
+/// Held inline (a signal is built for every projection, and named values in a map cost an
+/// allocation each).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Values {
+    pairs: [(&'static str, f64); MAX_VALUES],
+    len: usize,
+}
+
+impl Values {
+    fn new(values: &[(&'static str, f64)]) -> Self {
+        let mut pairs = [("", 0.0); MAX_VALUES];
+        pairs[..values.len()].copy_from_slice(values);
+        pairs[..values.len()].sort_unstable_by_key(|p| p.0);
+        Self { pairs, len: values.len() }
+    }
+
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+        self.pairs[..self.len].iter().copied()
+    }
+}
+
+impl Serialize for Values {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Values {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let map = std::collections::BTreeMap::<String, f64>::deserialize(deserializer)?;
+        if map.len() > MAX_VALUES {
+            return Err(D::Error::invalid_length(map.len(), &"at most four signal values"));
+        }
+        let mut pairs = Vec::with_capacity(map.len());
+        for (name, value) in map {
+            let known = VALUE_NAMES.iter().find(|n| **n == name);
+            pairs.push((*known.ok_or_else(|| D::Error::unknown_field(&name, &VALUE_NAMES))?, value));
+        }
+        Ok(Self::new(&pairs))
+    }
 }
 
 impl Signal {
-    fn new(id: SignalId, strength: f64, values: &[(&str, f64)]) -> Self {
-        // Inserted one by one: collecting would first gather and sort them in a vector of its own.
-        let mut map = BTreeMap::new();
-        for (k, v) in values {
-            map.insert((*k).to_owned(), *v);
-        }
-        Self { id, strength: strength.clamp(0.0, 1.0), values: map }
+    pub(crate) fn new(id: SignalId, strength: f64, values: &[(&'static str, f64)]) -> Self {
+        Self { id, strength: strength.clamp(0.0, 1.0), values: Values::new(values) }
     }
 
     /// How much this signal supports `prototype`: strength times the cosine between the
@@ -241,14 +307,13 @@ pub fn detect(model: &Model, state: &AffectState, now_ms: i64) -> Vec<Signal> {
 /// The largest number of clicks within the rage window and radius of one another's first click.
 fn largest_click_cluster(model: &Model, events: &[RecentEvent]) -> usize {
     let s = &model.scaling;
-    let clicks: Vec<_> = events.iter().filter(|e| e.kind == EventKind::Click).collect();
-    clicks
-        .iter()
-        .enumerate()
-        .filter_map(|(i, first)| {
+    let clicks = |from: usize| events[from..].iter().filter(|e| e.kind == EventKind::Click);
+    (0..events.len())
+        .filter(|&i| events[i].kind == EventKind::Click)
+        .filter_map(|i| {
+            let first = &events[i];
             let (x, y) = (first.x?, first.y?);
-            let n = clicks[i..]
-                .iter()
+            let n = clicks(i)
                 .take_while(|c| c.ts_ms - first.ts_ms <= s.rage_window_ms)
                 .filter(|c| matches!((c.x, c.y), (Some(cx), Some(cy)) if s.within_rage_radius((cx, cy), (x, y))))
                 .count();
@@ -260,8 +325,16 @@ fn largest_click_cluster(model: &Model, events: &[RecentEvent]) -> usize {
 
 /// Page views that return to a page seen earlier in the window after visiting another (A → B → A).
 fn page_revisits(events: &[RecentEvent]) -> usize {
-    let pages: Vec<u64> = events.iter().filter(|e| e.kind == EventKind::PageView).filter_map(|e| e.page).collect();
-    (1..pages.len()).filter(|&i| pages[i] != pages[i - 1] && pages[..i - 1].contains(&pages[i])).count()
+    let pages = || events.iter().filter(|e| e.kind == EventKind::PageView).filter_map(|e| e.page);
+    let mut previous = None;
+    let mut revisits = 0;
+    for (i, page) in pages().enumerate() {
+        if previous.is_some_and(|p| p != page) && pages().take(i - 1).any(|p| p == page) {
+            revisits += 1;
+        }
+        previous = Some(page);
+    }
+    revisits
 }
 
 /// Events that show a person working with the page; anything else (idle, blur, an error, a rage
@@ -295,4 +368,35 @@ fn sustained_run(model: &Model, events: &[RecentEvent], now_ms: i64) -> Option<(
     }
     let span_s = (last.ts_ms - start) as f64 / 1000.0;
     (span_s >= r.sustained_span_s && n >= r.sustained_events).then_some((span_s, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_an_object_in_name_order_and_read_back() {
+        let v = Values::new(&[("window_s", 60.0), ("errors", 2.0)]);
+        let json = serde_json::to_string(&v).unwrap();
+        assert_eq!(json, r#"{"errors":2.0,"window_s":60.0}"#);
+        assert_eq!(serde_json::from_str::<Values>(&json).unwrap(), v);
+        assert_eq!((v.get("errors"), v.get("scrolls")), (Some(2.0), None));
+        assert!(serde_json::from_str::<Values>(r#"{"mystery":1.0}"#).is_err());
+    }
+
+    #[test]
+    fn revisits_count_returns_after_another_page() {
+        let view = |page| RecentEvent {
+            kind: EventKind::PageView,
+            ts_ms: 0,
+            x: None,
+            y: None,
+            duration_ms: None,
+            speed: None,
+            page: Some(page),
+        };
+        let pages: Vec<RecentEvent> = [1, 2, 1, 1, 3, 2, 2].map(view).into();
+        assert_eq!(page_revisits(&pages), 2);
+        assert_eq!(page_revisits(&pages[..2]), 0);
+    }
 }

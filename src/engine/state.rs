@@ -183,7 +183,10 @@ fn impulse_for(model: &Model, event: &Event, recent: &[RecentEvent]) -> (Dims, A
     };
     let duration = |ref_ms: f64| match event.duration_ms {
         Some(ms) => {
-            let f = (ms / ref_ms).sqrt().clamp(s.duration_factor_min, s.duration_factor_max);
+            let ratio = ms / ref_ms;
+            // `sqrt` where the model says 0.5: bit for bit what models before the exponent did.
+            let f = if s.duration_exponent == 0.5 { ratio.sqrt() } else { ratio.powf(s.duration_exponent) };
+            let f = f.clamp(s.duration_factor_min, s.duration_factor_max);
             (base * f, Amplifier::Duration(f))
         }
         None => (base, Amplifier::None),

@@ -25,7 +25,7 @@ fn duration(ms: f64) -> String {
 }
 
 fn value(s: &Signal, key: &str) -> f64 {
-    s.values.get(key).copied().unwrap_or(0.0)
+    s.values.get(key).unwrap_or(0.0)
 }
 
 /// What a person would say about the behaviour behind a signal.
@@ -89,14 +89,9 @@ pub fn summarize(p: &Projection, previous_session: Option<Mood>) -> String {
 mod tests {
     use super::*;
     use crate::engine::SuggestedAction;
-    use std::collections::BTreeMap;
 
-    fn signal(id: SignalId, values: &[(&str, f64)]) -> Signal {
-        Signal {
-            id,
-            strength: 1.0,
-            values: values.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect::<BTreeMap<_, _>>(),
-        }
+    fn signal(id: SignalId, values: &[(&'static str, f64)]) -> Signal {
+        Signal::new(id, 1.0, values)
     }
 
     fn projection(label: Mood, signals: Vec<Signal>) -> Projection {

@@ -50,6 +50,13 @@ fn measured_otherwise(version: &str, scenario: &str) -> Option<(super::Mood, sup
         ("session-2", "an error and a rage click after a quiet spell are a weak guess") => {
             Some((Mood::Frustrated, SuggestedAction::ShowLiveChat))
         }
+        // Read as disengaged, at a confidence under the exit offer's 0.45: on the simulator,
+        // disengaged answers on this little evidence (a few events, then minutes of silence)
+        // are right a quarter of the time — readers pausing between scrolls look the same to
+        // an integration that reports idle after 4 s.
+        ("session-2", "walked away from the page" | "came back from another tab and left again") => {
+            Some((Mood::Disengaged, SuggestedAction::NoAction))
+        }
         _ => None,
     }
 }
