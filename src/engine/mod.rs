@@ -94,17 +94,18 @@
 //! # Model versions
 //!
 //! The numbers quoted above are `session-1`'s, set by reasoning. `session-2`
-//! ([`Model::session_v2`]) keeps the mechanics and the meaning of every number (each keeps its
-//! sign, within 0.4–2.5× of its size) but is fitted to the behaviour simulator
-//! ([`crate::simulate`], `examples/fit_model.rs`, seed 1), and its confidence is calibrated: a
-//! monotone curve per label ([`Calibration`]) turns `π · evidence` into the share of such
-//! answers that are right, and the evidence rule's `neutral` reads the evidence alone. Its
-//! figures on held-out seeds are in `benches/MODEL.md`.
+//! ([`Model::session_v2`]) keeps the mechanics (plus a duration exponent: an idle report weighs
+//! in proportion to its length) and the sign of every number of size ≥ 0.05, within 0.4–2.5× of
+//! it, but is fitted to the behaviour simulator ([`crate::simulate`], `examples/fit_model.rs`,
+//! seed 1), and its confidence is calibrated: a monotone curve per label ([`Calibration`]) turns
+//! `π · evidence` into the share of such answers that are right, and the evidence rule's
+//! `neutral` reads the evidence alone. Its figures on held-out seeds, and why new sessions do not
+//! start under it yet, are in `benches/MODEL.md`.
 //!
 //! [`Models`] holds the current model per session and per person and every earlier one. A state
-//! keeps the version it started under (stored with it, and with every history row), so replacing
-//! the model never changes what a stored session answers: new sessions start under the current
-//! one; `--session-model` holds them on an earlier one. A person's model is still `user-1`.
+//! keeps the version it started under (stored with it, and with every history row), so changing
+//! the current model never changes what a stored session answers: new sessions start under the
+//! current one, which `--session-model` chooses. A person's model is still `user-1`.
 //!
 //! # Changing a number safely
 //!

@@ -573,6 +573,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn calibration_interpolates_stays_level_and_never_raises_below_its_data() {
+        let mut c = Calibration::default();
+        assert_eq!(c.confidence(Mood::Focused, false, 0.8, 0.5), 0.4);
+        c.by_label[Mood::Focused.index()] = vec![(0.4, 0.6), (0.8, 0.9)];
+        c.by_label[Mood::Neutral.index()] = vec![(0.4, 0.1)];
+        let focused = |raw| c.confidence(Mood::Focused, false, raw, 1.0);
+        assert!((focused(0.6) - 0.75).abs() < 1e-12);
+        assert_eq!((focused(0.95), focused(0.2), focused(0.0)), (0.9, 0.2, 0.0));
+        assert!((c.confidence(Mood::Neutral, false, 0.2, 1.0) - 0.05).abs() < 1e-12);
+        // No curve for the evidence rule: its answers read as any neutral answer.
+        assert!((c.confidence(Mood::Neutral, true, 0.5, 0.4) - 0.05).abs() < 1e-12);
+        c.insufficient = vec![(0.2, 1.0)];
+        assert_eq!(c.confidence(Mood::Neutral, true, 0.0, 0.3), 1.0);
+    }
+
+    #[test]
     fn the_rage_radius_is_hypots() {
         let s = &Model::default().scaling;
         assert_eq!(s.rage_radius_px, 30.0);
