@@ -200,6 +200,10 @@ fn main() {
         }
         None => origin.clone(),
     };
+    // A start outside the bounds (fitted under other ones) starts at their nearest point.
+    for (x, (lo, hi)) in best.iter_mut().zip(&limits) {
+        *x = x.clamp(*lo, *hi);
+    }
     let mut best_loss = objective(&best);
     eprintln!("start: loss {best_loss:.5}");
     let mut step: Vec<f64> = origin.iter().map(|_| 0.08).collect();

@@ -18,8 +18,8 @@ pub enum Integration {
     /// `/v1/tracker.js` with its defaults (README, "Add it to a web page").
     Tracker,
     /// A customer's own code calling the API, as the contract's examples do: one scroll event
-    /// per gesture, and shorter idle, hover and pause thresholds (its example reports a 4.5 s
-    /// idle).
+    /// per gesture, clicks without coordinates (rage clicks detected in the page, with them),
+    /// and shorter idle, hover and pause thresholds (its example reports a 4.5 s idle).
     Direct,
 }
 
@@ -30,17 +30,27 @@ struct Thresholds {
     input_pause_ms: i64,
     idle_ms: i64,
     hover_ms: i64,
+    /// Whether a `click` carries `x`, `y`.
+    click_coordinates: bool,
 }
 
 impl Integration {
     fn thresholds(self) -> Thresholds {
         match self {
-            Self::Tracker => {
-                Thresholds { scroll_every_ms: Some(250), input_pause_ms: 2_000, idle_ms: 30_000, hover_ms: 1_500 }
-            }
-            Self::Direct => {
-                Thresholds { scroll_every_ms: None, input_pause_ms: 1_500, idle_ms: 4_000, hover_ms: 1_000 }
-            }
+            Self::Tracker => Thresholds {
+                scroll_every_ms: Some(250),
+                input_pause_ms: 2_000,
+                idle_ms: 30_000,
+                hover_ms: 1_500,
+                click_coordinates: true,
+            },
+            Self::Direct => Thresholds {
+                scroll_every_ms: None,
+                input_pause_ms: 1_500,
+                idle_ms: 4_000,
+                hover_ms: 1_000,
+                click_coordinates: false,
+            },
         }
     }
 }
@@ -137,7 +147,8 @@ impl Tracker {
     pub fn click(&mut self, x: f64, y: f64) {
         self.activity();
         let t = self.now;
-        self.emit(Event::new(EventKind::Click, t).at(x, y));
+        let click = Event::new(EventKind::Click, t);
+        self.emit(if self.limits.click_coordinates { click.at(x, y) } else { click });
         self.clicks.retain(|&(ct, cx, cy)| t - ct <= RAGE_MS && (cx - x).abs() <= RAGE_PX && (cy - y).abs() <= RAGE_PX);
         self.clicks.push((t, x, y));
         if self.clicks.len() >= RAGE_CLICKS {
@@ -302,6 +313,14 @@ mod tests {
         let got: Vec<_> = t.into_events().iter().map(|l| (l.event.kind, l.event.speed, l.event.duration_ms)).collect();
         use EventKind::*;
         assert_eq!(got, [(Scroll, Some(1200.0), None), (Idle, None, Some(4_500.0)), (Click, None, None)]);
+        assert_eq!(click_x(Integration::Direct), None);
+        assert_eq!(click_x(Integration::Tracker), Some(10.0));
+    }
+
+    fn click_x(integration: Integration) -> Option<f64> {
+        let mut t = Tracker::new(Device::Mouse, integration, 0);
+        t.click(10.0, 10.0);
+        t.into_events()[0].event.x
     }
 
     #[test]

@@ -143,6 +143,29 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// A handful of plain clicks at a human pace, with no position, page or error to go on, is
+    /// no reason to interrupt anyone with a live chat. Held for the model new sessions start
+    /// under: session-2 fails it, which is why it is not that model yet (benches/MODEL.md).
+    #[test]
+    fn a_few_unhurried_clicks_never_ask_for_live_chat(gaps in proptest::collection::vec(1_500i64..8_000, 2..6)) {
+        for model in [&Models::default().session] {
+            let mut t = T0;
+            let mut events = vec![Event::new(EventKind::Click, t)];
+            for gap in &gaps {
+                t += gap;
+                events.push(Event::new(EventKind::Click, t));
+            }
+            let mut state = AffectState::new(model);
+            for r in apply_batch(model, &mut state, &events) {
+                prop_assert_ne!(r.action, crate::engine::SuggestedAction::ShowLiveChat, "{} {:?}", model.version, gaps);
+            }
+        }
+    }
+}
+
 #[test]
 fn confidence_is_zero_with_no_events() {
     let model = Model::session_v1();
