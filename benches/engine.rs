@@ -1,7 +1,7 @@
 //! Engine costs: applying one event to a warm state, and one projection.
 //! `cargo bench --bench engine`
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use moodring::engine::{AffectState, Event, EventKind, Model, apply_batch, project, project_at};
 use std::hint::black_box;
 
@@ -52,4 +52,16 @@ fn engine(c: &mut Criterion) {
 }
 
 criterion_group!(benches, engine);
-criterion_main!(benches);
+
+/// As the server runs (`src/main.rs`): without it, glibc's sliding mmap threshold hands the
+/// harness's batches of state copies fresh pages each time, and page faults were most of the
+/// first bench's time.
+fn main() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any thread is started.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+    benches();
+    criterion::Criterion::default().configure_from_args().final_summary();
+}

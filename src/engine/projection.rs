@@ -97,5 +97,9 @@ fn rank(model: &Model, fired: Vec<Signal>, label: Mood) -> Vec<Signal> {
         .collect();
     // Stable: equal drives keep the SignalId order `detect` produced.
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    scored.into_iter().map(|(_, s)| s).collect()
+    // Into a vector of their own size: collecting would keep `scored`'s allocation, room for
+    // every signal, in each history record.
+    let mut ranked = Vec::with_capacity(scored.len());
+    ranked.extend(scored.into_iter().map(|(_, s)| s));
+    ranked
 }

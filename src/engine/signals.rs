@@ -181,7 +181,7 @@ pub fn detect(model: &Model, state: &AffectState, now_ms: i64) -> Vec<Signal> {
         &ev[ev.partition_point(|e| e.ts_ms < from)..]
     };
     let count = |events: &[RecentEvent], kind: EventKind| events.iter().filter(|e| e.kind == kind).count();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(SignalId::ALL.len());
 
     let recent = since(r.recent_s);
     let rage = count(recent, EventKind::RageClick);
