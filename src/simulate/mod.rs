@@ -4,8 +4,9 @@
 //! each person acts input by input with log-normal timing noise (human response and reading
 //! times are right-skewed), and [`tracker::Tracker`] turns those inputs into the events
 //! `/v1/tracker.js` would send, with its thresholds — or, for a quarter of the sessions, the
-//! events a customer's own integration sends (one scroll event per gesture, idle reported after
-//! 4 s as in the contract's example, shorter hover and pause thresholds). Each event carries what a person watching would call that moment (its truth),
+//! events a customer's own integration sends (one scroll event per gesture, clicks without
+//! coordinates, idle reported after 4 s as in the contract's example, shorter hover and pause
+//! thresholds). Each event carries what a person watching would call that moment (its truth),
 //! and the first two events of a session are `neutral`: the contract's "insufficient events".
 //! [`metrics::evaluate`] reads every session with a [`Model`] exactly as ingestion does (one
 //! projection per event) and scores the answers. `cargo run --release --example simulate` prints
