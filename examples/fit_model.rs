@@ -11,35 +11,30 @@
 //! what macro-F1 rewards. Prints the fitted table; report it on another seed with
 //! `--example simulate`.
 
+use clap::Parser;
 use moodring::engine::{AffectState, Calibration, Dims, Model, Models, Mood, posterior};
 use moodring::simulate::{Session, read, sessions};
 
+/// Fits a session model's numbers to simulated sessions.
+#[derive(Parser)]
 struct Args {
+    /// The simulator's seed to fit on.
+    #[arg(long, default_value_t = 1)]
     seed: u64,
+    #[arg(long, default_value_t = 1_200)]
     sessions: usize,
+    /// Rounds over every number (0: only calibrate the start).
+    #[arg(long, default_value_t = 40)]
     sweeps: usize,
-    from: String,
-    out: Option<String>,
+    /// The model whose numbers set the bounds (default: the current one).
+    #[arg(long)]
+    from: Option<String>,
+    /// A model's JSON file to start from instead of `--from`.
+    #[arg(long)]
     start: Option<String>,
-}
-
-fn args() -> Args {
-    let mut a =
-        Args { seed: 1, sessions: 1_200, sweeps: 40, from: Models::default().session.version, out: None, start: None };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
-        match flag.as_str() {
-            "--seed" => a.seed = value.parse().expect("--seed N"),
-            "--sessions" => a.sessions = value.parse().expect("--sessions N"),
-            "--sweeps" => a.sweeps = value.parse().expect("--sweeps N"),
-            "--from" => a.from = value,
-            "--out" => a.out = Some(value),
-            "--start" => a.start = Some(value),
-            _ => panic!("unknown flag {flag}"),
-        }
-    }
-    a
+    /// Where to write the fitted model as JSON.
+    #[arg(long)]
+    out: Option<String>,
 }
 
 /// One scored answer to fit: the event's position in its session, and the truth.
@@ -164,10 +159,11 @@ fn loss(model: &Model, sessions: &[Session], targets: &[Vec<Target>], weights: &
 }
 
 fn main() {
-    let a = args();
+    let a = Args::parse();
     let models = Models::default();
-    assert!(models.knows_session(&a.from), "no session model {}", a.from);
-    let start = models.session_for(&a.from).clone();
+    let from = a.from.as_deref().unwrap_or(&models.session.version);
+    assert!(models.knows_session(from), "no session model {from}");
+    let start = models.session_for(from).clone();
     let sessions = sessions(a.seed, a.sessions);
     // The answers that count, from events the evidence rule does not already answer `neutral`.
     let targets: Vec<Vec<Target>> = sessions

@@ -10,6 +10,7 @@
 //! as a replica's cache refreshes. Regret is expected regret: the best eligible action's true
 //! rate minus the chosen one's, summed over sessions (the oracle's is 0).
 
+use clap::Parser;
 use moodring::engine::{Model, Mood, SignalId, SuggestedAction};
 use moodring::interventions::{Arm, Context, Policy, Settings, SettingsPatch};
 use rand::rngs::StdRng;
@@ -36,25 +37,16 @@ fn world() -> Vec<(Context, f64, [f64; 5])> {
     ]
 }
 
+/// The intervention policy against simulated users.
+#[derive(Parser)]
 struct Args {
+    #[arg(long, default_value_t = 1)]
     seed: u64,
+    #[arg(long, default_value_t = 10_000)]
     sessions: usize,
+    /// The policy's exploration floor, 0–0.5.
+    #[arg(long, default_value_t = 0.05)]
     exploration: f64,
-}
-
-fn args() -> Args {
-    let mut a = Args { seed: 1, sessions: 10_000, exploration: 0.05 };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
-        match flag.as_str() {
-            "--seed" => a.seed = value.parse().expect("--seed N"),
-            "--sessions" => a.sessions = value.parse().expect("--sessions N"),
-            "--exploration" => a.exploration = value.parse().expect("--exploration 0–0.5"),
-            _ => panic!("unknown flag {flag}"),
-        }
-    }
-    a
 }
 
 const REBUILD_EVERY: usize = 50;
@@ -62,7 +54,7 @@ const FEEDBACK_SHARE: f64 = 0.5;
 const CHECKPOINTS: [usize; 5] = [500, 1_000, 2_000, 5_000, 10_000];
 
 fn main() {
-    let args = args();
+    let args = Args::parse();
     let model = Model::session_v1();
     let world = world();
     let mut rng = StdRng::seed_from_u64(args.seed);

@@ -8,42 +8,34 @@
 //! (as `--example fit_model -- --out` writes). `--json` ends the output with one JSON object
 //! on its last line. What the personas do and where it comes from: `src/simulate/mod.rs`.
 
+use clap::Parser;
 use moodring::engine::{Model, Models, Mood, SuggestedAction};
 use moodring::simulate::{Report, Session, evaluate, metrics, read, sessions, stability};
 
+/// Model quality on simulated sessions.
+#[derive(Parser)]
 struct Args {
+    /// The simulator's seed (session-2 was fitted on 1).
+    #[arg(long, default_value_t = 1)]
     seed: u64,
+    #[arg(long, default_value_t = 3_000)]
     sessions: usize,
+    /// A session model's version, or a model's JSON file (default: the current model).
+    #[arg(long)]
     model: Option<String>,
+    /// Perturbed copies of the model for the stability figures (0: none).
+    #[arg(long, default_value_t = 8)]
     stability: usize,
+    /// End with the figures as one JSON object on the last line.
+    #[arg(long)]
     json: bool,
     /// Print this many calm sessions that were offered live chat, event by event.
+    #[arg(long, default_value_t = 0)]
     false_alarms: usize,
 }
 
-fn args() -> Args {
-    let mut a = Args { seed: 1, sessions: 3_000, model: None, stability: 8, json: false, false_alarms: 0 };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--json" {
-            a.json = true;
-            continue;
-        }
-        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
-        match flag.as_str() {
-            "--seed" => a.seed = value.parse().expect("--seed N"),
-            "--sessions" => a.sessions = value.parse().expect("--sessions N"),
-            "--model" => a.model = Some(value),
-            "--stability" => a.stability = value.parse().expect("--stability RUNS"),
-            "--false-alarms" => a.false_alarms = value.parse().expect("--false-alarms N"),
-            _ => panic!("unknown flag {flag}"),
-        }
-    }
-    a
-}
-
 fn main() {
-    let a = args();
+    let a = Args::parse();
     let models = Models::default();
     let model: Model = match &a.model {
         None => models.session.clone(),

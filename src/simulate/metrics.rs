@@ -104,7 +104,21 @@ pub struct Report {
 
 /// Scores `model` on `sessions`.
 pub fn evaluate(model: &Model, sessions: &[Session]) -> Report {
-    let points: Vec<Vec<Point>> = sessions.iter().enumerate().map(|(i, s)| read(model, i, s)).collect();
+    report(model, sessions, &answers(model, sessions))
+}
+
+/// What `model` answers after every event of every session.
+fn answers(model: &Model, sessions: &[Session]) -> Vec<Vec<Point>> {
+    sessions.iter().enumerate().map(|(i, s)| read(model, i, s)).collect()
+}
+
+/// The labels of the scored answers, in order.
+fn scored_labels(points: &[Vec<Point>]) -> Vec<Mood> {
+    points.iter().flatten().filter(|p| p.scored).map(|p| p.label).collect()
+}
+
+/// The figures of `model`'s `points` on `sessions`.
+fn report(model: &Model, sessions: &[Session], points: &[Vec<Point>]) -> Report {
     let scored: Vec<&Point> = points.iter().flatten().filter(|p| p.scored).collect();
     let confusion = confusion(&scored);
     let per_label = per_label(&confusion);
@@ -114,7 +128,7 @@ pub fn evaluate(model: &Model, sessions: &[Session]) -> Report {
     let reliability = reliability(&scored);
     let ece = reliability.iter().map(|b| b.answers as f64 * (b.accuracy - b.mean_confidence).abs()).sum::<f64>()
         / scored.len().max(1) as f64;
-    let detect = detection_delays(&points);
+    let detect = detection_delays(points);
     let calm: Vec<usize> = (0..sessions.len()).filter(|&i| !sessions[i].persona.troubled()).collect();
     let false_alarms =
         calm.iter().filter(|&&i| points[i].iter().any(|p| p.action == SuggestedAction::ShowLiveChat)).count();
@@ -134,7 +148,7 @@ pub fn evaluate(model: &Model, sessions: &[Session]) -> Report {
         frustration_detected: ratio(detect.iter().filter(|d| d.is_finite()).count(), detect.len()),
         false_live_chat_rate: ratio(false_alarms, calm.len()),
         calm_sessions: calm.len(),
-        per_persona: per_persona(sessions, &points),
+        per_persona: per_persona(sessions, points),
         final_accuracy: ratio(finals.iter().filter(|p| p.correct()).count(), finals.len()),
         stability: None,
     }
@@ -242,13 +256,7 @@ fn per_persona(sessions: &[Session], points: &[Vec<Point>]) -> Vec<PerPersona> {
 pub fn stability(model: &Model, sessions: &[Session], runs: usize, seed: u64) -> Stability {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let base: Vec<Mood> = sessions
-        .iter()
-        .enumerate()
-        .flat_map(|(i, s)| read(model, i, s))
-        .filter(|p| p.scored)
-        .map(|p| p.label)
-        .collect();
+    let base = scored_labels(&answers(model, sessions));
     let mut agreements = Vec::new();
     let mut f1s = Vec::new();
     for _ in 0..runs {
@@ -258,15 +266,10 @@ pub fn stability(model: &Model, sessions: &[Session], runs: usize, seed: u64) ->
         m.prototype.iter_mut().flat_map(|v| v.iter_mut()).for_each(&mut jiggle);
         m.half_life_s.iter_mut().for_each(&mut jiggle);
         jiggle(&mut m.evidence_half_life_s);
-        let labels: Vec<Mood> = sessions
-            .iter()
-            .enumerate()
-            .flat_map(|(i, s)| read(&m, i, s))
-            .filter(|p| p.scored)
-            .map(|p| p.label)
-            .collect();
+        let points = answers(&m, sessions);
+        let labels = scored_labels(&points);
         agreements.push(ratio(base.iter().zip(&labels).filter(|(a, b)| a == b).count(), base.len()));
-        f1s.push(evaluate(&m, sessions).macro_f1);
+        f1s.push(report(&m, sessions, &points).macro_f1);
     }
     let fold = |v: &[f64], f: fn(f64, f64) -> f64, init: f64| v.iter().copied().fold(init, f);
     Stability {

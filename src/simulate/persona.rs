@@ -210,8 +210,7 @@ impl<'r> Person<'r> {
             Persona::FocusedFormFiller => {
                 self.tr.truth(Mood::Focused);
                 self.tr.page_view("/application");
-                let fields = self.count(8, 18);
-                self.focused_form(fields);
+                self.focused_form(8, 18);
             }
             Persona::TooLittleData => self.too_little_data(),
             Persona::ReaderHitsErrors => {
@@ -221,13 +220,11 @@ impl<'r> Person<'r> {
             Persona::FormFillerGetsStuck => {
                 self.tr.truth(Mood::Focused);
                 self.tr.page_view("/application");
-                let before = self.count(5, 9);
-                self.focused_form(before);
+                self.focused_form(5, 9);
                 self.tr.truth(Mood::Confused);
                 self.confused_in_form(2, 3);
                 self.tr.truth(Mood::Focused);
-                let after = self.count(5, 9);
-                self.focused_form(after);
+                self.focused_form(5, 9);
             }
             Persona::ReaderWalksAway => {
                 self.relaxed_reader(60_000.0, 180_000.0);
@@ -463,8 +460,8 @@ impl<'r> Person<'r> {
 
     /// A long form, field after field: focus, steady typing with the odd short think, leave the
     /// field, tick a box, scroll on to the next section.
-    fn focused_form(&mut self, fields: usize) {
-        for f in 0..fields {
+    fn focused_form(&mut self, min_fields: usize, max_fields: usize) {
+        for f in 0..self.count(min_fields, max_fields) {
             self.pause(900.0, 0.4);
             self.tr.focus();
             let keys = self.count(4, 30);
