@@ -76,21 +76,21 @@ fn trigger_reason(kind: EventKind, step: &Step) -> String {
             s.push(')');
         }
         Amplifier::ScrollUp => s.push_str(" upward, a partial backtrack,"),
-        Amplifier::ClickCluster(n) => _ = write!(s, ", the {} in a tight burst, read as a rage click,", ordinal(n)),
+        Amplifier::ClickCluster(n) => _ = write!(s, ", the {n}{} in a tight burst, read as a rage click,", ordinal(n)),
         Amplifier::Repeat(n, f) => {
-            _ = write!(s, ", the {} in quick succession (×", ordinal(n));
+            _ = write!(s, ", the {n}{} in quick succession (×", ordinal(n));
             push_fixed(&mut s, f, 1);
             s.push_str("),");
         }
     }
-    let mut moved: Vec<(usize, f64)> = (0..4).map(|i| (i, step.delta[i])).filter(|(_, v)| v.abs() >= 0.005).collect();
+    let mut moved: [(usize, f64); 4] = std::array::from_fn(|i| (i, step.delta[i]));
     moved.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
-    moved.truncate(2);
-    if moved.is_empty() {
+    let moved = moved.iter().take(2).take_while(|(_, v)| v.abs() >= 0.005);
+    if moved.clone().next().is_none() {
         s.push_str(" barely moved the state.");
         return s;
     }
-    for (n, (i, v)) in moved.iter().enumerate() {
+    for (n, (i, v)) in moved.enumerate() {
         let verb = if *v > 0.0 { "raised" } else { "lowered" };
         let joiner = if n == 0 { " " } else { " and " };
         for part in [joiner, verb, " ", DIM_NAMES[*i], " by "] {
@@ -129,15 +129,15 @@ fn push_fixed(s: &mut String, x: f64, decimals: u32) {
     _ = write!(s, "{frac}");
 }
 
-fn ordinal(n: usize) -> String {
-    let suffix = match (n % 10, n % 100) {
+/// The suffix of an ordinal number: "st" for 1, "th" for 11.
+fn ordinal(n: usize) -> &'static str {
+    match (n % 10, n % 100) {
         (_, 11..=13) => "th",
         (1, _) => "st",
         (2, _) => "nd",
         (3, _) => "rd",
         _ => "th",
-    };
-    format!("{n}{suffix}")
+    }
 }
 
 #[cfg(test)]
@@ -168,13 +168,13 @@ mod tests {
         );
         let still = Step { delta: Dims::zeros(), amplifier: Amplifier::None };
         assert_eq!(trigger_reason(EventKind::Click, &still), "A click barely moved the state.");
-        assert_eq!(ordinal(11), "11th");
+        assert_eq!(ordinal(11), "th");
         for x in [0.0, 0.005, 0.125, 0.375, 0.625, 0.875, 1.125, 0.015, 0.994999, 0.995, 1.0, 2.0, 0.05, 0.25, 0.35] {
             let (mut two, mut one) = (String::new(), String::new());
             push_fixed(&mut two, x, 2);
             push_fixed(&mut one, x, 1);
             assert_eq!((two, one), (format!("{x:.2}"), format!("{x:.1}")), "{x}");
         }
-        assert_eq!(ordinal(23), "23rd");
+        assert_eq!(ordinal(23), "rd");
     }
 }

@@ -85,21 +85,19 @@ fn finish(model: &Model, state: &AffectState, posterior: [f64; Mood::COUNT], lab
 
 /// Keeps the signals that support `label` (all of them for `neutral`), strongest support first;
 /// `insufficient_data` always leads when it fired.
-fn rank(model: &Model, fired: Vec<Signal>, label: Mood) -> Vec<Signal> {
+fn rank(model: &Model, fired: signals::Fired, label: Mood) -> Vec<Signal> {
     let prototype = model.prototype(label);
-    let mut scored: Vec<(f64, Signal)> = fired
-        .into_iter()
-        .map(|s| {
-            let drive = if s.id == SignalId::InsufficientData { f64::INFINITY } else { s.drive(model, &prototype) };
-            (drive, s)
-        })
-        .filter(|(drive, _)| label == Mood::Neutral || *drive > 0.0)
-        .collect();
+    let mut scored = [(0.0, 0); SignalId::ALL.len()];
+    let mut kept = 0;
+    let fired = fired.as_slice();
+    for (i, s) in fired.iter().enumerate() {
+        let drive = if s.id == SignalId::InsufficientData { f64::INFINITY } else { s.drive(model, &prototype) };
+        if label == Mood::Neutral || drive > 0.0 {
+            scored[kept] = (drive, i);
+            kept += 1;
+        }
+    }
     // Stable: equal drives keep the SignalId order `detect` produced.
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    // Into a vector of their own size: collecting would keep `scored`'s allocation, room for
-    // every signal, in each history record.
-    let mut ranked = Vec::with_capacity(scored.len());
-    ranked.extend(scored.into_iter().map(|(_, s)| s));
-    ranked
+    scored[..kept].sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored[..kept].iter().map(|&(_, i)| fired[i]).collect()
 }

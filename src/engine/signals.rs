@@ -79,7 +79,7 @@ impl std::str::FromStr for SignalId {
 }
 
 /// A signal that fired, how strongly (0–1), and the values that fired it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Signal {
     pub id: SignalId,
     pub strength: f64,
@@ -172,20 +172,119 @@ impl Signal {
     }
 }
 
+/// What the rules count, each within its own window ending at `now_ms`, gathered in one pass
+/// over the remembered events: a pass per count was most of the cost of projecting a state.
+#[derive(Default)]
+struct Tally {
+    /// Within `recent_s`.
+    rage_clicks: usize,
+    errors: usize,
+    pauses: usize,
+    longest_pause_ms: f64,
+    /// Within `nav_loop_window_s`.
+    back_navs: usize,
+    /// Within `scroll_window_s`.
+    scrolls: usize,
+    fast_scrolls: usize,
+    backtracks: usize,
+    /// Within `idle_window_s`: the longest idle period reported.
+    reported_idle_ms: f64,
+    /// Within `rapid_progress_window_s`.
+    steps: usize,
+    setbacks: usize,
+    /// Over every remembered event: the longest gap not explained by an idle report at its end.
+    gap_ms: i64,
+}
+
+impl Tally {
+    fn of(model: &Model, events: &[RecentEvent], now_ms: i64) -> Self {
+        let (r, s) = (&model.signals, &model.scaling);
+        let from = |window_s: f64| now_ms - (window_s * 1000.0) as i64;
+        let recent = from(r.recent_s);
+        let (nav, scroll, idle, progress) = (
+            from(r.nav_loop_window_s),
+            from(r.scroll_window_s),
+            from(r.idle_window_s),
+            from(r.rapid_progress_window_s),
+        );
+        let mut t = Self::default();
+        let mut previous_ts = None;
+        for e in events {
+            let ts = e.ts_ms;
+            if let Some(p) = previous_ts
+                && e.kind != EventKind::Idle
+            {
+                t.gap_ms = t.gap_ms.max(ts - p);
+            }
+            previous_ts = Some(ts);
+            let setback =
+                matches!(e.kind, EventKind::BackNav | EventKind::Error | EventKind::Backtrack | EventKind::RageClick);
+            if setback && ts >= progress {
+                t.setbacks += 1;
+            }
+            match (e.kind, e.duration_ms) {
+                (EventKind::RageClick, _) if ts >= recent => t.rage_clicks += 1,
+                (EventKind::Error, _) if ts >= recent => t.errors += 1,
+                (EventKind::BackNav, _) if ts >= nav => t.back_navs += 1,
+                (EventKind::Backtrack, _) if ts >= scroll => t.backtracks += 1,
+                (EventKind::Scroll, _) if ts >= scroll => {
+                    t.scrolls += 1;
+                    if e.speed.is_some_and(|v| v >= s.fast_scroll_px_s) {
+                        t.fast_scrolls += 1;
+                    }
+                }
+                (EventKind::Hover, Some(ms)) if ms >= r.hesitation_hover_ms && ts >= recent => t.pause(ms),
+                (EventKind::InputPause, Some(ms)) if ms >= r.hesitation_pause_ms && ts >= recent => t.pause(ms),
+                (EventKind::Idle, Some(ms)) if ts >= idle => t.reported_idle_ms = t.reported_idle_ms.max(ms),
+                (EventKind::PageView | EventKind::Focus, _) if ts >= progress => t.steps += 1,
+                _ => {}
+            }
+        }
+        t
+    }
+
+    fn pause(&mut self, ms: f64) {
+        self.pauses += 1;
+        self.longest_pause_ms = self.longest_pause_ms.max(ms);
+    }
+}
+
+/// The signals that fired, at most one of each, in [`SignalId`] order. Held inline: detection
+/// runs for every event, and its result is ranked into a vector of its own size anyway.
+pub struct Fired {
+    slots: [Signal; SignalId::ALL.len()],
+    len: usize,
+}
+
+impl Fired {
+    fn new() -> Self {
+        let unused = Signal { id: SignalId::InsufficientData, strength: 0.0, values: Values::new(&[]) };
+        Self { slots: [unused; SignalId::ALL.len()], len: 0 }
+    }
+
+    fn push(&mut self, signal: Signal) {
+        self.slots[self.len] = signal;
+        self.len += 1;
+    }
+
+    pub fn as_slice(&self) -> &[Signal] {
+        &self.slots[..self.len]
+    }
+}
+
 /// Every signal that fires for `state` evaluated at `now_ms`, in [`SignalId`] order.
-pub fn detect(model: &Model, state: &AffectState, now_ms: i64) -> Vec<Signal> {
+pub fn detect(model: &Model, state: &AffectState, now_ms: i64) -> Fired {
     let r = &model.signals;
     let ev = &state.recent;
     let since = |window_s: f64| -> &[RecentEvent] {
         let from = now_ms - (window_s * 1000.0) as i64;
         &ev[ev.partition_point(|e| e.ts_ms < from)..]
     };
-    let count = |events: &[RecentEvent], kind: EventKind| events.iter().filter(|e| e.kind == kind).count();
-    let mut out = Vec::with_capacity(SignalId::ALL.len());
+    let t = Tally::of(model, ev, now_ms);
+    let mut out = Fired::new();
 
-    let recent = since(r.recent_s);
-    let rage = count(recent, EventKind::RageClick);
-    let cluster = largest_click_cluster(model, recent);
+    let rage = t.rage_clicks;
+    let cluster = largest_click_cluster(model, since(r.recent_s));
     if rage > 0 || cluster >= model.scaling.rage_clicks {
         let clustered = if cluster >= model.scaling.rage_clicks { cluster } else { 0 };
         let strength = (rage as f64 + clustered as f64 / 3.0) / 2.0;
@@ -196,51 +295,34 @@ pub fn detect(model: &Model, state: &AffectState, now_ms: i64) -> Vec<Signal> {
         ));
     }
 
-    let errors = count(recent, EventKind::Error);
-    if errors == 1 {
+    if t.errors == 1 {
         out.push(Signal::new(SignalId::ErrorEncountered, 0.5, &[("errors", 1.0), ("window_s", r.recent_s)]));
-    } else if errors >= 2 {
+    } else if t.errors >= 2 {
         out.push(Signal::new(
             SignalId::RepeatedErrors,
-            errors as f64 / 3.0,
-            &[("errors", errors as f64), ("window_s", r.recent_s)],
+            t.errors as f64 / 3.0,
+            &[("errors", t.errors as f64), ("window_s", r.recent_s)],
         ));
     }
 
-    let nav = since(r.nav_loop_window_s);
-    let back_navs = count(nav, EventKind::BackNav);
-    let revisits = page_revisits(nav);
-    if back_navs >= r.nav_loop_back_navs || revisits > 0 {
+    let revisits = page_revisits(since(r.nav_loop_window_s));
+    if t.back_navs >= r.nav_loop_back_navs || revisits > 0 {
         out.push(Signal::new(
             SignalId::NavigationLoop,
-            (back_navs + revisits) as f64 / 3.0,
-            &[("back_navs", back_navs as f64), ("revisits", revisits as f64), ("window_s", r.nav_loop_window_s)],
+            (t.back_navs + revisits) as f64 / 3.0,
+            &[("back_navs", t.back_navs as f64), ("revisits", revisits as f64), ("window_s", r.nav_loop_window_s)],
         ));
     }
 
-    let (pauses, longest) = recent
-        .iter()
-        .filter_map(|e| match (e.kind, e.duration_ms) {
-            (EventKind::Hover, Some(ms)) if ms >= r.hesitation_hover_ms => Some(ms),
-            (EventKind::InputPause, Some(ms)) if ms >= r.hesitation_pause_ms => Some(ms),
-            _ => None,
-        })
-        .fold((0, 0.0), |(n, longest), ms| (n + 1, f64::max(longest, ms)));
-    if pauses > 0 {
+    if t.pauses > 0 {
         out.push(Signal::new(
             SignalId::Hesitation,
-            pauses as f64 / 2.0,
-            &[("pauses", pauses as f64), ("longest_ms", longest)],
+            t.pauses as f64 / 2.0,
+            &[("pauses", t.pauses as f64), ("longest_ms", t.longest_pause_ms)],
         ));
     }
 
-    let scrolling = since(r.scroll_window_s);
-    let scrolls = count(scrolling, EventKind::Scroll);
-    let fast = scrolling
-        .iter()
-        .filter(|e| e.kind == EventKind::Scroll && e.speed.is_some_and(|v| v >= model.scaling.fast_scroll_px_s))
-        .count();
-    let backtracks = count(scrolling, EventKind::Backtrack);
+    let (scrolls, fast, backtracks) = (t.scrolls, t.fast_scrolls, t.backtracks);
     if scrolls >= r.excessive_scrolls || fast >= r.excessive_fast_scrolls || backtracks >= r.excessive_backtracks {
         out.push(Signal::new(
             SignalId::ExcessiveScrolling,
@@ -255,34 +337,24 @@ pub fn detect(model: &Model, state: &AffectState, now_ms: i64) -> Vec<Signal> {
     }
 
     // Silence since the last event is idleness too, for reads at a later instant.
-    let reported_idle = since(r.idle_window_s)
-        .iter()
-        .filter(|e| e.kind == EventKind::Idle)
-        .filter_map(|e| e.duration_ms)
-        .fold(0.0, f64::max);
     let silent_ms = state.last_interaction_at_ms.map_or(0.0, |t| (now_ms - t).max(0) as f64);
-    let idle_ms = reported_idle.max(silent_ms);
+    let idle_ms = t.reported_idle_ms.max(silent_ms);
     if idle_ms >= r.prolonged_idle_ms {
         out.push(Signal::new(SignalId::ProlongedIdle, idle_ms / 120_000.0, &[("idle_ms", idle_ms)]));
     }
 
     // A long gap with no events, not explained by an idle report at its end: the page was
     // most likely in a background tab.
-    let gap_ms =
-        ev.windows(2).filter(|w| w[1].kind != EventKind::Idle).map(|w| w[1].ts_ms - w[0].ts_ms).max().unwrap_or(0)
-            as f64;
+    let gap_ms = t.gap_ms as f64;
     if gap_ms >= r.tab_hidden_gap_s * 1000.0 {
         out.push(Signal::new(SignalId::TabHidden, gap_ms / 300_000.0, &[("gap_ms", gap_ms)]));
     }
 
-    let progress = since(r.rapid_progress_window_s);
-    let setbacks = [EventKind::BackNav, EventKind::Error, EventKind::Backtrack, EventKind::RageClick];
-    let steps = progress.iter().filter(|e| matches!(e.kind, EventKind::PageView | EventKind::Focus)).count();
-    if steps >= r.rapid_progress_steps && !progress.iter().any(|e| setbacks.contains(&e.kind)) {
+    if t.steps >= r.rapid_progress_steps && t.setbacks == 0 {
         out.push(Signal::new(
             SignalId::RapidProgress,
-            steps as f64 / 6.0,
-            &[("steps", steps as f64), ("window_s", r.rapid_progress_window_s)],
+            t.steps as f64 / 6.0,
+            &[("steps", t.steps as f64), ("window_s", r.rapid_progress_window_s)],
         ));
     }
 
@@ -307,20 +379,18 @@ pub fn detect(model: &Model, state: &AffectState, now_ms: i64) -> Vec<Signal> {
 /// The largest number of clicks within the rage window and radius of one another's first click.
 fn largest_click_cluster(model: &Model, events: &[RecentEvent]) -> usize {
     let s = &model.scaling;
-    let clicks = |from: usize| events[from..].iter().filter(|e| e.kind == EventKind::Click);
-    (0..events.len())
-        .filter(|&i| events[i].kind == EventKind::Click)
-        .filter_map(|i| {
-            let first = &events[i];
-            let (x, y) = (first.x?, first.y?);
-            let n = clicks(i)
-                .take_while(|c| c.ts_ms - first.ts_ms <= s.rage_window_ms)
-                .filter(|c| matches!((c.x, c.y), (Some(cx), Some(cy)) if s.within_rage_radius((cx, cy), (x, y))))
-                .count();
-            Some(n)
-        })
-        .max()
-        .unwrap_or(0)
+    let mut clicks = events.iter().filter(|e| e.kind == EventKind::Click);
+    let mut largest = 0;
+    while let Some(first) = clicks.next() {
+        let (Some(x), Some(y)) = (first.x, first.y) else { continue };
+        let n = 1 + clicks
+            .clone()
+            .take_while(|c| c.ts_ms - first.ts_ms <= s.rage_window_ms)
+            .filter(|c| matches!((c.x, c.y), (Some(cx), Some(cy)) if s.within_rage_radius((cx, cy), (x, y))))
+            .count();
+        largest = largest.max(n);
+    }
+    largest
 }
 
 /// Page views that return to a page seen earlier in the window after visiting another (A → B → A).
