@@ -301,6 +301,24 @@ fn click_cluster(model: &Model, event: &Event, recent: &[RecentEvent]) -> usize 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_window_reads_as_a_vector_that_drains_its_front(ops in prop::collection::vec((0i64..50, 0usize..4), 1..200)) {
+            let (mut window, mut reference) = (Window::default(), Vec::<RecentEvent>::new());
+            for (ts_ms, forget) in ops {
+                let e = RecentEvent { ts_ms, ..event(EventKind::Click) };
+                window.insert(e);
+                reference.insert(reference.partition_point(|r| r.ts_ms <= ts_ms), e);
+                window.forget(forget);
+                reference.drain(..forget.min(reference.len()));
+                prop_assert_eq!(&*window, &reference[..]);
+                prop_assert!(window.events.len() <= 2 * reference.len() + 1, "the forgotten part is compacted");
+            }
+            prop_assert_eq!(window.clone(), Window::from(reference));
+        }
+    }
 
     fn event(kind: EventKind) -> RecentEvent {
         RecentEvent { kind, ts_ms: 1_746_352_800_000, x: None, y: None, duration_ms: None, speed: None, page: None }
