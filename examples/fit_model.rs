@@ -321,6 +321,7 @@ fn rounded(m: &Model) -> Model {
         *x = round(*x, -2);
     }
     for x in [
+        &mut s.duration_factor_min,
         &mut s.clustered_click_share,
         &mut s.scroll_up_backtrack_share,
         &mut r.context.error_step,

@@ -62,6 +62,8 @@ fn main() {
             "accuracy": report.accuracy,
             "ece": report.ece,
             "false_live_chat_rate": report.false_live_chat_rate,
+            "live_chat_offered": report.live_chat_offered,
+            "median_live_chat_s": finite(report.median_live_chat_s),
             "median_detect_frustration_s": finite(report.median_detect_frustration_s),
             "p90_detect_frustration_s": finite(report.p90_detect_frustration_s),
             "frustration_detected": report.frustration_detected,
@@ -143,6 +145,11 @@ fn print_report(a: &Args, sessions: &[Session], r: &Report) {
         r.p90_detect_frustration_s
     );
     println!("false live-chat prompts: {:.2} % of {} calm sessions", r.false_live_chat_rate * 100.0, r.calm_sessions);
+    println!(
+        "live chat offered in {:.1} % of frustrated stretches; median {:.1} s after their first event",
+        r.live_chat_offered * 100.0,
+        r.median_live_chat_s
+    );
     if let Some(s) = &r.stability {
         println!(
             "stability over {} perturbed models (±20 %): label agreement min {:.3} mean {:.3}; macro-F1 {:.3}–{:.3}",

@@ -93,6 +93,10 @@ pub struct Report {
     pub frustration_detected: f64,
     /// Share of sessions that never turn frustrated in which some answer suggests live chat.
     pub false_live_chat_rate: f64,
+    /// Share of frustrated stretches in which some answer suggests live chat, and the median
+    /// seconds from the stretch's first event to that answer (never: infinitely late).
+    pub live_chat_offered: f64,
+    pub median_live_chat_s: f64,
     pub calm_sessions: usize,
     pub per_persona: Vec<PerPersona>,
     /// Share of the answers right after the last event that are right: what a reader of the
@@ -128,7 +132,8 @@ fn report(model: &Model, sessions: &[Session], points: &[Vec<Point>]) -> Report 
     let reliability = reliability(&scored);
     let ece = reliability.iter().map(|b| b.answers as f64 * (b.accuracy - b.mean_confidence).abs()).sum::<f64>()
         / scored.len().max(1) as f64;
-    let detect = detection_delays(points);
+    let detect = detection_delays(points, |p| p.label == Mood::Frustrated);
+    let offered = detection_delays(points, |p| p.action == SuggestedAction::ShowLiveChat);
     let calm: Vec<usize> = (0..sessions.len()).filter(|&i| !sessions[i].persona.troubled()).collect();
     let false_alarms =
         calm.iter().filter(|&&i| points[i].iter().any(|p| p.action == SuggestedAction::ShowLiveChat)).count();
@@ -147,6 +152,8 @@ fn report(model: &Model, sessions: &[Session], points: &[Vec<Point>]) -> Report 
         p90_detect_frustration_s: quantile(&detect, 0.9),
         frustration_detected: ratio(detect.iter().filter(|d| d.is_finite()).count(), detect.len()),
         false_live_chat_rate: ratio(false_alarms, calm.len()),
+        live_chat_offered: ratio(offered.iter().filter(|d| d.is_finite()).count(), offered.len()),
+        median_live_chat_s: quantile(&offered, 0.5),
         calm_sessions: calm.len(),
         per_persona: per_persona(sessions, points),
         final_accuracy: ratio(finals.iter().filter(|p| p.correct()).count(), finals.len()),
@@ -208,7 +215,7 @@ fn reliability(points: &[&Point]) -> Vec<ReliabilityBin> {
 
 /// Seconds from the start of each frustrated stretch to its first `frustrated` answer (infinite
 /// when none comes before the stretch ends).
-fn detection_delays(sessions: &[Vec<Point>]) -> Vec<f64> {
+fn detection_delays(sessions: &[Vec<Point>], noticed: impl Fn(&Point) -> bool) -> Vec<f64> {
     let mut out = Vec::new();
     for points in sessions {
         let mut i = 0;
@@ -217,7 +224,7 @@ fn detection_delays(sessions: &[Vec<Point>]) -> Vec<f64> {
             let end = i + points[i..].iter().take_while(|p| p.phase == phase).count();
             if points[i].truth == Mood::Frustrated {
                 let start = points[i].ts_ms;
-                let found = points[i..end].iter().find(|p| p.label == Mood::Frustrated);
+                let found = points[i..end].iter().find(|p| noticed(p));
                 out.push(found.map_or(f64::INFINITY, |p| (p.ts_ms - start) as f64 / 1000.0));
             }
             i = end;

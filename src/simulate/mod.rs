@@ -35,6 +35,10 @@
 //!   between keystrokes), reading pauses of several seconds between scrolls, quick funnels with
 //!   a second or two per step. Touch scrolling is flicking: several times faster than a wheel
 //!   (we draw a median of 2,600 px/s against 700 for a mouse), with no hover at all.
+//! - **Exploring by clicking**: on product lists people apply filters, switch tabs and images,
+//!   open a product and come back to the list (Baymard Institute's product-list and filtering
+//!   studies): plain clicks on different controls a few seconds apart, nothing failing. A
+//!   direct integration reports little more than the clicks, without positions.
 //! - **Disengagement** is idling past the 30 s threshold or a hidden tab, with brief returns.
 //! - **Noise**: at 8 % of steps something that belongs to no persona happens — a stray hover,
 //!   a tap elsewhere, a window switch, a nudge of the page, a third-party script's error.
@@ -65,7 +69,7 @@ pub struct Session {
 }
 
 /// The share of sessions per persona, in [`Persona::ALL`] order.
-const WEIGHTS: [u32; Persona::ALL.len()] = [10, 9, 6, 10, 12, 8, 10, 8, 7, 7, 7];
+const WEIGHTS: [u32; Persona::ALL.len()] = [10, 9, 6, 10, 12, 8, 10, 8, 7, 7, 7, 7];
 /// Share of touch devices (about half of web traffic is mobile).
 const TOUCH: f64 = 0.45;
 /// Share of sessions reported by a customer's own integration instead of the tracker.

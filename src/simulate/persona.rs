@@ -33,10 +33,12 @@ pub enum Persona {
     FormFillerGetsStuck,
     /// A relaxed reader who walks away.
     ReaderWalksAway,
+    /// Clicks through a catalogue at an easy pace: filters, tabs, images, now and then a product.
+    ClickingAround,
 }
 
 impl Persona {
-    pub const ALL: [Persona; 11] = [
+    pub const ALL: [Persona; 12] = [
         Self::FailingCheckout,
         Self::ConfusedInForm,
         Self::SearchingPage,
@@ -48,6 +50,7 @@ impl Persona {
         Self::ReaderHitsErrors,
         Self::FormFillerGetsStuck,
         Self::ReaderWalksAway,
+        Self::ClickingAround,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +66,7 @@ impl Persona {
             Self::ReaderHitsErrors => "reader_hits_errors",
             Self::FormFillerGetsStuck => "form_filler_gets_stuck",
             Self::ReaderWalksAway => "reader_walks_away",
+            Self::ClickingAround => "clicking_around",
         }
     }
 
@@ -230,6 +234,7 @@ impl<'r> Person<'r> {
                 self.relaxed_reader(60_000.0, 180_000.0);
                 self.disengaged();
             }
+            Persona::ClickingAround => self.clicking_around(),
         }
     }
 
@@ -421,6 +426,32 @@ impl<'r> Person<'r> {
                 }
                 page = self.count(1, 900);
                 self.tr.page_view(&format!("/articles/{page}"));
+            }
+            self.maybe_noise();
+        }
+    }
+
+    /// Exploring a catalogue by clicking: a filter, a tab, the next image, a product and back to
+    /// the list, a second to several apart, with the odd scroll. Plain clicks on different
+    /// controls, nothing failing: on a direct integration, clicks without coordinates and little
+    /// else (the stream a bare API client sends).
+    fn clicking_around(&mut self) {
+        self.tr.truth(Mood::Browsing);
+        let listing = format!("/catalogue/{}", self.count(1, 40));
+        self.tr.page_view(&listing);
+        for _ in 0..self.count(3, 16) {
+            self.pause_moving(3_000.0, 0.55);
+            let spot = self.spot();
+            self.tap_at(spot);
+            if self.chance(0.2) {
+                let dy = self.between(150.0, 500.0);
+                self.scroll_by(dy);
+            }
+            if self.chance(0.1) {
+                let product = format!("/product/{}", self.count(1, 500));
+                self.tr.page_view(&product);
+                self.read(5_000.0);
+                self.tr.back(&listing);
             }
             self.maybe_noise();
         }

@@ -57,6 +57,16 @@ fn measured_otherwise(version: &str, scenario: &str) -> Option<(super::Mood, sup
         ("session-2", "walked away from the page" | "came back from another tab and left again") => {
             Some((Mood::Disengaged, SuggestedAction::NoAction))
         }
+        // As under session-2; fields left one after another read the same way.
+        (
+            "session-3",
+            "walked away from the page"
+            | "came back from another tab and left again"
+            | "blurring out of fields one after another",
+        ) => Some((Mood::Disengaged, SuggestedAction::NoAction)),
+        // A miss, and the reason session-3 is not the default: six fields focused and clicked
+        // eight seconds apart read as confused, as clicks now lean toward exploring a page.
+        ("session-3", "filling in a long form") => Some((Mood::Confused, SuggestedAction::ShowTooltip)),
         _ => None,
     }
 }

@@ -151,7 +151,7 @@ proptest! {
     /// under: session-2 fails it, which is why it is not that model yet (benches/MODEL.md).
     #[test]
     fn a_few_unhurried_clicks_never_ask_for_live_chat(gaps in proptest::collection::vec(1_500i64..8_000, 2..6)) {
-        for model in [&Models::default().session] {
+        for model in [&Models::default().session, &Model::session_v3()] {
             let mut t = T0;
             let mut events = vec![Event::new(EventKind::Click, t)];
             for gap in &gaps {
@@ -240,11 +240,14 @@ fn decay_never_invents_a_label() {
 
 /// Every scenario keeps its label when each impulse and each half-life is scaled by a factor
 /// drawn from [0.8, 1.2] (fixed seed): the labels do not hang on the third decimal of a number.
+/// Not session-3, whose form-filling scenarios turn confused: why it is not the default.
 #[test]
 fn scenario_labels_survive_twenty_percent_perturbations() {
     let mut rng = StdRng::seed_from_u64(0x6d6f_6f64);
     let mut failures = Vec::new();
-    for (round, base) in Models::default().sessions().flat_map(|m| std::iter::repeat_n(m, 48)).enumerate() {
+    let models = Models::default();
+    let robust = models.sessions().filter(|m| m.version != "session-3");
+    for (round, base) in robust.flat_map(|m| std::iter::repeat_n(m, 48)).enumerate() {
         let mut model = base.clone();
         for impulse in model.impulse.iter_mut().chain([&mut model.scaling.fast_scroll_impulse]) {
             *impulse *= rng.random_range(0.8..=1.2);
@@ -270,6 +273,8 @@ fn the_model_version_names_its_numbers() {
     assert_eq!((session.version.as_str(), session.fingerprint()), ("session-1", 2162064115625853432));
     let session = Model::session_v2();
     assert_eq!((session.version.as_str(), session.fingerprint()), ("session-2", 7634008932420750416));
+    let session = Model::session_v3();
+    assert_eq!((session.version.as_str(), session.fingerprint()), ("session-3", 4744085540326795558));
     let user = Model::user_v1();
     assert_eq!((user.version.as_str(), user.fingerprint()), ("user-1", 17728191114233808825));
 }
