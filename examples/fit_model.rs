@@ -35,6 +35,10 @@ struct Args {
     /// Where to write the fitted model as JSON.
     #[arg(long)]
     out: Option<String>,
+    /// The extra cost of reading a calm moment as frustrated (it interrupts with a live chat),
+    /// per unit of posterior on `frustrated`.
+    #[arg(long, default_value_t = 20.0)]
+    false_alarm_cost: f64,
 }
 
 /// One scored answer to fit: the event's position in its session, and the truth.
@@ -123,13 +127,15 @@ fn bounds(origin: &[(f64, Kind)]) -> Vec<(f64, f64)> {
 /// Weight of the pull toward the starting numbers (per squared unit of change).
 const PULL: f64 = 0.01;
 
-/// The extra cost of reading a calm moment as frustrated (it interrupts with a live chat), per
-/// unit of posterior on `frustrated`.
-const FALSE_ALARM: f64 = 20.0;
-
 /// Class-balanced mean cross-entropy of the posterior, plus the false-alarm cost, plus a small pull toward the start so
 /// numbers the data does not need stay where reasoning put them.
-fn loss(model: &Model, sessions: &[Session], targets: &[Vec<Target>], weights: &[f64; Mood::COUNT]) -> f64 {
+fn loss(
+    model: &Model,
+    sessions: &[Session],
+    targets: &[Vec<Target>],
+    weights: &[f64; Mood::COUNT],
+    false_alarm: f64,
+) -> f64 {
     let half = sessions.len() / 2;
     let part = |range: std::ops::Range<usize>| -> f64 {
         let mut total = 0.0;
@@ -143,7 +149,7 @@ fn loss(model: &Model, sessions: &[Session], targets: &[Vec<Target>], weights: &
                     let w = weights[t.truth.index()];
                     total -= w * p[t.truth.index()].max(1e-12).ln();
                     if t.truth != Mood::Frustrated {
-                        total += w * FALSE_ALARM * p[Mood::Frustrated.index()];
+                        total += w * false_alarm * p[Mood::Frustrated.index()];
                     }
                 }
             }
@@ -187,7 +193,7 @@ fn main() {
     let limits = bounds(&params(&start));
     let objective = |v: &[f64]| {
         let pull: f64 = v.iter().zip(&origin).map(|(x, o)| (x - o) * (x - o)).sum();
-        loss(&with_params(&start, v), &sessions, &targets, &weights) + PULL * pull
+        loss(&with_params(&start, v), &sessions, &targets, &weights, a.false_alarm_cost) + PULL * pull
     };
     let mut best = match &a.start {
         Some(path) => {

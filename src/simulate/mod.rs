@@ -31,6 +31,8 @@
 //!   Group): hesitation mid-field, hovering help icons, scrolling back to re-read instructions,
 //!   leaving a field and returning to it. A searcher who cannot find something on a long page
 //!   flicks down and back up repeatedly (scroll reversals), with no error.
+//! - **Forms**: most people click or tap into a field (focus, then the click); some Tab from
+//!   the one before. The contract's `focused` is "focus, click".
 //! - **Timing**: steady typing at ~180 ms a key (typing studies put skilled typists at 150–250 ms
 //!   between keystrokes), reading pauses of several seconds between scrolls, quick funnels with
 //!   a second or two per step. Touch scrolling is flicking: several times faster than a wheel

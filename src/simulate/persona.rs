@@ -185,6 +185,16 @@ impl<'r> Person<'r> {
         }
     }
 
+    /// Enters a form field: most people click or tap into it (the field takes focus, then the
+    /// click lands); the rest Tab from the field before.
+    fn enter_field(&mut self) {
+        self.tr.focus();
+        if self.chance(0.7) {
+            let spot = self.spot();
+            self.tap_at(spot);
+        }
+    }
+
     fn tap_at(&mut self, (x, y): (f64, f64)) {
         let wobble = if self.touch() { 8.0 } else { 3.0 };
         let (dx, dy) = (self.between(-wobble, wobble), self.between(-wobble, wobble));
@@ -243,7 +253,7 @@ impl<'r> Person<'r> {
     fn brisk_fields(&mut self, fields: (usize, usize), gap_ms: f64, keys: (usize, usize)) {
         for _ in 0..self.count(fields.0, fields.1) {
             self.pause(gap_ms, 0.4);
-            self.tr.focus();
+            self.enter_field();
             let keys = self.count(keys.0, keys.1);
             self.type_value(keys);
             self.tr.blur();
@@ -303,7 +313,7 @@ impl<'r> Person<'r> {
     fn confused_in_form(&mut self, min_fields: usize, max_fields: usize) {
         for _ in 0..self.count(min_fields, max_fields) {
             self.pause_moving(2_500.0, 0.5);
-            self.tr.focus();
+            self.enter_field();
             let keys = self.count(2, 8);
             self.type_value(keys);
             for _ in 0..self.count(1, 3) {
@@ -327,7 +337,7 @@ impl<'r> Person<'r> {
             if self.chance(0.35) {
                 self.tr.blur();
                 self.pause_moving(3_000.0, 0.5);
-                self.tr.focus();
+                self.enter_field();
                 self.pause(4_000.0, 0.5);
                 self.tr.key();
             }
@@ -494,7 +504,7 @@ impl<'r> Person<'r> {
     fn focused_form(&mut self, min_fields: usize, max_fields: usize) {
         for f in 0..self.count(min_fields, max_fields) {
             self.pause(900.0, 0.4);
-            self.tr.focus();
+            self.enter_field();
             let keys = self.count(4, 30);
             self.type_value(keys);
             if self.chance(0.25) {

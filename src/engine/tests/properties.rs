@@ -240,7 +240,8 @@ fn decay_never_invents_a_label() {
 
 /// Every scenario keeps its label when each impulse and each half-life is scaled by a factor
 /// drawn from [0.8, 1.2] (fixed seed): the labels do not hang on the third decimal of a number.
-/// Not session-3, whose form-filling scenarios turn confused: why it is not the default.
+/// Not session-3: a loop between pages, fields left one after another and a few events far
+/// apart change label under it, one reason it is not the default (benches/MODEL.md).
 #[test]
 fn scenario_labels_survive_twenty_percent_perturbations() {
     let mut rng = StdRng::seed_from_u64(0x6d6f_6f64);
@@ -274,7 +275,7 @@ fn the_model_version_names_its_numbers() {
     let session = Model::session_v2();
     assert_eq!((session.version.as_str(), session.fingerprint()), ("session-2", 7634008932420750416));
     let session = Model::session_v3();
-    assert_eq!((session.version.as_str(), session.fingerprint()), ("session-3", 4744085540326795558));
+    assert_eq!((session.version.as_str(), session.fingerprint()), ("session-3", 4452505233068753456));
     let user = Model::user_v1();
     assert_eq!((user.version.as_str(), user.fingerprint()), ("user-1", 17728191114233808825));
 }
