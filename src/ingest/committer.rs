@@ -29,6 +29,15 @@ struct Pending {
     reply: oneshot::Sender<Result<Ingested, StoreError>>,
 }
 
+/// How the lanes stand: how many there are, how many stopped (a lane's task ends only when it
+/// panics), and the batches waiting in their queues.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LaneHealth {
+    pub lanes: usize,
+    pub stopped: usize,
+    pub queued: usize,
+}
+
 /// The handle requests submit batches through; the lanes stop when it is dropped.
 pub struct Committer {
     lanes: Vec<mpsc::Sender<Pending>>,
@@ -46,6 +55,14 @@ impl Committer {
             })
             .collect();
         Self { lanes, hasher: Default::default() }
+    }
+
+    pub fn health(&self) -> LaneHealth {
+        LaneHealth {
+            lanes: self.lanes.len(),
+            stopped: self.lanes.iter().filter(|lane| lane.is_closed()).count(),
+            queued: self.lanes.iter().map(|lane| lane.max_capacity() - lane.capacity()).sum(),
+        }
     }
 
     /// Stores the batch with the next group its lane commits; returns once that group committed.

@@ -15,7 +15,7 @@ mod states;
 pub(crate) mod tests;
 mod write;
 
-pub use committer::Committer;
+pub use committer::{Committer, LaneHealth};
 pub(crate) use states::SessionStates;
 pub use write::event_row;
 

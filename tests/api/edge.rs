@@ -10,6 +10,23 @@ async fn health_reports_ok_and_the_version() {
 }
 
 #[tokio::test]
+async fn ready_reports_what_it_checked() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    let r = TestApp::read(app.http.get(format!("{}/ready", app.base))).await;
+    let lanes = r.json["ingest_lanes"].as_u64().expect("a count of lanes");
+    assert!(lanes >= 1, "{}", r.json);
+    r.expect(
+        200,
+        json!({"status": "ready", "reasons": [], "database": true, "ingest_lanes": lanes, "stopped_lanes": 0,
+               "queued_batches": 0}),
+    );
+    // A key is no reason to refuse it.
+    let with_key = TestApp::read(app.http.get(format!("{}/ready", app.base)).header("x-api-key", &key)).await;
+    assert_eq!(with_key.status, 200);
+}
+
+#[tokio::test]
 async fn unknown_routes_and_methods_answer_json() {
     let app = spawn().await;
     let key = app.key("starter").await;
