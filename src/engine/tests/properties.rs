@@ -148,7 +148,7 @@ proptest! {
 
     /// A handful of plain clicks at a human pace, with no position, page or error to go on, is
     /// no reason to interrupt anyone with a live chat. Held for the model new sessions start
-    /// under: session-2 fails it, which is why it is not that model yet (benches/MODEL.md).
+    /// under and for session-3; session-2 fails it (benches/MODEL.md).
     #[test]
     fn a_few_unhurried_clicks_never_ask_for_live_chat(gaps in proptest::collection::vec(1_500i64..8_000, 2..6)) {
         for model in [&Models::default().session, &Model::session_v3()] {
