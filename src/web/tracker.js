@@ -19,7 +19,7 @@
 
   var cfg = {}, queue = [], sending = false, timer = 0, retries = 0, started = false;
   var session = null; // {session_id, token, expires_at}
-  var listeners = { mood: [] }, lastLabel = null, renewTimer = 0;
+  var listeners = { mood: [] }, lastLabel = null, lastHeard = null, renewTimer = 0;
   var storeKey = "moodring:";
 
   function now() { return Date.now(); }
@@ -94,7 +94,10 @@
     api("/v1/sessions/" + encodeURIComponent(session.session_id) + "/mood", { method: "GET" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (m) {
-        if (!m) return;
+        // Two changes close together each fetch the mood, and both may answer the later one:
+        // the page hears each label once.
+        if (!m || m.mood === lastHeard) return;
+        lastHeard = m.mood;
         var mood = { label: m.mood, confidence: m.confidence, suggested_action: m.suggested_action, signals: m.signals, session_id: m.session_id };
         listeners.mood.forEach(function (cb) { try { cb(mood); } catch (e) { /* the page's own error */ } });
       }, function () {});
