@@ -15,7 +15,7 @@ use moodring::simulate::{Report, Session, evaluate, metrics, read, sessions, sta
 /// Model quality on simulated sessions.
 #[derive(Parser)]
 struct Args {
-    /// The simulator's seed (session-2 was fitted on 1).
+    /// The simulator's seed (session-2 and session-3 were fitted on 1).
     #[arg(long, default_value_t = 1)]
     seed: u64,
     #[arg(long, default_value_t = 3_000)]

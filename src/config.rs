@@ -110,8 +110,8 @@ pub struct ServeArgs {
     #[arg(long, env = "MOODRING_WORKERS", default_value_t = default_workers())]
     pub workers: NonZeroUsize,
     /// The session model new sessions start under: session-1 (the default), or session-2 or
-    /// session-3, fitted to the behaviour simulator (benches/MODEL.md). Sessions keep the model they started
-    /// under, so this never changes what a stored session answers.
+    /// session-3, fitted to the behaviour simulator (benches/MODEL.md). Sessions keep the model
+    /// they started under, so this never changes what a stored session answers.
     #[arg(long, env = "MOODRING_SESSION_MODEL", value_parser = session_model)]
     pub session_model: Option<String>,
 }

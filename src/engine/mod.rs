@@ -99,8 +99,10 @@
 //! it, but is fitted to the behaviour simulator ([`crate::simulate`], `examples/fit_model.rs`,
 //! seed 1), and its confidence is calibrated: a monotone curve per label ([`Calibration`]) turns
 //! `π · evidence` into the share of such answers that are right, and the evidence rule's
-//! `neutral` reads the evidence alone. Its figures on held-out seeds, and why new sessions do not
-//! start under it yet, are in `benches/MODEL.md`.
+//! `neutral` reads the evidence alone. `session-3` ([`Model::session_v3`]) is the same fit on a
+//! simulator that also explores pages by plain clicks and clicks into form fields, with evidence
+//! that builds twice as fast and live chat from a calibrated 0.93. Their figures on held-out
+//! seeds, and why new sessions do not start under either yet, are in `benches/MODEL.md`.
 //!
 //! [`Models`] holds the current model per session and per person and every earlier one. A state
 //! keeps the version it started under (stored with it, and with every history row), so changing

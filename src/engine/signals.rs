@@ -172,24 +172,29 @@ impl Signal {
     }
 }
 
+/// The first instant of a window of `window_s` seconds ending at `now_ms`.
+fn window_start(now_ms: i64, window_s: f64) -> i64 {
+    now_ms - (window_s * 1000.0) as i64
+}
+
 /// What the rules count, each within its own window ending at `now_ms`, gathered in one pass
 /// over the remembered events: a pass per count was most of the cost of projecting a state.
 #[derive(Default)]
 struct Tally {
-    /// Within `recent_s`.
+    // Within `recent_s`.
     rage_clicks: usize,
     errors: usize,
     pauses: usize,
     longest_pause_ms: f64,
-    /// Within `nav_loop_window_s`.
+    // Within `nav_loop_window_s`.
     back_navs: usize,
-    /// Within `scroll_window_s`.
+    // Within `scroll_window_s`.
     scrolls: usize,
     fast_scrolls: usize,
     backtracks: usize,
     /// Within `idle_window_s`: the longest idle period reported.
     reported_idle_ms: f64,
-    /// Within `rapid_progress_window_s`.
+    // Within `rapid_progress_window_s`.
     steps: usize,
     setbacks: usize,
     /// Over every remembered event: the longest gap not explained by an idle report at its end.
@@ -199,7 +204,7 @@ struct Tally {
 impl Tally {
     fn of(model: &Model, events: &[RecentEvent], now_ms: i64) -> Self {
         let (r, s) = (&model.signals, &model.scaling);
-        let from = |window_s: f64| now_ms - (window_s * 1000.0) as i64;
+        let from = |window_s| window_start(now_ms, window_s);
         let recent = from(r.recent_s);
         let (nav, scroll, idle, progress) = (
             from(r.nav_loop_window_s),
@@ -276,8 +281,8 @@ impl Fired {
 pub fn detect(model: &Model, state: &AffectState, now_ms: i64) -> Fired {
     let r = &model.signals;
     let ev = &state.recent;
-    let since = |window_s: f64| -> &[RecentEvent] {
-        let from = now_ms - (window_s * 1000.0) as i64;
+    let since = |window_s| -> &[RecentEvent] {
+        let from = window_start(now_ms, window_s);
         &ev[ev.partition_point(|e| e.ts_ms < from)..]
     };
     let t = Tally::of(model, ev, now_ms);

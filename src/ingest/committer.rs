@@ -57,6 +57,7 @@ impl Committer {
         Self { lanes, hasher: Default::default() }
     }
 
+    /// How the lanes stand now (for `GET /ready`).
     pub fn health(&self) -> LaneHealth {
         LaneHealth {
             lanes: self.lanes.len(),
