@@ -2,13 +2,16 @@
 //! contract's table: cumulative regret of the fixed table, the learned policy and the oracle.
 //!
 //!   cargo run --release --example interventions -- --seed 1 [--sessions 10000] [--exploration 0.05]
+//!       [--world mostly-right|popup-averse]
 //!
 //! Each session lands in one of eight contexts (mood + strongest signal) with a confidence
 //! drawn from [0.3, 1]; a policy picks among the actions eligible at that confidence; the
 //! simulated user finds the action helpful with its true rate, and half the sessions report it
 //! as feedback (`was_helpful`). The learned policy is rebuilt from the counts every 50 sessions,
 //! as a replica's cache refreshes. Regret is expected regret: the best eligible action's true
-//! rate minus the chosen one's, summed over sessions (the oracle's is 0).
+//! rate minus the chosen one's, summed over sessions (the oracle's is 0). `oracle+floor` is
+//! what any policy with the same exploration floor pays even when it knows the best action:
+//! the learned policy's regret above it is the price of learning.
 
 use clap::Parser;
 use moodring::engine::{Model, Mood, SignalId, SuggestedAction};
@@ -17,24 +20,58 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
 
+/// Which simulated customer: how their users answer each action.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum World {
+    /// The table is right in five of the eight contexts and wrong in three.
+    MostlyRight,
+    /// Users close pop-ups: the table's action is not the best in six of the eight contexts.
+    PopupAverse,
+}
+
 /// Context, share of sessions, true helpful rate per action in `SuggestedAction::ALL` order
 /// (no_action, live chat, tooltip, recommendations, exit offer).
-fn world() -> Vec<(Context, f64, [f64; 5])> {
+fn world(which: World) -> Vec<(Context, f64, [f64; 5])> {
     let c = |mood, signal| Context { mood, signal };
-    vec![
-        // Shoppers failing at checkout want help in context, not a chat agent.
-        (c(Mood::Frustrated, Some(SignalId::RepeatedErrors)), 0.12, [0.10, 0.25, 0.55, 0.05, 0.10]),
-        // Rage clicks: here the table is right, live chat helps most.
-        (c(Mood::Frustrated, Some(SignalId::RageClickDetected)), 0.10, [0.10, 0.45, 0.30, 0.05, 0.10]),
-        (c(Mood::Confused, Some(SignalId::Hesitation)), 0.12, [0.15, 0.20, 0.50, 0.20, 0.05]),
-        // Going round in circles: recommendations show the way out better than a tooltip.
-        (c(Mood::Confused, Some(SignalId::NavigationLoop)), 0.08, [0.10, 0.15, 0.20, 0.40, 0.05]),
-        (c(Mood::Browsing, None), 0.25, [0.20, 0.02, 0.05, 0.30, 0.05]),
-        // Leaving users resent the pop-up: leaving them alone is best.
-        (c(Mood::Disengaged, Some(SignalId::ProlongedIdle)), 0.10, [0.20, 0.05, 0.05, 0.10, 0.12]),
-        (c(Mood::Decisive, Some(SignalId::RapidProgress)), 0.10, [0.60, 0.05, 0.05, 0.15, 0.02]),
-        (c(Mood::Neutral, Some(SignalId::InsufficientData)), 0.13, [0.50, 0.02, 0.05, 0.10, 0.02]),
-    ]
+    let (repeated_errors, rage_clicks, hesitation, navigation_loop, browsing, idle, decisive, neutral) = (
+        c(Mood::Frustrated, Some(SignalId::RepeatedErrors)),
+        c(Mood::Frustrated, Some(SignalId::RageClickDetected)),
+        c(Mood::Confused, Some(SignalId::Hesitation)),
+        c(Mood::Confused, Some(SignalId::NavigationLoop)),
+        c(Mood::Browsing, None),
+        c(Mood::Disengaged, Some(SignalId::ProlongedIdle)),
+        c(Mood::Decisive, Some(SignalId::RapidProgress)),
+        c(Mood::Neutral, Some(SignalId::InsufficientData)),
+    );
+    match which {
+        World::MostlyRight => vec![
+            // Shoppers failing at checkout want help in context, not a chat agent.
+            (repeated_errors, 0.12, [0.10, 0.25, 0.55, 0.05, 0.10]),
+            // Rage clicks: here the table is right, live chat helps most.
+            (rage_clicks, 0.10, [0.10, 0.45, 0.30, 0.05, 0.10]),
+            (hesitation, 0.12, [0.15, 0.20, 0.50, 0.20, 0.05]),
+            // Going round in circles: recommendations show the way out better than a tooltip.
+            (navigation_loop, 0.08, [0.10, 0.15, 0.20, 0.40, 0.05]),
+            (browsing, 0.25, [0.20, 0.02, 0.05, 0.30, 0.05]),
+            // Leaving users resent the pop-up: leaving them alone is best.
+            (idle, 0.10, [0.20, 0.05, 0.05, 0.10, 0.12]),
+            (decisive, 0.10, [0.60, 0.05, 0.05, 0.15, 0.02]),
+            (neutral, 0.13, [0.50, 0.02, 0.05, 0.10, 0.02]),
+        ],
+        World::PopupAverse => vec![
+            // Chat windows are closed unread; a hint next to the trouble is read.
+            (repeated_errors, 0.12, [0.10, 0.08, 0.45, 0.05, 0.05]),
+            (rage_clicks, 0.10, [0.15, 0.05, 0.35, 0.05, 0.05]),
+            // Hesitating shoppers want to compare, not be told how the page works.
+            (hesitation, 0.12, [0.15, 0.05, 0.20, 0.40, 0.05]),
+            (navigation_loop, 0.08, [0.10, 0.05, 0.15, 0.40, 0.05]),
+            // Browsers dismiss the recommendations panel: leave them be.
+            (browsing, 0.25, [0.30, 0.02, 0.05, 0.20, 0.05]),
+            (idle, 0.10, [0.20, 0.02, 0.05, 0.10, 0.05]),
+            (decisive, 0.10, [0.60, 0.05, 0.05, 0.15, 0.02]),
+            (neutral, 0.13, [0.50, 0.02, 0.05, 0.10, 0.02]),
+        ],
+    }
 }
 
 /// The intervention policy against simulated users.
@@ -47,6 +84,8 @@ struct Args {
     /// The policy's exploration floor, 0–0.5.
     #[arg(long, default_value_t = 0.05)]
     exploration: f64,
+    #[arg(long, value_enum, default_value_t = World::MostlyRight)]
+    world: World,
 }
 
 const REBUILD_EVERY: usize = 50;
@@ -56,17 +95,17 @@ const CHECKPOINTS: [usize; 5] = [500, 1_000, 2_000, 5_000, 10_000];
 fn main() {
     let args = Args::parse();
     let model = Model::session_v1();
-    let world = world();
+    let world = world(args.world);
     let mut rng = StdRng::seed_from_u64(args.seed);
     let mut settings = Settings::default();
     settings.apply(SettingsPatch { exploration: Some(args.exploration), ..Default::default() }).expect("0–0.5");
     let table = Policy::table(&model);
     let mut arms: HashMap<(Context, SuggestedAction), Arm> = HashMap::new();
     let mut learned = Policy::table(&model);
-    let (mut regret_table, mut regret_learned) = (0.0, 0.0);
+    let (mut regret_table, mut regret_learned, mut regret_floor) = (0.0, 0.0, 0.0);
     // Per context: (table's regret, learned policy's regret).
     let mut by_context: HashMap<Context, (f64, f64)> = HashMap::new();
-    println!("sessions  regret: table  learned  oracle  learned/table");
+    println!("sessions  regret: table  learned  oracle  oracle+floor  learned/table");
     for i in 0..args.sessions {
         if i % REBUILD_EVERY == 0 {
             let counts = arms.iter().map(|((c, a), arm)| (*c, *a, *arm));
@@ -84,8 +123,12 @@ fn main() {
         let confidence = rng.random_range(0.3..=1.0);
         let eligible =
             |a: SuggestedAction| a == SuggestedAction::NoAction || confidence >= settings.min_confidence(&model, a);
-        let best =
-            SuggestedAction::ALL.into_iter().filter(|a| eligible(*a)).map(|a| rates[a.index()]).fold(0.0, f64::max);
+        let eligible: Vec<SuggestedAction> = SuggestedAction::ALL.into_iter().filter(|a| eligible(*a)).collect();
+        let best = eligible.iter().map(|a| rates[a.index()]).fold(0.0, f64::max);
+        // What the exploration floor alone costs: the oracle's best action, but every eligible
+        // action tried with its floor share.
+        regret_floor += eligible.iter().map(|a| best - rates[a.index()]).sum::<f64>() * args.exploration
+            / eligible.len() as f64;
         let session = format!("session-{}-{i}", args.seed);
         let by_table = table.draw(1, &session, *context, confidence).action;
         let by_learned = learned.draw(1, &session, *context, confidence).action;
@@ -107,7 +150,7 @@ fn main() {
         let n = i + 1;
         if CHECKPOINTS.contains(&n) || n == args.sessions {
             println!(
-                "{n:>8}  {regret_table:>13.1}  {regret_learned:>7.1}  {:>6.1}  {:>13.3}",
+                "{n:>8}  {regret_table:>13.1}  {regret_learned:>7.1}  {:>6.1}  {regret_floor:>12.1}  {:>13.3}",
                 0.0,
                 regret_learned / regret_table
             );
