@@ -75,7 +75,8 @@ for backend in $BACKENDS; do
     mv "$keyfile.tmp" "$keyfile"
   fi
   key=$(tail -n 1 "$keyfile")
-  RUST_LOG=warn "$BIN/moodring" --database-url "$url" --bind "127.0.0.1:$PORT" & server=$!
+  # The seeded store spans 180 days: no retention sweep.
+  RUST_LOG=warn "$BIN/moodring" --database-url "$url" --bind "127.0.0.1:$PORT" --retention-sweep-secs 0 & server=$!
   for _ in $(seq 3000); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done  # a big store may be migrating
   for path in \
     "/v1/analytics/moods" \

@@ -127,8 +127,8 @@ fn main() {
         let best = eligible.iter().map(|a| rates[a.index()]).fold(0.0, f64::max);
         // What the exploration floor alone costs: the oracle's best action, but every eligible
         // action tried with its floor share.
-        regret_floor += eligible.iter().map(|a| best - rates[a.index()]).sum::<f64>() * args.exploration
-            / eligible.len() as f64;
+        regret_floor +=
+            eligible.iter().map(|a| best - rates[a.index()]).sum::<f64>() * args.exploration / eligible.len() as f64;
         let session = format!("session-{}-{i}", args.seed);
         let by_table = table.draw(1, &session, *context, confidence).action;
         let by_learned = learned.draw(1, &session, *context, confidence).action;

@@ -63,7 +63,8 @@ async fn main() -> anyhow::Result<()> {
     let now = Utc::now();
     let new = NewTenant { name: "Bench Co", email: None, plan: Plan::Pro, key_lookup: key.lookup(), key_hash: &hash };
     let tenant = Tenant { id: tenants::create(&store, new, now).await?, plan: Plan::Pro };
-    let committer = Committer::start(store.clone(), Arc::new(Models::default()), store.ingest_lanes());
+    let committer =
+        Committer::start(store.clone(), Arc::new(Models::default()), store.ingest_lanes(), Default::default());
     // Seeded sessions get the contract's table, as a tenant without feedback does.
     let policy = Arc::new(Policy::table(&Models::default().session));
     let span_ms = Duration::days(days as i64).num_milliseconds();

@@ -89,7 +89,12 @@ async fn main() -> anyhow::Result<()> {
             policy: policy.clone(),
         })
         .collect();
-    let committer = Committer::start(store.clone(), std::sync::Arc::new(Models::default()), store.ingest_lanes());
+    let committer = Committer::start(
+        store.clone(),
+        std::sync::Arc::new(Models::default()),
+        store.ingest_lanes(),
+        Default::default(),
+    );
     for outcome in join_all(jobs.into_iter().map(|job| committer.submit(job))).await {
         outcome?;
     }

@@ -10,6 +10,7 @@ use crate::telemetry::LogFormat;
 use clap::{Args, Parser, Subcommand};
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 #[derive(Debug, Parser)]
 #[command(name = "moodring", version, about = "Infers how a person feels from what they do.")]
@@ -114,6 +115,14 @@ pub struct ServeArgs {
     /// they started under, so this never changes what a stored session answers.
     #[arg(long, env = "MOODRING_SESSION_MODEL", value_parser = session_model)]
     pub session_model: Option<String>,
+    /// A token `GET /metrics` then asks for as `Authorization: Bearer <token>` (default: none,
+    /// for a port only the scraper reaches).
+    #[arg(long, env = "MOODRING_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Seconds between sweeps that remove data older than each tenant's retention, the first
+    /// at start (0: never sweep).
+    #[arg(long, env = "MOODRING_RETENTION_SWEEP_SECS", default_value_t = 3600)]
+    pub retention_sweep_secs: u64,
 }
 
 fn session_model(version: &str) -> Result<String, String> {
@@ -141,6 +150,8 @@ impl ServeArgs {
                 Some(version) => Models::default().with_session(version).expect("checked when parsed"),
                 None => Models::default(),
             },
+            metrics_token: self.metrics_token.clone().filter(|t| !t.is_empty()),
+            retention_sweep: (self.retention_sweep_secs > 0).then(|| Duration::from_secs(self.retention_sweep_secs)),
         }
     }
 }

@@ -6,6 +6,7 @@ use crate::engine::Models;
 use crate::ingest::Committer;
 use crate::policies::Policies;
 use crate::store::{Store, StoreError};
+use crate::telemetry::Metrics;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -38,24 +39,36 @@ pub struct AppState {
     pub policies: Policies,
     pub throttle: AuthThrottle,
     pub clock: Clock,
+    pub metrics: Arc<Metrics>,
+    /// The bearer token `GET /metrics` asks for, if any.
+    pub metrics_token: Option<String>,
 }
 
 impl AppState {
     /// Reads the token signing keys (creating the first on a new database) and starts the
     /// ingest committer: call inside a tokio runtime.
-    pub async fn new(store: Store, models: Models, clock: Clock, auth_failure_limit: u32) -> Result<Self, StoreError> {
+    pub async fn new(
+        store: Store,
+        models: Models,
+        clock: Clock,
+        auth_failure_limit: u32,
+        metrics_token: Option<String>,
+    ) -> Result<Self, StoreError> {
         let models = Arc::new(models);
+        let metrics = Arc::new(Metrics::new(env!("CARGO_PKG_VERSION"), &models.session.version));
         let policies = Policies::new(models.session.clone());
         Ok(Self {
-            ingest: Committer::start(store.clone(), models.clone(), store.ingest_lanes()),
+            ingest: Committer::start(store.clone(), models.clone(), store.ingest_lanes(), metrics.clone()),
             tokens: TokenKeys::load(&store, clock.now()).await?,
             store,
             models,
-            keys: KeyCache::default(),
+            keys: KeyCache::new(metrics.clone()),
             plans: PlanCache::default(),
             policies,
             throttle: AuthThrottle::new(auth_failure_limit),
             clock,
+            metrics,
+            metrics_token,
         })
     }
 }

@@ -11,6 +11,8 @@ pub struct Model {
     /// `starter`, `growth` or `pro`.
     pub plan: String,
     pub created_at_ms: i64,
+    /// Days of events and history kept (`GET`/`PUT /v1/settings/retention`).
+    pub retention_days: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ mod m20261202_000004_lz4_state;
 mod m20261202_000005_id_collation;
 mod m20261206_000006_browser_credentials;
 mod m20261207_000007_interventions;
+mod m20261208_000008_retention;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_id_collation::Migration),
             Box::new(m20261206_000006_browser_credentials::Migration),
             Box::new(m20261207_000007_interventions::Migration),
+            Box::new(m20261208_000008_retention::Migration),
         ]
     }
 }

@@ -238,7 +238,7 @@ fn presented(headers: &HeaderMap) -> Presented<'_> {
 pub struct AuthGuard;
 
 /// Endpoints that need no key, and so are never throttled.
-const PUBLIC_PATHS: [&str; 3] = ["/health", "/ready", "/v1/keys/generate"];
+const PUBLIC_PATHS: [&str; 4] = ["/health", "/ready", "/v1/keys/generate", "/metrics"];
 
 impl<E: Endpoint> Middleware<E> for AuthGuard {
     type Output = AuthGuardEndpoint<E>;

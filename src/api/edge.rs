@@ -1,27 +1,30 @@
 //! The outermost middleware: gives every request an id (`X-Request-Id`), renders every error as
-//! the documented JSON (ours, poem's and poem-openapi's alike; panics become 500s), and logs one
-//! line per request. Logs carry no URLs, bodies or keys: those are customer data.
+//! the documented JSON (ours, poem's and poem-openapi's alike; panics become 500s), logs one
+//! line per request and counts it in the metrics. Logs carry no URLs, bodies or keys: those are
+//! customer data.
 
 use super::error::ApiError;
+use crate::telemetry::Metrics;
 use futures_util::FutureExt;
-use poem::http::HeaderValue;
+use poem::http::{HeaderValue, Method};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use rand::RngCore;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-pub struct Edge;
+/// The edge, counting requests in these metrics.
+pub struct Edge(pub Arc<Metrics>);
 
 impl<E: Endpoint> Middleware<E> for Edge {
     type Output = EdgeEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
-        EdgeEndpoint(ep)
+        EdgeEndpoint(ep, self.0.clone())
     }
 }
 
-pub struct EdgeEndpoint<E>(E);
+pub struct EdgeEndpoint<E>(E, Arc<Metrics>);
 
 /// The request's id, as [`Edge`] gave it, for the layers inside it.
 #[derive(Clone)]
@@ -79,20 +82,39 @@ impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             resp.headers_mut().insert("x-request-id", v);
         }
-        let operation = resp.data::<poem_openapi::OperationId>().map_or("-", |op| op.0);
+        let elapsed = started.elapsed();
+        let operation =
+            resp.data::<poem_openapi::OperationId>().map_or_else(|| outside_the_spec(&method, &path), |op| op.0);
+        self.1.observe_request(operation, resp.status(), elapsed);
         tracing::info!(
             request_id = &*request_id,
             method = %method,
             operation,
             status = resp.status().as_u16(),
-            latency_us = started.elapsed().as_micros() as u64,
+            latency_us = elapsed.as_micros() as u64,
             "request"
         );
         Ok(resp)
     }
 }
 
+/// What to call a request no operation of the spec answered, for logs and metrics: a CORS
+/// preflight, the part of the server it reached, or `unmatched` (no route, a wrong method).
+fn outside_the_spec(method: &Method, path: &str) -> &'static str {
+    match path {
+        _ if method == Method::OPTIONS => "preflight",
+        "/metrics" => "metrics",
+        "/openapi.json" => "spec",
+        p if p.starts_with("/v1/tracker") => "tracker",
+        p if p.starts_with("/dashboard") => "dashboard",
+        p if p.starts_with("/docs") => "docs",
+        _ => "unmatched",
+    }
+}
+
+/// The documented JSON for `err`, keeping the operation that failed, if one did.
 fn render(err: poem::Error, request_id: &str, path: &str) -> Response {
+    let operation = err.data::<poem_openapi::OperationId>().copied();
     let err = match err.downcast::<ApiError>() {
         Ok(ours) => ours,
         Err(foreign) => ApiError::from_foreign(&foreign),
@@ -102,6 +124,9 @@ fn render(err: poem::Error, request_id: &str, path: &str) -> Response {
     }
     let body = serde_json::to_vec(&err.body(request_id)).unwrap_or_default();
     let mut resp = Response::builder().status(err.status()).content_type("application/json; charset=utf-8").body(body);
+    if let Some(operation) = operation {
+        resp.set_data(operation);
+    }
     if let Some(secs) = err.retry_after(chrono::Utc::now()) {
         resp.headers_mut().insert("retry-after", HeaderValue::from(secs));
     }

@@ -89,6 +89,8 @@ pub enum ApiError {
     InvalidPath,
     #[error("unauthorized")]
     Unauthorized,
+    #[error("missing or wrong metrics token")]
+    MetricsTokenInvalid,
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
     #[error("origin not allowed")]
@@ -136,7 +138,7 @@ impl ApiError {
             | Self::InvalidUserId(_)
             | Self::InvalidParameter { .. }
             | Self::InvalidPath => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::MetricsTokenInvalid => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::OriginNotAllowed => StatusCode::FORBIDDEN,
             Self::SessionNotFound(_) | Self::UserNotFound(_) | Self::PublishableKeyNotFound | Self::RouteNotFound => {
                 StatusCode::NOT_FOUND
@@ -181,6 +183,10 @@ impl ApiError {
                 ..e("Invalid path")
             },
             Self::Unauthorized => ErrorBody { message: Some("Missing or invalid API key".into()), ..e("Unauthorized") },
+            Self::MetricsTokenInvalid => ErrorBody {
+                message: Some("Missing or invalid metrics token (Authorization: Bearer <token>)".into()),
+                ..e("Unauthorized")
+            },
             Self::Forbidden(why) => ErrorBody { message: Some((*why).into()), ..e("Forbidden") },
             Self::OriginNotAllowed => ErrorBody {
                 message: Some("This credential may not be used from this page's origin".into()),

@@ -17,6 +17,7 @@ mod keys;
 mod listing;
 mod params;
 mod publishable_keys;
+mod retention;
 mod sessions;
 mod users;
 pub mod wire;
@@ -40,6 +41,8 @@ enum Tag {
     Analytics,
     /// How `suggested_action` is chosen and what it learned from your feedback.
     Interventions,
+    /// How long your data is kept.
+    Settings,
     /// Liveness for monitors and load balancers.
     Health,
 }
@@ -59,6 +62,7 @@ pub fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             analytics::AnalyticsApi,
             export::ExportApi,
             interventions::InterventionsApi,
+            retention::RetentionApi,
         ),
         "moodring",
         env!("CARGO_PKG_VERSION"),

@@ -6,8 +6,8 @@
 use super::key::ApiKey;
 use crate::domain::Tenant;
 use crate::store::{Store, StoreError, tenants};
+use crate::telemetry::Metrics;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,12 +19,12 @@ pub struct KeyHolder {
 }
 
 /// Recently verified keys.
-#[derive(Default)]
 pub struct KeyCache {
     entries: Mutex<HashMap<[u8; 32], Verified>>,
     /// One verification per key at a time; see [`verify`].
     in_flight: Mutex<HashMap<[u8; 32], Arc<tokio::sync::Mutex<()>>>>,
-    argon2_runs: AtomicU64,
+    /// Where lookups and argon2 runs are counted.
+    metrics: Arc<Metrics>,
 }
 
 impl KeyCache {
@@ -33,9 +33,13 @@ impl KeyCache {
     pub const TTL: Duration = Duration::from_secs(30);
     const MAX_ENTRIES: usize = 100_000;
 
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self { entries: Mutex::default(), in_flight: Mutex::default(), metrics }
+    }
+
     /// How many keys were checked with argon2 (cache misses whose lookup id exists).
     pub fn argon2_runs(&self) -> u64 {
-        self.argon2_runs.load(Ordering::Relaxed)
+        self.metrics.argon2_runs.get()
     }
 
     /// The key's tenant while its verification is fresh.
@@ -125,13 +129,17 @@ struct Verified {
 /// key for its ~25 ms every 30 s: `GET mood` p99 25–50 ms in the first seconds of a run).
 pub async fn verify(store: &Store, cache: &KeyCache, key: &ApiKey) -> Result<Option<KeyHolder>, StoreError> {
     if let Some(tenant) = cache.get(key) {
+        cache.metrics.key_hits.inc();
         return Ok(Some(tenant));
     }
     let flight = cache.flight(key);
     let verified = {
         let _turn = flight.lock().await;
         match cache.get(key) {
-            Some(tenant) => Ok(Some(tenant)),
+            Some(tenant) => {
+                cache.metrics.key_hits.inc();
+                Ok(Some(tenant))
+            }
             // Boxed: the database read and argon2 behind it would otherwise make the future of
             // every request's authentication ~1.8 KB, copied whole at each boxing layer.
             None => Box::pin(verify_uncached(store, cache, key)).await,
@@ -142,13 +150,14 @@ pub async fn verify(store: &Store, cache: &KeyCache, key: &ApiKey) -> Result<Opt
 }
 
 async fn verify_uncached(store: &Store, cache: &KeyCache, key: &ApiKey) -> Result<Option<KeyHolder>, StoreError> {
+    cache.metrics.key_misses.inc();
     let Some(stored) = tenants::find_key(store, key.lookup()).await? else {
         cache.remove(key);
         return Ok(None);
     };
     // The same key (by its SHA-256) matched this very hash before.
     if cache.verified_hash(key).as_ref() != Some(&stored.hash) {
-        cache.argon2_runs.fetch_add(1, Ordering::Relaxed);
+        cache.metrics.argon2_runs.inc();
         if !key.matches(stored.hash.clone()).await {
             cache.remove(key);
             return Ok(None);
@@ -174,7 +183,7 @@ mod tests {
             sqlite_synchronous_full: false,
         };
         let store = Store::connect(&options).await.unwrap();
-        let (cache, key) = (KeyCache::default(), ApiKey::generate());
+        let (cache, key) = (KeyCache::new(Arc::default()), ApiKey::generate());
         let verifying = verify(&store, &cache, &key);
         assert!(std::mem::size_of_val(&verifying) <= 256, "{} bytes", std::mem::size_of_val(&verifying));
     }
@@ -203,7 +212,7 @@ mod tests {
     #[tokio::test]
     async fn a_wrong_key_takes_the_same_steps_however_much_of_it_matches() {
         let (store, key) = store_with_a_key().await;
-        let cache = KeyCache::default();
+        let cache = KeyCache::new(Arc::default());
         // The real key with the digit after the first `matched` ones changed.
         let wrong = |matched: usize| {
             let mut digits = key.expose()[PREFIX.len()..].to_owned().into_bytes();
@@ -228,7 +237,7 @@ mod tests {
     #[tokio::test]
     async fn an_expired_key_is_looked_up_again_without_argon2_until_revoked() {
         let (store, key) = store_with_a_key().await;
-        let cache = KeyCache::default();
+        let cache = KeyCache::new(Arc::default());
         let tenant = verify(&store, &cache, &key).await.unwrap().expect("the key is valid");
         assert_eq!(cache.argon2_runs(), 1);
         cache.age(KeyCache::TTL);
@@ -245,7 +254,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_requests_with_one_uncached_key_verify_it_once() {
         let (store, key) = store_with_a_key().await;
-        let cache = Arc::new(KeyCache::default());
+        let cache = Arc::new(KeyCache::new(Arc::default()));
         let wrong =
             ApiKey::parse(&format!("{}{}", &key.expose()[..PREFIX.len() + LOOKUP_DIGITS], "0".repeat(48))).unwrap();
         let requests = (0..32).map(|i| {

@@ -14,8 +14,10 @@ use super::{Ingested, Job, Outcomes, write_group, write_one};
 use crate::engine::Models;
 use crate::gather::gather;
 use crate::store::{Store, StoreError};
+use crate::telemetry::Metrics;
 use std::hash::BuildHasher;
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 /// A group closes at this many batches or once it holds this many events.
@@ -45,12 +47,13 @@ pub struct Committer {
 }
 
 impl Committer {
-    /// Starts `lanes` committer tasks (at least one) on the current tokio runtime.
-    pub fn start(store: Store, models: Arc<Models>, lanes: usize) -> Self {
+    /// Starts `lanes` committer tasks (at least one) on the current tokio runtime, counting
+    /// their groups in `metrics`.
+    pub fn start(store: Store, models: Arc<Models>, lanes: usize, metrics: Arc<Metrics>) -> Self {
         let lanes = (0..lanes.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::channel(QUEUE);
-                tokio::spawn(run(store.clone(), models.clone(), rx));
+                tokio::spawn(run(store.clone(), models.clone(), rx, metrics.clone()));
                 tx
             })
             .collect();
@@ -62,8 +65,13 @@ impl Committer {
         LaneHealth {
             lanes: self.lanes.len(),
             stopped: self.lanes.iter().filter(|lane| lane.is_closed()).count(),
-            queued: self.lanes.iter().map(|lane| lane.max_capacity() - lane.capacity()).sum(),
+            queued: self.queued_per_lane().iter().sum(),
         }
+    }
+
+    /// The batches waiting in each lane's queue.
+    pub fn queued_per_lane(&self) -> Vec<usize> {
+        self.lanes.iter().map(|lane| lane.max_capacity() - lane.capacity()).collect()
     }
 
     /// Stores the batch with the next group its lane commits; returns once that group committed.
@@ -76,7 +84,7 @@ impl Committer {
     }
 }
 
-async fn run(store: Store, models: Arc<Models>, mut queue: mpsc::Receiver<Pending>) {
+async fn run(store: Store, models: Arc<Models>, mut queue: mpsc::Receiver<Pending>, metrics: Arc<Metrics>) {
     let mut states = SessionStates::default();
     while let Some(first) = queue.recv().await {
         let group = gather(&mut queue, first, |group| {
@@ -87,8 +95,9 @@ async fn run(store: Store, models: Arc<Models>, mut queue: mpsc::Receiver<Pendin
         // In a task of its own, so that a panic (a bug) fails this group's requests, not the
         // lane, which then starts again with no states kept.
         let (store, models, mut lane_states) = (store.clone(), models.clone(), std::mem::take(&mut states));
+        let metrics = metrics.clone();
         states = tokio::spawn(async move {
-            commit(&store, &models, group, &mut lane_states).await;
+            commit(&store, &models, group, &mut lane_states, &metrics).await;
             lane_states
         })
         .await
@@ -96,9 +105,16 @@ async fn run(store: Store, models: Arc<Models>, mut queue: mpsc::Receiver<Pendin
     }
 }
 
-async fn commit(store: &Store, models: &Models, group: Vec<Pending>, states: &mut SessionStates) {
+async fn commit(store: &Store, models: &Models, group: Vec<Pending>, states: &mut SessionStates, metrics: &Metrics) {
     let jobs: Vec<&Job> = group.iter().map(|p| &p.job).collect();
-    let outcomes = commit_group(store, models, &jobs, states).await;
+    let started = Instant::now();
+    let (outcomes, split) = commit_group(store, models, &jobs, states).await;
+    metrics.ingest_commit_seconds.observe(started.elapsed().as_secs_f64());
+    metrics.ingest_group_batches.observe(jobs.len() as f64);
+    metrics.ingest_group_events.observe(jobs.iter().map(|j| j.events.len()).sum::<usize>() as f64);
+    if split {
+        metrics.ingest_groups_split.inc();
+    }
     for (pending, outcome) in group.into_iter().zip(outcomes) {
         // The request may be gone (client disconnected); its batch is stored all the same.
         let _ = pending.reply.send(outcome);
@@ -106,25 +122,26 @@ async fn commit(store: &Store, models: &Models, group: Vec<Pending>, states: &mu
 }
 
 /// Writes the batches as one group; if the group fails as a whole, rolls it back and writes
-/// them one by one, so that each gets its own outcome. In the order given.
+/// them one by one, so that each gets its own outcome. In the order given; with whether the
+/// group was split so.
 pub(super) async fn commit_group(
     store: &Store,
     models: &Models,
     jobs: &[&Job],
     states: &mut SessionStates,
-) -> Outcomes {
+) -> (Outcomes, bool) {
     if let [job] = jobs {
-        return vec![write_one(store, models, job, states).await];
+        return (vec![write_one(store, models, job, states).await], false);
     }
     match write_group(store, models, jobs, states).await {
-        Ok(outcomes) => outcomes,
+        Ok(outcomes) => (outcomes, false),
         Err(e) => {
             tracing::debug!(error = %e, batches = jobs.len(), "group commit failed; writing its batches one by one");
             let mut outcomes = Vec::with_capacity(jobs.len());
             for job in jobs {
                 outcomes.push(write_one(store, models, job, states).await);
             }
-            outcomes
+            (outcomes, true)
         }
     }
 }

@@ -217,7 +217,7 @@ async fn a_failing_batch_does_not_fail_its_neighbours() {
             jobs.push(job(&gone, "anywhere", None, click(6)));
         }
         let refs: Vec<&Job> = jobs.iter().collect();
-        let outcomes = commit_group(&store, &models, &refs, &mut states).await;
+        let (outcomes, _) = commit_group(&store, &models, &refs, &mut states).await;
         let total = |o: &Result<Ingested, StoreError>| o.as_ref().ok().map(|i| (i.events_stored, i.total_events));
         assert_eq!(total(&outcomes[0]), Some((1, 2 + round as i64)), "{outcomes:?}");
         assert!(matches!(outcomes[1], Err(StoreError::UserConflict)), "{outcomes:?}");
@@ -254,7 +254,7 @@ async fn concurrent_submitters_lose_nothing_and_keep_order() {
     let (store, url, _dir) = store().await;
     let models = Arc::new(Models::default());
     let a = tenant(&store, "A").await;
-    let committer = Committer::start(store.clone(), models.clone(), store.ingest_lanes());
+    let committer = Committer::start(store.clone(), models.clone(), store.ingest_lanes(), Default::default());
     let outcomes: Vec<Result<Ingested, StoreError>> = futures::stream::iter(0..400i64)
         .map(|b| {
             let session = if b % 2 == 0 { "hot".to_owned() } else { format!("s{}", b % 40) };

@@ -11,6 +11,7 @@
 
 use crate::gather::gather;
 use crate::store::StoreError;
+use prometheus::Histogram;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
@@ -37,13 +38,14 @@ where
     K: Clone + Eq + Hash + Send + Sync + 'static,
     V: Clone + Send + 'static,
 {
-    /// Starts `runners` runners (at least one), each reading up to `max_batch` keys at a time.
-    pub fn start(reader: impl BatchRead<K, V>, runners: usize, max_batch: usize) -> Self {
+    /// Starts `runners` runners (at least one), each reading up to `max_batch` keys at a time
+    /// and recording how many in `sizes`.
+    pub fn start(reader: impl BatchRead<K, V>, runners: usize, max_batch: usize, sizes: Histogram) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
         let reader = Arc::new(reader);
         for _ in 0..runners.max(1) {
-            tokio::spawn(run(reader.clone(), rx.clone(), max_batch.max(1)));
+            tokio::spawn(run(reader.clone(), rx.clone(), max_batch.max(1), sizes.clone()));
         }
         Self { queue }
     }
@@ -56,7 +58,7 @@ where
     }
 }
 
-async fn run<K, V, R>(reader: Arc<R>, queue: Queue<K, V>, max_batch: usize)
+async fn run<K, V, R>(reader: Arc<R>, queue: Queue<K, V>, max_batch: usize, sizes: Histogram)
 where
     K: Clone + Eq + Hash + Send + Sync + 'static,
     V: Clone + Send + 'static,
@@ -68,6 +70,7 @@ where
             let Some(first) = queue.recv().await else { return };
             gather(&mut queue, first, |batch| batch.len() == max_batch).await
         };
+        sizes.observe(batch.len() as f64);
         // In a task of its own, so that a panic (a bug) fails this batch's requests, not the runner.
         let reader = reader.clone();
         let _ = tokio::spawn(async move { answer(&*reader, batch).await }).await;
@@ -112,6 +115,10 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tokio::sync::Notify;
 
+    fn sizes() -> Histogram {
+        Histogram::with_opts(prometheus::HistogramOpts::new("sizes", "unregistered")).unwrap()
+    }
+
     /// Squares keys; fails any batch holding 13 (alone too); records every batch it reads.
     #[derive(Default)]
     struct Squares {
@@ -139,7 +146,7 @@ mod tests {
     async fn requests_queued_behind_a_read_share_the_next_one() {
         let gate = Arc::new(Notify::new());
         let squares = Arc::new(Squares { gate: Some(gate.clone()), ..Default::default() });
-        let batcher = Arc::new(Batcher::start(squares.clone(), 1, 64));
+        let batcher = Arc::new(Batcher::start(squares.clone(), 1, 64, sizes()));
         let first = tokio::spawn({
             let b = batcher.clone();
             async move { b.get(2).await.unwrap() }
@@ -178,7 +185,7 @@ mod tests {
     #[tokio::test]
     async fn requests_runnable_when_a_runner_wakes_share_its_query() {
         let squares = Arc::new(Squares::default());
-        let batcher = Arc::new(Batcher::start(squares.clone(), 1, 64));
+        let batcher = Arc::new(Batcher::start(squares.clone(), 1, 64, sizes()));
         let first = tokio::spawn({
             let batcher = batcher.clone();
             async move {
@@ -207,7 +214,7 @@ mod tests {
     async fn a_failing_batch_is_read_again_key_by_key() {
         let squares = Arc::new(Squares::default());
         // Queue the requests before the runner starts, so they form one batch.
-        let batcher = Batcher::start(squares.clone(), 1, 64);
+        let batcher = Batcher::start(squares.clone(), 1, 64, sizes());
         let answers = futures_util::future::join_all([2, 13, 8].map(|k| batcher.get(k))).await;
         assert!(matches!(answers[1], Err(StoreError::Corrupt(_))), "{:?}", answers[1]);
         assert_eq!((answers[0].as_ref().unwrap(), answers[2].as_ref().unwrap()), (&Some(4), &Some(64)));
@@ -217,7 +224,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn many_concurrent_requests_each_get_their_own_answer() {
         let squares = Arc::new(Squares::default());
-        let batcher = Arc::new(Batcher::start(squares.clone(), 2, 16));
+        let batcher = Arc::new(Batcher::start(squares.clone(), 2, 16, sizes()));
         let tasks: Vec<_> = (0..2_000u32)
             .map(|i| {
                 let b = batcher.clone();

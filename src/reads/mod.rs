@@ -12,6 +12,7 @@ use crate::domain::{SessionId, Tenant, TenantId};
 use crate::store::analytics::{self, MoodCounts};
 use crate::store::sessions::{self, CurrentMood};
 use crate::store::{Store, StoreError};
+use crate::telemetry::Metrics;
 use batcher::{BatchRead, Batcher};
 use sea_orm::DbErr;
 use std::collections::HashMap;
@@ -39,14 +40,15 @@ impl Reads {
     /// Opens the reads' own connections, if the store reads through a server, and starts their
     /// runners, on the current tokio runtime: its thread then serves their I/O, and each HTTP
     /// worker reads on the thread whose requests wait for the reads.
-    pub async fn start(store: &Store) -> Result<Self, DbErr> {
+    pub async fn start(store: &Store, metrics: &Metrics) -> Result<Self, DbErr> {
         if store.reads_in_process() {
             return Ok(Self(Inner::Direct(store.clone())));
         }
         let store = store.with_own_reads(CONNECTIONS).await?;
+        let sizes = |read: &str| metrics.read_batch_keys.with_label_values(&[read]);
         Ok(Self(Inner::Coalesced {
-            moods: Batcher::start(Moods(store.clone()), RUNNERS, MAX_BATCH),
-            counts: Batcher::start(Counts(store), RUNNERS, MAX_BATCH),
+            moods: Batcher::start(Moods(store.clone()), RUNNERS, MAX_BATCH, sizes("current_mood")),
+            counts: Batcher::start(Counts(store), RUNNERS, MAX_BATCH, sizes("mood_counts")),
         }))
     }
 

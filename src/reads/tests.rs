@@ -11,6 +11,7 @@ use crate::ingest::tests::table;
 use crate::ingest::{Job, SessionStates, write_one};
 use crate::store::tenants::{self, NewTenant};
 use crate::store::{Store, StoreOptions, analytics, sessions};
+use crate::telemetry::Metrics;
 use crate::testing::fresh_database;
 use chrono::DateTime;
 
@@ -57,7 +58,7 @@ async fn one_query_answers_each_key_as_its_own_would() {
     let wanted = [(a.id, id("s0")), (b.id, id("s0")), (a.id, id("s1")), (b.id, id("s1")), (c.id, id("s0"))];
     let wanted = [&wanted[..], &[(a.id, id("s2")), (b.id, id("s2")), (a.id, id("s0"))]].concat();
     let together = sessions::current_moods(&store, &wanted).await.unwrap();
-    let reads = Reads::start(&store).await.unwrap();
+    let reads = Reads::start(&store, &Metrics::default()).await.unwrap();
     let tenant_of = |id| [&a, &b, &c].into_iter().find(|t| t.id == id).unwrap();
     let mut found = 0;
     for key in &wanted {

@@ -2,6 +2,7 @@
 //! serve the routes.
 
 mod routes;
+mod sweeper;
 mod workers;
 
 use crate::api::body::BodyLimit;
@@ -28,6 +29,10 @@ pub struct ServerOptions {
     pub workers: NonZeroUsize,
     /// The affect models: which one new sessions start under, and the earlier ones.
     pub models: Models,
+    /// The bearer token `GET /metrics` asks for; `None`: no token, as Prometheus scrapes by default.
+    pub metrics_token: Option<String>,
+    /// How often expired data is swept away (see [`crate::store::retention`]); `None`: never.
+    pub retention_sweep: Option<Duration>,
 }
 
 /// A server bound to its address, migrated, its workers started: ready to run.
@@ -35,6 +40,17 @@ pub struct Bound {
     listener: TcpListener,
     local_addr: SocketAddr,
     workers: Workers,
+    /// The retention sweep, stopped with the server.
+    _sweeper: Option<Stopped>,
+}
+
+/// A background task that stops when this is dropped.
+struct Stopped(tokio::task::JoinHandle<()>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Bound {
@@ -45,10 +61,18 @@ impl Bound {
         store.migrate().await?;
         let listener = TcpListener::bind(addr).await?;
         let local_addr = listener.local_addr()?;
-        let state =
-            Arc::new(AppState::new(store, options.models.clone(), options.clock, options.auth_failure_limit).await?);
+        let state = AppState::new(
+            store,
+            options.models.clone(),
+            options.clock,
+            options.auth_failure_limit,
+            options.metrics_token.clone(),
+        );
+        let state = Arc::new(state.await?);
+        let sweeper =
+            options.retention_sweep.map(|every| Stopped(sweeper::spawn(state.store.clone(), state.clock, every)));
         let workers = Workers::start(options.workers, local_addr, state, options.body_limit).await?;
-        Ok(Self { listener, local_addr, workers })
+        Ok(Self { listener, local_addr, workers, _sweeper: sweeper })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

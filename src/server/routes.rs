@@ -1,19 +1,23 @@
 //! The route tree: the API, its docs and spec, the tracker and the dashboard, and the middleware around
 //! them.
 
-use crate::api::{self, Edge, body::BodyLimit};
+use crate::api::{self, Edge, body::BodyLimit, error::ApiError};
 use crate::reads::Reads;
 use crate::state::AppState;
+use crate::telemetry::Levels;
 use crate::web;
 use poem::http::Method;
 use poem::middleware::Cors;
-use poem::{Endpoint, EndpointExt, Route};
+use poem::web::Data;
+use poem::{Endpoint, EndpointExt, Request, Response, Route};
 use std::sync::Arc;
+use subtle::ConstantTimeEq;
 
 /// The whole HTTP surface: the API, `/docs`, `/openapi.json`, CORS, and the edge middleware
 /// outermost so that every response, preflights and errors included, is covered. `reads` are
 /// the serving worker's own (where the hottest reads go to be answered together).
 pub fn routes(state: Arc<AppState>, reads: Arc<Reads>, body_limit: BodyLimit) -> impl Endpoint {
+    let edge = Edge(state.metrics.clone());
     let api = api::service();
     let docs = api.swagger_ui();
     let spec = bytes::Bytes::from(api::spec_json());
@@ -33,6 +37,7 @@ pub fn routes(state: Arc<AppState>, reads: Arc<Reads>, body_limit: BodyLimit) ->
         .at("/dashboard", web::dashboard())
         .at("/dashboard/", web::dashboard())
         .at("/dashboard/assets/:file", web::dashboard_asset())
+        .at("/metrics", poem::get(metrics))
         .nest("/", api)
         .with(api::AuthGuard)
         .data(state)
@@ -40,5 +45,24 @@ pub fn routes(state: Arc<AppState>, reads: Arc<Reads>, body_limit: BodyLimit) ->
         .data(body_limit)
         .with(api::JsonErrors)
         .with(cors)
-        .with(Edge)
+        .with(edge)
+}
+
+/// `GET /metrics`, for Prometheus: the text exposition format, the levels read now. An operator
+/// endpoint, outside the public spec; with a token configured, only for `Authorization: Bearer
+/// <token>` (compared in constant time).
+#[poem::handler]
+fn metrics(req: &Request, state: Data<&Arc<AppState>>) -> poem::Result<Response> {
+    if let Some(token) = &state.metrics_token {
+        let presented = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+        let presented = presented.and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+        if !bool::from(presented.as_bytes().ct_eq(token.as_bytes())) {
+            return Err(ApiError::MetricsTokenInvalid.into());
+        }
+    }
+    let levels = Levels { queued_per_lane: state.ingest.queued_per_lane(), pools: state.store.pool_levels() };
+    Ok(Response::builder()
+        .content_type(prometheus::TEXT_FORMAT)
+        .header("cache-control", "no-store")
+        .body(state.metrics.render(&levels)))
 }

@@ -101,7 +101,7 @@ impl Worker {
     fn run(self, ready: oneshot::Sender<anyhow::Result<()>>) -> io::Result<()> {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         runtime.block_on(async move {
-            let reads = match Reads::start(&self.state.store).await {
+            let reads = match Reads::start(&self.state.store, &self.state.metrics).await {
                 Ok(reads) => Arc::new(reads),
                 Err(e) => {
                     let _ = ready.send(Err(e.into()));

@@ -24,6 +24,7 @@ pub mod interventions;
 pub mod listing;
 pub mod publishable_keys;
 pub(crate) mod quota;
+pub mod retention;
 pub(crate) mod rollup;
 pub mod sessions;
 pub mod signing_keys;
@@ -91,6 +92,21 @@ enum BatchReader {
 }
 
 impl Store {
+    /// Each connection pool's name, connections open, and of those idle (for `GET /metrics`).
+    pub fn pool_levels(&self) -> Vec<(&'static str, u32, usize)> {
+        let level = |name, pool: &DatabaseConnection| match pool.get_database_backend() {
+            DbBackend::Postgres => {
+                let pool = pool.get_postgres_connection_pool();
+                (name, pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = pool.get_sqlite_connection_pool();
+                (name, pool.size(), pool.num_idle())
+            }
+        };
+        vec![level("writer", &self.writer), level("reader", &self.reader)]
+    }
+
     /// How many group commits for ingest may run at once ([`StoreOptions::ingest_lanes`]).
     pub fn ingest_lanes(&self) -> usize {
         self.ingest_lanes

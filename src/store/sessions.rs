@@ -181,11 +181,17 @@ pub async fn erase(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<boo
 
 /// Deletes everything stored under one session row, the row included (no rollup change).
 pub(super) async fn erase_rows(db: &impl ConnectionTrait, session_pk: i64) -> Result<(), StoreError> {
-    event::Entity::delete_many().filter(event::Column::SessionId.eq(session_pk)).exec(db).await?;
-    feedback::Entity::delete_many().filter(feedback::Column::SessionId.eq(session_pk)).exec(db).await?;
-    session_slot::Entity::delete_many().filter(session_slot::Column::SessionId.eq(session_pk)).exec(db).await?;
-    user_history::Entity::delete_many().filter(user_history::Column::SessionId.eq(session_pk)).exec(db).await?;
-    session::Entity::delete_by_id(session_pk).exec(db).await?;
+    erase_many_rows(db, &[session_pk]).await
+}
+
+/// Deletes everything stored under these session rows, the rows included (no rollup change).
+pub(super) async fn erase_many_rows(db: &impl ConnectionTrait, session_pks: &[i64]) -> Result<(), StoreError> {
+    let pks = session_pks.iter().copied();
+    event::Entity::delete_many().filter(event::Column::SessionId.is_in(pks.clone())).exec(db).await?;
+    feedback::Entity::delete_many().filter(feedback::Column::SessionId.is_in(pks.clone())).exec(db).await?;
+    session_slot::Entity::delete_many().filter(session_slot::Column::SessionId.is_in(pks.clone())).exec(db).await?;
+    user_history::Entity::delete_many().filter(user_history::Column::SessionId.is_in(pks.clone())).exec(db).await?;
+    session::Entity::delete_many().filter(session::Column::Id.is_in(pks)).exec(db).await?;
     Ok(())
 }
 

@@ -27,6 +27,7 @@ pub async fn create(store: &Store, new: NewTenant<'_>, now: DateTime<Utc>) -> Re
         email: Set(new.email.map(str::to_owned)),
         plan: Set(new.plan.as_str().to_owned()),
         created_at_ms: Set(now_ms),
+        retention_days: NotSet,
     })
     .exec(&txn)
     .await?

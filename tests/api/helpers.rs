@@ -51,6 +51,9 @@ pub fn options(database_url: &str) -> ServerOptions {
         // Two, whatever the machine: consecutive connections go to different workers.
         workers: std::num::NonZeroUsize::new(2).unwrap(),
         models: Default::default(),
+        metrics_token: None,
+        // Tests write events of 2025 under today's clock: only the retention tests sweep.
+        retention_sweep: None,
     }
 }
 
@@ -244,6 +247,8 @@ pub fn start_binary_with(database_url: &str, options: &[&str]) -> Process {
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_moodring"))
         .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json", "--database-url", database_url])
+        // Tests write events of 2025: a sweep at start would erase what a restarted server must find.
+        .args(["--retention-sweep-secs", "0"])
         .args(options)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,5 +1,9 @@
-//! Logging: plain text for people, JSON lines for log pipelines. `RUST_LOG` filters (default `info`).
+//! Logging: plain text for people, JSON lines for log pipelines. `RUST_LOG` filters (default
+//! `info`). And the Prometheus metrics ([`Metrics`]).
 
+mod metrics;
+
+pub use metrics::{Levels, Metrics};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
