@@ -5,28 +5,39 @@
 use crate::state::Clock;
 use crate::store::Store;
 use crate::store::retention::{self, Swept};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
 
-/// Sweeps `store` every `every`, as `clock` tells the time; stops when the handle is aborted.
+/// After a failed sweep (the database away, a lock conflict), the next one comes this soon.
+const RETRY: Duration = Duration::from_secs(60);
+
+/// Sweeps `store` at once and then every `every`, as `clock` tells the time; stops when the
+/// handle is aborted.
 pub fn spawn(store: Store, clock: Clock, every: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut wait = Duration::ZERO;
         loop {
-            ticks.tick().await;
-            match retention::sweep(&store, clock.now().timestamp_millis()).await {
-                Ok(swept) if swept != Swept::default() => tracing::info!(
-                    sessions = swept.sessions,
-                    events = swept.events,
-                    slots = swept.slots,
-                    user_history = swept.user_history,
-                    "retention sweep removed expired data"
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "retention sweep failed; the next one tries again"),
-            }
+            tokio::time::sleep(wait).await;
+            let started = Instant::now();
+            wait = match retention::sweep(&store, clock.now().timestamp_millis()).await {
+                Ok(swept) => {
+                    if swept != Swept::default() {
+                        tracing::info!(
+                            duration_ms = started.elapsed().as_millis() as u64,
+                            sessions = swept.sessions,
+                            events = swept.events,
+                            slots = swept.slots,
+                            user_history = swept.user_history,
+                            "retention sweep removed expired data"
+                        );
+                    }
+                    every
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention sweep failed; trying again soon");
+                    every.min(RETRY)
+                }
+            };
         }
     })
 }

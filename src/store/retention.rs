@@ -12,7 +12,9 @@
 //!
 //! Everything goes in small batches, each its own short statement or transaction: sessions a
 //! request holds at the moment are skipped (`SKIP LOCKED` on PostgreSQL) and taken at the next
-//! sweep, so the sweep never makes ingest or reads wait for more than one batch.
+//! sweep, so the sweep never makes ingest or reads wait for more than one batch. After each
+//! batch the sweep rests as long as the batch took, leaving the database at least half of the
+//! time a backlog (the first sweep of an old store, a retention shortened) takes.
 
 use super::{Store, StoreError, rollup, sessions};
 use crate::domain::TenantId;
@@ -21,6 +23,7 @@ use crate::store::timeline::SLOT_MS;
 use entity::{event, session, session_slot, tenant, user_history};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
+use std::time::Instant;
 
 pub const DEFAULT_DAYS: i32 = 90;
 pub const MIN_DAYS: i32 = 1;
@@ -76,7 +79,9 @@ pub async fn sweep(store: &Store, now_ms: i64) -> Result<Swept, StoreError> {
         let cutoff_ms = now_ms - i64::from(days) * DAY_MS;
         let tenant = TenantId(tenant);
         loop {
+            let started = Instant::now();
             let erased = erase_expired_sessions(store, tenant, cutoff_ms).await?;
+            rest(started).await;
             swept.sessions += erased;
             if erased < SESSIONS_PER_BATCH {
                 break;
@@ -140,11 +145,18 @@ pub async fn sweep(store: &Store, now_ms: i64) -> Result<Swept, StoreError> {
     Ok(swept)
 }
 
+/// Waits as long as has passed since `started`.
+async fn rest(started: Instant) {
+    tokio::time::sleep(started.elapsed()).await;
+}
+
 /// Runs the `DELETE` `batch` builds until it removes fewer than a batch; the rows removed.
 async fn trim(store: &Store, batch: impl Fn() -> sea_orm::sea_query::DeleteStatement) -> Result<u64, StoreError> {
     let mut removed = 0;
     loop {
+        let started = Instant::now();
         let n = store.writer.execute(&batch()).await?.rows_affected();
+        rest(started).await;
         removed += n;
         if n < ROWS_PER_BATCH {
             return Ok(removed);
@@ -172,11 +184,15 @@ async fn erase_expired_sessions(store: &Store, tenant: TenantId, cutoff_ms: i64)
     }
     let ids: Vec<i64> = expired.iter().map(|(id, _, _)| *id).collect();
     sessions::erase_many_rows(&txn, &ids).await?;
+    // All the batch's changes go to one rollup row (the first session's shard): ingest updates
+    // several shards in one statement, in an order PostgreSQL does not promise, and taking them
+    // one by one here deadlocked with it under load. Shards only spread concurrent writers; the
+    // distribution is their sum, whichever row a session leaves from.
     let mut changes = Vec::with_capacity(expired.len());
-    for (id, label, has_feedback) in &expired {
+    for (_, label, has_feedback) in &expired {
         let change =
             Change { leave: Some(sessions::parse_label(label)?), enter: None, feedback: -i64::from(*has_feedback) };
-        changes.push((tenant, *id, change));
+        changes.push((tenant, ids[0], change));
     }
     rollup::apply_many(&txn, changes).await?;
     txn.commit().await?;
