@@ -132,12 +132,16 @@ pub async fn erase(store: &Store, tenant: &Tenant, id: &UserId) -> Result<Option
         .all(&txn)
         .await?;
     lock_pk(&txn, tenant, user_pk).await?;
+    let mut changes = Vec::with_capacity(linked.len());
     for s in &linked {
         sessions::erase_rows(&txn, s.id).await?;
         let change =
             Change { leave: Some(sessions::parse_label(&s.label)?), enter: None, feedback: -i64::from(s.has_feedback) };
-        rollup::apply(&txn, tenant.id, s.id, change).await?;
+        // On one rollup row, as the retention sweep does (see `retention::erase_expired_sessions`):
+        // shards taken one by one can deadlock with ingest's multi-shard update.
+        changes.push((tenant.id, linked[0].id, change));
     }
+    rollup::apply_many(&txn, changes).await?;
     user_history::Entity::delete_many().filter(user_history::Column::UserId.eq(user_pk)).exec(&txn).await?;
     user::Entity::delete_by_id(user_pk).exec(&txn).await?;
     txn.commit().await?;
