@@ -4,7 +4,8 @@
 use super::Tag;
 use super::auth::Auth;
 use super::body::JsonBody;
-use super::error::{ApiError, Fails, Failures};
+use super::error::{ApiError, Fails};
+use super::interventions::{OnSettingsRead, OnSettingsUpdate};
 use crate::state::AppState;
 use crate::store::retention::{self, MAX_DAYS, MIN_DAYS};
 use poem::web::Data;
@@ -46,16 +47,6 @@ impl Example for RetentionUpdate {
     }
 }
 
-pub struct OnRead;
-impl Failures for OnRead {
-    const STATUSES: &'static [u16] = &[401, 403, 429, 500];
-}
-
-pub struct OnUpdate;
-impl Failures for OnUpdate {
-    const STATUSES: &'static [u16] = &[400, 401, 403, 413, 415, 429, 500];
-}
-
 pub struct RetentionApi;
 
 #[OpenApi(tag = "Tag::Settings")]
@@ -64,7 +55,11 @@ impl RetentionApi {
     ///
     /// How many days of your events and history are kept.
     #[oai(path = "/v1/settings/retention", method = "get", operation_id = "getRetention")]
-    async fn get(&self, state: Data<&Arc<AppState>>, auth: Auth) -> Result<Json<RetentionSettings>, Fails<OnRead>> {
+    async fn get(
+        &self,
+        state: Data<&Arc<AppState>>,
+        auth: Auth,
+    ) -> Result<Json<RetentionSettings>, Fails<OnSettingsRead>> {
         Ok(Json(RetentionSettings { days: retention::days(&state.store, auth.tenant().id).await? }))
     }
 
@@ -80,7 +75,7 @@ impl RetentionApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         body: JsonBody<RetentionUpdate>,
-    ) -> Result<Json<RetentionSettings>, Fails<OnUpdate>> {
+    ) -> Result<Json<RetentionSettings>, Fails<OnSettingsUpdate>> {
         let days = body.0.days;
         let days = i32::try_from(days)
             .ok()

@@ -21,7 +21,7 @@ use crate::domain::TenantId;
 use crate::store::rollup::Change;
 use crate::store::timeline::SLOT_MS;
 use entity::{event, session, session_slot, tenant, user_history};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
+use sea_orm::sea_query::{DeleteStatement, Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 use std::time::Instant;
 
@@ -88,20 +88,7 @@ pub async fn sweep(store: &Store, now_ms: i64) -> Result<Swept, StoreError> {
             }
         }
         swept.events += trim(store, || {
-            Query::delete()
-                .from_table(event::Entity)
-                .and_where(
-                    Expr::col(event::Column::Id).in_subquery(
-                        event::Entity::find()
-                            .select_only()
-                            .column(event::Column::Id)
-                            .filter(event::Column::TenantId.eq(tenant.get()))
-                            .filter(event::Column::TsMs.lt(cutoff_ms))
-                            .limit(ROWS_PER_BATCH)
-                            .into_query(),
-                    ),
-                )
-                .to_owned()
+            older(event::Entity, event::Column::Id, event::Column::TenantId, event::Column::TsMs, tenant, cutoff_ms)
         })
         .await?;
         // Slots wholly before the cutoff: a session's latest slot may start before it.
@@ -125,24 +112,31 @@ pub async fn sweep(store: &Store, now_ms: i64) -> Result<Swept, StoreError> {
         })
         .await?;
         swept.user_history += trim(store, || {
-            Query::delete()
-                .from_table(user_history::Entity)
-                .and_where(
-                    Expr::col(user_history::Column::Id).in_subquery(
-                        user_history::Entity::find()
-                            .select_only()
-                            .column(user_history::Column::Id)
-                            .filter(user_history::Column::TenantId.eq(tenant.get()))
-                            .filter(user_history::Column::TsMs.lt(cutoff_ms))
-                            .limit(ROWS_PER_BATCH)
-                            .into_query(),
-                    ),
-                )
-                .to_owned()
+            use user_history::Column as C;
+            older(user_history::Entity, C::Id, C::TenantId, C::TsMs, tenant, cutoff_ms)
         })
         .await?;
     }
     Ok(swept)
+}
+
+/// Deletes a batch of `entity`'s rows of `tenant` whose `time` is before `cutoff_ms`, by `id`.
+fn older<E: EntityTrait>(
+    entity: E,
+    id: E::Column,
+    tenant_id: E::Column,
+    time: E::Column,
+    tenant: TenantId,
+    cutoff_ms: i64,
+) -> DeleteStatement {
+    let batch = E::find()
+        .select_only()
+        .column(id)
+        .filter(tenant_id.eq(tenant.get()))
+        .filter(time.lt(cutoff_ms))
+        .limit(ROWS_PER_BATCH)
+        .into_query();
+    Query::delete().from_table(entity).and_where(Expr::col(id).in_subquery(batch)).to_owned()
 }
 
 /// Waits as long as has passed since `started`.
@@ -151,7 +145,7 @@ async fn rest(started: Instant) {
 }
 
 /// Runs the `DELETE` `batch` builds until it removes fewer than a batch; the rows removed.
-async fn trim(store: &Store, batch: impl Fn() -> sea_orm::sea_query::DeleteStatement) -> Result<u64, StoreError> {
+async fn trim(store: &Store, batch: impl Fn() -> DeleteStatement) -> Result<u64, StoreError> {
     let mut removed = 0;
     loop {
         let started = Instant::now();
