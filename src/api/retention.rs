@@ -20,8 +20,8 @@ use std::sync::Arc;
 #[oai(example)]
 pub struct RetentionSettings {
     /// Days of events, time-series slots and user history kept (1–3650; 90 unless set). Older
-    /// ones are removed in the background, within the hour; a session whose latest event is
-    /// older is erased whole and leaves the mood distribution.
+    /// ones are removed in the background at the next sweep (hourly by default); a session
+    /// whose latest event is older is erased whole and leaves the mood distribution.
     pub days: i32,
 }
 
