@@ -5,7 +5,8 @@
 #     rows per transaction through the same driver; on PostgreSQL also by binary COPY, as the
 #     server writes them (the POST ratio is given against both);
 #   - moodring on SQLite and on PostgreSQL, each on a store seeded with 100,000 sessions.
-# Drives POST /v1/sessions/{id}/events (10-event batches over 1,000 sessions), GET …/mood and
+# Drives POST /v1/sessions/{id}/events (10-event batches over 1,000 sessions, and one-event ones
+# as a browser tracker sends them, against the baseline's POST of the same), GET …/mood and
 # GET /v1/analytics/moods with wrk (-t1 -c32), prints req/s, events/s, p50/p99 and the ratios:
 # POST to the storage limit measured just before it, GETs to the baseline measured just before them,
 # in ROUNDS=3 rounds of each, and the median ratios.
@@ -80,7 +81,8 @@ row() { printf '%-10s %-26s %10s %10s %8s %8s %8s  %s\n' "$@"; }
 "$BIN/examples/baseline" "127.0.0.1:$BASE_PORT" > "$WORK/baseline.key" & pids+=($!)
 wait_up "$BASE_PORT"; export KEY; KEY=$(head -n 1 "$WORK/baseline.key"); BASE_KEY=$KEY
 read -r b_post _ _ _ < <(load "$BASE_PORT" benches/wrk/post_events.lua)
-echo "baseline: POST events $b_post req/s (its GET is measured right before each backend's GETs)"
+read -r b_post1 _ _ _ < <(EVENTS=1 load "$BASE_PORT" benches/wrk/post_events.lua)
+echo "baseline: POST events $b_post req/s, of one event $b_post1 req/s (its GET is measured right before each backend's GETs)"
 
 row backend call req/s events/s p50_ms p99_ms errors ratio
 for backend in $BACKENDS; do
@@ -96,7 +98,7 @@ for backend in $BACKENDS; do
   wait_up "$PORT"
   # The machine drifts by a fifth within minutes: each ratio compares runs made back to back,
   # in ROUNDS rounds, and the summary gives their median.
-  post_ratios=() copy_ratios=() mood_ratios=() analytics_ratios=()
+  post_ratios=() copy_ratios=() one_ratios=() mood_ratios=() analytics_ratios=()
   for round in $(seq "$ROUNDS"); do
     # As many writers as help: PostgreSQL shares WAL flushes between concurrent commits.
     limit=$(probe "$backend" insert)
@@ -111,6 +113,9 @@ for backend in $BACKENDS; do
     fi
     row "$backend" "POST events #$round" "$rps" "$events" "$p50" "$p99" "$err" \
       "${post_ratios[-1]}% of storage limit${copy_limit:+ (${copy_ratios[-1]}% of COPY)}"
+    read -r rps p50 p99 err < <(EVENTS=1 load "$PORT" benches/wrk/post_events.lua)
+    one_ratios+=("$(ratio "$rps" "$b_post1")")
+    row "$backend" "POST 1 event #$round" "$rps" "$rps" "$p50" "$p99" "$err" "${one_ratios[-1]}% of baseline POST"
   done
   for round in $(seq "$ROUNDS"); do
     # The baseline's GET is driven by the very script that drives GET mood: the same requests
@@ -124,7 +129,7 @@ for backend in $BACKENDS; do
     analytics_ratios+=("$(ratio "$rps" "$b_get")")
     row "$backend" "GET analytics #$round" "$rps" - "$p50" "$p99" "$err" "${analytics_ratios[-1]}% of baseline"
   done
-  row "$backend" "median of $ROUNDS" - - - - - "POST $(median "${post_ratios[@]}")% of storage limit${copy_ratios:+ ($(median "${copy_ratios[@]}")% of COPY)}, GET mood $(median "${mood_ratios[@]}")%, analytics ($SEEDED sessions) $(median "${analytics_ratios[@]}")% of baseline"
+  row "$backend" "median of $ROUNDS" - - - - - "POST $(median "${post_ratios[@]}")% of storage limit${copy_ratios:+ ($(median "${copy_ratios[@]}")% of COPY)}, POST 1 event $(median "${one_ratios[@]}")% of baseline, GET mood $(median "${mood_ratios[@]}")%, analytics ($SEEDED sessions) $(median "${analytics_ratios[@]}")% of baseline"
   if [ "$SOAK" -gt 0 ]; then
     before=$(rss_kb "$server")
     # The RSS every minute, to tell growth that levels off from growth that does not.
