@@ -55,7 +55,7 @@ impl AppState {
         metrics_token: Option<String>,
     ) -> Result<Self, StoreError> {
         let models = Arc::new(models);
-        let metrics = Arc::new(Metrics::new(env!("CARGO_PKG_VERSION"), &models.session.version));
+        let metrics = Arc::new(Metrics::new(&models.session.version));
         let policies = Policies::new(models.session.clone());
         Ok(Self {
             ingest: Committer::start(store.clone(), models.clone(), store.ingest_lanes(), metrics.clone()),

@@ -197,6 +197,12 @@ enum Presented<'a> {
 
 /// A single `X-Api-Key`, a single `Authorization: Bearer`, or both naming the same key. Anything
 /// else (repeated or conflicting headers, another scheme) carries nothing.
+/// The token of an `Authorization` value of the Bearer scheme (named in any case), trimmed.
+pub(crate) fn bearer_token(authorization: &str) -> Option<&str> {
+    let (scheme, token) = authorization.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 fn presented(headers: &HeaderMap) -> Presented<'_> {
     let single = |name: &str| -> Result<Option<&str>, ()> {
         let mut values = headers.get_all(name).iter();
@@ -210,9 +216,9 @@ fn presented(headers: &HeaderMap) -> Presented<'_> {
         return Presented::Nothing;
     };
     let bearer = match authorization {
-        Some(value) => match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Some(token.trim()),
-            _ => return Presented::Nothing,
+        Some(value) => match bearer_token(value) {
+            Some(token) => Some(token),
+            None => return Presented::Nothing,
         },
         None => None,
     };

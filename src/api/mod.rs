@@ -23,6 +23,7 @@ mod users;
 pub mod wire;
 
 pub use auth::AuthGuard;
+pub(crate) use auth::bearer_token;
 pub use edge::{Edge, JsonErrors};
 
 use poem_openapi::{OpenApiService, Tags};

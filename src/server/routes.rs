@@ -54,8 +54,8 @@ pub fn routes(state: Arc<AppState>, reads: Arc<Reads>, body_limit: BodyLimit) ->
 #[poem::handler]
 fn metrics(req: &Request, state: Data<&Arc<AppState>>) -> poem::Result<Response> {
     if let Some(token) = &state.metrics_token {
-        let presented = req.headers().get("authorization").and_then(|v| v.to_str().ok());
-        let presented = presented.and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+        let authorization = req.headers().get("authorization").and_then(|v| v.to_str().ok());
+        let presented = authorization.and_then(api::bearer_token).unwrap_or_default();
         if !bool::from(presented.as_bytes().ct_eq(token.as_bytes())) {
             return Err(ApiError::MetricsTokenInvalid.into());
         }

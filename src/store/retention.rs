@@ -16,10 +16,10 @@
 //! batch the sweep rests as long as the batch took, leaving the database at least half of the
 //! time a backlog (the first sweep of an old store, a retention shortened) takes.
 
-use super::{Store, StoreError, rollup, sessions};
+use super::rollup::{self, Change};
+use super::timeline::SLOT_MS;
+use super::{Store, StoreError, sessions};
 use crate::domain::TenantId;
-use crate::store::rollup::Change;
-use crate::store::timeline::SLOT_MS;
 use entity::{event, session, session_slot, tenant, user_history};
 use sea_orm::sea_query::{DeleteStatement, Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};

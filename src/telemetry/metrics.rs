@@ -5,6 +5,7 @@
 //! numbers), never from a path, a key or a session id: a scrape's size does not grow with use.
 
 use poem::http::StatusCode;
+use prometheus::core::Collector;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
@@ -50,107 +51,122 @@ pub struct Levels {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self::new(env!("CARGO_PKG_VERSION"), "")
+        Self::new("")
     }
 }
 
 impl Metrics {
-    /// Registers every metric, with `moodring_build_info` naming `version` and the model new
-    /// sessions start under.
-    pub fn new(version: &str, session_model: &str) -> Self {
+    /// Registers every metric, with `moodring_build_info` naming this build's version and the
+    /// model new sessions start under.
+    pub fn new(session_model: &str) -> Self {
         let registry = Registry::new();
-        let histogram = |name: &str, help: &str, buckets: &[f64]| {
-            let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets.to_vec())).expect("valid");
-            registry.register(Box::new(h.clone())).expect("registered once");
-            h
-        };
-        let counter = |name: &str, help: &str| {
-            let c = IntCounter::new(name, help).expect("valid");
-            registry.register(Box::new(c.clone())).expect("registered once");
-            c
-        };
-        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
-            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid");
-            registry.register(Box::new(c.clone())).expect("registered once");
-            c
-        };
-        let gauge_vec = |name: &str, help: &str, labels: &[&str]| {
-            let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid");
-            registry.register(Box::new(g.clone())).expect("registered once");
-            g
-        };
-        let http_seconds = HistogramVec::new(
-            HistogramOpts::new(
-                "moodring_http_request_duration_seconds",
-                "Time from request to response, by operation.",
-            )
-            .buckets(LATENCY_BUCKETS.to_vec()),
-            &["operation"],
-        )
-        .expect("valid");
-        registry.register(Box::new(http_seconds.clone())).expect("registered once");
-        let read_batch_keys = HistogramVec::new(
-            HistogramOpts::new("moodring_read_batch_keys", "Keys read by one coalesced query, by read.")
-                .buckets(SIZE_BUCKETS.to_vec()),
-            &["read"],
-        )
-        .expect("valid");
-        registry.register(Box::new(read_batch_keys.clone())).expect("registered once");
-        let build_info = gauge_vec(
-            "moodring_build_info",
-            "Always 1: the version and the model new sessions start under.",
-            &["version", "session_model"],
+        let histogram =
+            |name: &str, help: &str, buckets: &[f64]| HistogramOpts::new(name, help).buckets(buckets.to_vec());
+        let build_info: IntGaugeVec = registered(
+            &registry,
+            IntGaugeVec::new(
+                Opts::new("moodring_build_info", "Always 1: the version and the model new sessions start under."),
+                &["version", "session_model"],
+            ),
         );
-        build_info.with_label_values(&[version, session_model]).set(1);
-        let key_lookups = counter_vec(
-            "moodring_api_key_lookups_total",
-            "API keys checked, by whether the cache knew them (hit) or the database was asked (miss).",
-            &["result"],
+        build_info.with_label_values(&[env!("CARGO_PKG_VERSION"), session_model]).set(1);
+        let key_lookups: IntCounterVec = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "moodring_api_key_lookups_total",
+                    "API keys checked, by whether the cache knew them (hit) or the database was asked (miss).",
+                ),
+                &["result"],
+            ),
         );
-        let resident_memory =
-            IntGauge::new("process_resident_memory_bytes", "Resident memory size in bytes.").expect("valid");
-        registry.register(Box::new(resident_memory.clone())).expect("registered once");
         Self {
-            http_requests: counter_vec(
-                "moodring_http_requests_total",
-                "Requests answered, by operation (the spec's operationId) and status.",
-                &["operation", "status"],
+            http_requests: registered(
+                &registry,
+                IntCounterVec::new(
+                    Opts::new(
+                        "moodring_http_requests_total",
+                        "Requests answered, by operation (the spec's operationId) and status.",
+                    ),
+                    &["operation", "status"],
+                ),
             ),
-            http_seconds,
-            ingest_group_batches: histogram(
-                "moodring_ingest_group_batches",
-                "Batches (POST events requests) stored by one group commit.",
-                &SIZE_BUCKETS,
+            http_seconds: registered(
+                &registry,
+                HistogramVec::new(
+                    histogram(
+                        "moodring_http_request_duration_seconds",
+                        "Time from request to response, by operation.",
+                        &LATENCY_BUCKETS,
+                    ),
+                    &["operation"],
+                ),
             ),
-            ingest_group_events: histogram(
-                "moodring_ingest_group_events",
-                "Events stored by one group commit.",
-                &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 10000.0],
+            ingest_group_batches: registered(
+                &registry,
+                Histogram::with_opts(histogram(
+                    "moodring_ingest_group_batches",
+                    "Batches (POST events requests) stored by one group commit.",
+                    &SIZE_BUCKETS,
+                )),
             ),
-            ingest_commit_seconds: histogram(
-                "moodring_ingest_commit_duration_seconds",
-                "Time to write and commit one ingest group.",
-                &LATENCY_BUCKETS,
+            ingest_group_events: registered(
+                &registry,
+                Histogram::with_opts(histogram(
+                    "moodring_ingest_group_events",
+                    "Events stored by one group commit.",
+                    &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 10000.0],
+                )),
             ),
-            ingest_groups_split: counter(
-                "moodring_ingest_groups_split_total",
-                "Groups that failed as a whole and were written batch by batch.",
+            ingest_commit_seconds: registered(
+                &registry,
+                Histogram::with_opts(histogram(
+                    "moodring_ingest_commit_duration_seconds",
+                    "Time to write and commit one ingest group.",
+                    &LATENCY_BUCKETS,
+                )),
             ),
-            ingest_queued: gauge_vec(
-                "moodring_ingest_queued_batches",
-                "Batches waiting for their lane's next group, by lane.",
-                &["lane"],
+            ingest_groups_split: registered(
+                &registry,
+                IntCounter::new(
+                    "moodring_ingest_groups_split_total",
+                    "Groups that failed as a whole and were written batch by batch.",
+                ),
             ),
-            read_batch_keys,
+            ingest_queued: registered(
+                &registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "moodring_ingest_queued_batches",
+                        "Batches waiting for their lane's next group, by lane.",
+                    ),
+                    &["lane"],
+                ),
+            ),
+            read_batch_keys: registered(
+                &registry,
+                HistogramVec::new(
+                    histogram("moodring_read_batch_keys", "Keys read by one coalesced query, by read.", &SIZE_BUCKETS),
+                    &["read"],
+                ),
+            ),
             key_hits: key_lookups.with_label_values(&["hit"]),
             key_misses: key_lookups.with_label_values(&["miss"]),
-            argon2_runs: counter("moodring_argon2_runs_total", "API keys verified with argon2."),
-            db_connections: gauge_vec(
-                "moodring_db_connections",
-                "Database connections by pool and state (in_use, idle).",
-                &["pool", "state"],
+            argon2_runs: registered(
+                &registry,
+                IntCounter::new("moodring_argon2_runs_total", "API keys verified with argon2."),
             ),
-            resident_memory,
+            db_connections: registered(
+                &registry,
+                IntGaugeVec::new(
+                    Opts::new("moodring_db_connections", "Database connections by pool and state (in_use, idle)."),
+                    &["pool", "state"],
+                ),
+            ),
+            resident_memory: registered(
+                &registry,
+                IntGauge::new("process_resident_memory_bytes", "Resident memory size in bytes."),
+            ),
             registry,
         }
     }
@@ -180,6 +196,14 @@ impl Metrics {
     }
 }
 
+/// `metric`, registered in `registry`: every definition here is fixed and every name distinct,
+/// so neither step can fail.
+fn registered<M: Collector + Clone + 'static>(registry: &Registry, metric: prometheus::Result<M>) -> M {
+    let metric = metric.expect("a valid metric definition");
+    registry.register(Box::new(metric.clone())).expect("each name registered once");
+    metric
+}
+
 /// This process's resident memory, from `/proc/self/statm` (Linux; `None` elsewhere).
 fn resident_bytes() -> Option<i64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
@@ -194,12 +218,14 @@ mod tests {
 
     #[test]
     fn renders_counts_and_levels_in_the_text_format() {
-        let metrics = Metrics::new("1.2.3", "session-3");
+        let metrics = Metrics::new("session-3");
         metrics.observe_request("postEvents", StatusCode::OK, Duration::from_millis(3));
         metrics.observe_request("postEvents", StatusCode::OK, Duration::from_millis(30));
         metrics.observe_request("postEvents", StatusCode::BAD_REQUEST, Duration::from_micros(200));
         metrics.key_hits.inc();
         let text = metrics.render(&Levels { queued_per_lane: vec![0, 7], pools: vec![("writer", 5, 2)] });
+        let build_info =
+            format!(r#"moodring_build_info{{session_model="session-3",version="{}"}} 1"#, env!("CARGO_PKG_VERSION"));
         for line in [
             r#"moodring_http_requests_total{operation="postEvents",status="200"} 2"#,
             r#"moodring_http_requests_total{operation="postEvents",status="400"} 1"#,
@@ -210,7 +236,7 @@ mod tests {
             r#"moodring_db_connections{pool="writer",state="in_use"} 3"#,
             r#"moodring_db_connections{pool="writer",state="idle"} 2"#,
             r#"moodring_api_key_lookups_total{result="hit"} 1"#,
-            r#"moodring_build_info{session_model="session-3",version="1.2.3"} 1"#,
+            &build_info,
             "# TYPE moodring_ingest_commit_duration_seconds histogram",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");

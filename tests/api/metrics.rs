@@ -117,4 +117,7 @@ async fn a_metrics_token_guards_the_scrape() {
     let (status, _, text) = scrape(&app, Some("s3cret-scrape-token")).await;
     assert_eq!(status, 200);
     assert_eq!(samples(&text)[r#"moodring_http_requests_total{operation="metrics",status="401"}"#], 5.0);
+    // The scheme's name in any case, as for API keys (RFC 9110).
+    let lower = app.http.get(format!("{}/metrics", app.base)).header("authorization", "bearer s3cret-scrape-token");
+    assert_eq!(lower.send().await.unwrap().status(), 200);
 }
