@@ -16,7 +16,6 @@
 //! batch the sweep rests as long as the batch took, leaving the database at least half of the
 //! time a backlog (the first sweep of an old store, a retention shortened) takes.
 
-use super::rollup::{self, Change};
 use super::timeline::SLOT_MS;
 use super::{Store, StoreError, sessions};
 use crate::domain::TenantId;
@@ -176,19 +175,7 @@ async fn erase_expired_sessions(store: &Store, tenant: TenantId, cutoff_ms: i64)
     if expired.is_empty() {
         return Ok(0);
     }
-    let ids: Vec<i64> = expired.iter().map(|(id, _, _)| *id).collect();
-    sessions::erase_many_rows(&txn, &ids).await?;
-    // All the batch's changes go to one rollup row (the first session's shard): ingest updates
-    // several shards in one statement, in an order PostgreSQL does not promise, and taking them
-    // one by one here deadlocked with it under load. Shards only spread concurrent writers; the
-    // distribution is their sum, whichever row a session leaves from.
-    let mut changes = Vec::with_capacity(expired.len());
-    for (_, label, has_feedback) in &expired {
-        let change =
-            Change { leave: Some(sessions::parse_label(label)?), enter: None, feedback: -i64::from(*has_feedback) };
-        changes.push((tenant, ids[0], change));
-    }
-    rollup::apply_many(&txn, changes).await?;
+    sessions::erase_many(&txn, tenant, &expired).await?;
     txn.commit().await?;
     Ok(expired.len() as u64)
 }

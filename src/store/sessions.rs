@@ -172,27 +172,35 @@ pub(super) async fn pk(store: &Store, tenant: &Tenant, id: &SessionId) -> Result
 pub async fn erase(store: &Store, tenant: &Tenant, id: &SessionId) -> Result<bool, StoreError> {
     let txn = store.begin_write().await?;
     let Some(row) = find(tenant, id).lock_exclusive().one(&txn).await? else { return Ok(false) };
-    erase_rows(&txn, row.id).await?;
-    let change = Change { leave: Some(parse_label(&row.label)?), enter: None, feedback: -i64::from(row.has_feedback) };
-    rollup::apply(&txn, tenant.id, row.id, change).await?;
+    erase_many(&txn, tenant.id, &[(row.id, row.label, row.has_feedback)]).await?;
     txn.commit().await?;
     Ok(true)
 }
 
-/// Deletes everything stored under one session row, the row included (no rollup change).
-pub(super) async fn erase_rows(db: &impl ConnectionTrait, session_pk: i64) -> Result<(), StoreError> {
-    erase_many_rows(db, &[session_pk]).await
-}
-
-/// Deletes everything stored under these session rows, the rows included (no rollup change).
-pub(super) async fn erase_many_rows(db: &impl ConnectionTrait, session_pks: &[i64]) -> Result<(), StoreError> {
-    let pks = session_pks.iter().copied();
+/// Erases these sessions of `tenant` (row id, label, whether they had feedback) in the caller's
+/// transaction: everything stored under them, the rows included, and their place in the mood
+/// distribution. Their whole change goes to one rollup row (the first session's shard): ingest
+/// updates several shards in one statement, in an order PostgreSQL does not promise, and taking
+/// shards one by one here deadlocked with it under load. Shards only spread concurrent writers;
+/// the distribution is their sum, whichever row a session leaves from.
+pub(super) async fn erase_many(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    sessions: &[(i64, String, bool)],
+) -> Result<(), StoreError> {
+    let Some(&(first, _, _)) = sessions.first() else { return Ok(()) };
+    let mut changes = Vec::with_capacity(sessions.len());
+    for (_, label, has_feedback) in sessions {
+        let change = Change { leave: Some(parse_label(label)?), enter: None, feedback: -i64::from(*has_feedback) };
+        changes.push((tenant, first, change));
+    }
+    let pks = sessions.iter().map(|(pk, _, _)| *pk);
     event::Entity::delete_many().filter(event::Column::SessionId.is_in(pks.clone())).exec(db).await?;
     feedback::Entity::delete_many().filter(feedback::Column::SessionId.is_in(pks.clone())).exec(db).await?;
     session_slot::Entity::delete_many().filter(session_slot::Column::SessionId.is_in(pks.clone())).exec(db).await?;
     user_history::Entity::delete_many().filter(user_history::Column::SessionId.is_in(pks.clone())).exec(db).await?;
     session::Entity::delete_many().filter(session::Column::Id.is_in(pks)).exec(db).await?;
-    Ok(())
+    rollup::apply_many(db, changes).await
 }
 
 /// Starts a session with no events yet (a browser's, whose id the server chose): it takes one

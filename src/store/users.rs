@@ -2,7 +2,6 @@
 //! and erasure by person.
 
 use super::history::{HistoryEntry, HistoryPage, history_entry, page_of};
-use super::rollup::{self, Change};
 use super::{Store, StoreError, sessions};
 use crate::domain::{Tenant, TenantId, UserId};
 use crate::engine::{AffectState, Mood};
@@ -132,16 +131,8 @@ pub async fn erase(store: &Store, tenant: &Tenant, id: &UserId) -> Result<Option
         .all(&txn)
         .await?;
     lock_pk(&txn, tenant, user_pk).await?;
-    let mut changes = Vec::with_capacity(linked.len());
-    for s in &linked {
-        sessions::erase_rows(&txn, s.id).await?;
-        let change =
-            Change { leave: Some(sessions::parse_label(&s.label)?), enter: None, feedback: -i64::from(s.has_feedback) };
-        // On one rollup row, as the retention sweep does (see `retention::erase_expired_sessions`):
-        // shards taken one by one can deadlock with ingest's multi-shard update.
-        changes.push((tenant.id, linked[0].id, change));
-    }
-    rollup::apply_many(&txn, changes).await?;
+    let erased: Vec<(i64, String, bool)> = linked.iter().map(|s| (s.id, s.label.clone(), s.has_feedback)).collect();
+    sessions::erase_many(&txn, tenant.id, &erased).await?;
     user_history::Entity::delete_many().filter(user_history::Column::UserId.eq(user_pk)).exec(&txn).await?;
     user::Entity::delete_by_id(user_pk).exec(&txn).await?;
     txn.commit().await?;
