@@ -12,6 +12,8 @@ pub mod quota_usage;
 pub mod session;
 pub mod session_slot;
 pub mod signing_key;
+pub mod slot_delta;
+pub mod slot_rollup;
 pub mod tenant;
 pub mod user;
 pub mod user_history;

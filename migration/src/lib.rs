@@ -12,6 +12,7 @@ mod m20261202_000005_id_collation;
 mod m20261206_000006_browser_credentials;
 mod m20261207_000007_interventions;
 mod m20261208_000008_retention;
+mod m20261209_000009_slot_rollup;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000006_browser_credentials::Migration),
             Box::new(m20261207_000007_interventions::Migration),
             Box::new(m20261208_000008_retention::Migration),
+            Box::new(m20261209_000009_slot_rollup::Migration),
         ]
     }
 }
