@@ -152,6 +152,7 @@ impl ServeArgs {
             },
             metrics_token: self.metrics_token.clone().filter(|t| !t.is_empty()),
             retention_sweep: (self.retention_sweep_secs > 0).then(|| Duration::from_secs(self.retention_sweep_secs)),
+            compaction: Some(Duration::from_secs(1)),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The running service: options, the listener, the accept loop and the HTTP workers that
 //! serve the routes.
 
+mod compactor;
 mod routes;
 mod sweeper;
 mod workers;
@@ -9,6 +10,7 @@ use crate::api::body::BodyLimit;
 use crate::engine::Models;
 use crate::state::{AppState, Clock};
 use crate::store::{Store, StoreOptions};
+use sea_orm::DbBackend;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::pin::pin;
@@ -33,6 +35,9 @@ pub struct ServerOptions {
     pub metrics_token: Option<String>,
     /// How often expired data is swept away (see [`crate::store::retention`]); `None`: never.
     pub retention_sweep: Option<Duration>,
+    /// How often the time series' rollup is compacted ([`compactor`]); `None`: never (reads
+    /// stay exact, and slower as deltas pile up).
+    pub compaction: Option<Duration>,
 }
 
 /// A server bound to its address, migrated, its workers started: ready to run.
@@ -40,8 +45,8 @@ pub struct Bound {
     listener: TcpListener,
     local_addr: SocketAddr,
     workers: Workers,
-    /// The retention sweep, stopped with the server.
-    _sweeper: Option<Stopped>,
+    /// The retention sweep and the rollup compaction, stopped with the server.
+    _background: Vec<Stopped>,
 }
 
 /// A background task that stops when this is dropped.
@@ -69,10 +74,17 @@ impl Bound {
             options.metrics_token.clone(),
         );
         let state = Arc::new(state.await?);
-        let sweeper =
-            options.retention_sweep.map(|every| Stopped(sweeper::spawn(state.store.clone(), state.clock, every)));
+        let background = [
+            options.retention_sweep.map(|every| sweeper::spawn(state.store.clone(), state.clock, every)),
+            // Only PostgreSQL's rollup has deltas to compact (see `store::timeline::compact`).
+            options
+                .compaction
+                .filter(|_| state.store.backend() == DbBackend::Postgres)
+                .map(|every| compactor::spawn(state.store.clone(), state.metrics.clone(), every)),
+        ];
+        let background = background.into_iter().flatten().map(Stopped).collect();
         let workers = Workers::start(options.workers, local_addr, state, options.body_limit).await?;
-        Ok(Self { listener, local_addr, workers, _sweeper: sweeper })
+        Ok(Self { listener, local_addr, workers, _background: background })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

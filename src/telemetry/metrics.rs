@@ -36,6 +36,8 @@ pub struct Metrics {
     pub(crate) key_hits: IntCounter,
     pub(crate) key_misses: IntCounter,
     pub(crate) argon2_runs: IntCounter,
+    /// Time-series rollup deltas moved into the rollup by compaction.
+    pub(crate) rollup_deltas_compacted: IntCounter,
     db_connections: IntGaugeVec,
     resident_memory: IntGauge,
 }
@@ -155,6 +157,13 @@ impl Metrics {
             argon2_runs: registered(
                 &registry,
                 IntCounter::new("moodring_argon2_runs_total", "API keys verified with argon2."),
+            ),
+            rollup_deltas_compacted: registered(
+                &registry,
+                IntCounter::new(
+                    "moodring_timeline_deltas_compacted_total",
+                    "Changes to the time series' rollup moved from its deltas into it by compaction.",
+                ),
             ),
             db_connections: registered(
                 &registry,
