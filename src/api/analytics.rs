@@ -149,7 +149,8 @@ pub struct TimeBucket {
     /// All seven moods (documented order), each session counted under its label at its last
     /// event in the bucket.
     pub moods: Vec<MoodCount>,
-    /// Mean dimensions over those sessions at those events; absent in an empty bucket.
+    /// Mean dimensions over those sessions at those events, to 4 decimals; absent in an empty
+    /// bucket.
     pub valence: Option<f64>,
     pub arousal: Option<f64>,
     pub tension: Option<f64>,
@@ -255,7 +256,7 @@ impl AnalyticsApi {
             .iter()
             .zip(buckets.edges.windows(2))
             .map(|(s, edge)| {
-                let mean = (s.sessions > 0).then(|| scale.point(s.sums.map(|v| v / s.sessions as f64)));
+                let mean = (s.sessions > 0).then(|| scale.point(s.sums.map(|v| v / s.sessions as f64)).map(round4));
                 TimeBucket {
                     start: local(&edge[0]),
                     end: local(&edge[1]),

@@ -54,6 +54,8 @@ pub fn options(database_url: &str) -> ServerOptions {
         metrics_token: None,
         // Tests write events of 2025 under today's clock: only the retention tests sweep.
         retention_sweep: None,
+        // The time-series tests compact when they choose to (reads are exact either way).
+        compaction: None,
     }
 }
 
@@ -85,6 +87,78 @@ impl TestApp {
             database_url: self.database_url.clone(),
             _database: self._database.clone(),
         }
+    }
+
+    /// Compacts the time series' rollup as the server's background task would, until no delta
+    /// is left (the server itself runs without it: see [`options`]).
+    pub async fn compact(&self) {
+        let options =
+            StoreOptions { url: self.database_url.clone(), max_connections: 1, sqlite_synchronous_full: false };
+        let store = moodring::store::Store::connect(&options).await.expect("the test database opens");
+        while moodring::store::timeline::compact(&store).await.expect("compaction succeeds") > 0 {}
+    }
+
+    /// The time series' rollup (compacted rows and deltas) holds exactly the sums of the slots
+    /// as they are: recomputed here from `session_slots`, independently of the triggers.
+    pub async fn assert_rollup_matches_slots(&self) {
+        use sea_orm::{ConnectionTrait, Database, Statement};
+        let db = Database::connect(&self.database_url).await.expect("the test database opens");
+        let gap = "CASE WHEN next_slot_ms IS NULL OR next_slot_ms - slot_ms >= 691200000 THEN 768 \
+                   ELSE (next_slot_ms - slot_ms) / 900000 END";
+        let moods = ["frustrated", "confused", "decisive", "browsing", "disengaged", "focused", "neutral"];
+        let dims = ["valence", "arousal", "tension", "affiliation"];
+        let mut from_slots = vec!["COUNT(*)".to_owned(), "SUM(events)".to_owned()];
+        from_slots.extend(moods.iter().map(|m| format!("SUM(CASE WHEN label = '{m}' THEN 1 ELSE 0 END)")));
+        from_slots.extend(dims.iter().map(|d| format!("SUM(CAST(ROUND({d} * 1000000000.0) AS BIGINT))")));
+        let mut columns = vec!["sessions".to_owned(), "events".to_owned()];
+        columns.extend(moods.iter().map(|m| m.to_string()));
+        columns.extend(dims.iter().map(|d| format!("{d}_e9")));
+        let from_rollup: Vec<String> = columns.iter().map(|c| format!("SUM({c})")).collect();
+        let text =
+            |sums: &[String]| sums.iter().map(|s| format!("CAST({s} AS TEXT)")).collect::<Vec<_>>().join(" || ',' || ");
+        let rows = |sql: String| {
+            let db = &db;
+            async move {
+                let statement = Statement::from_string(db.get_database_backend(), sql);
+                let mut rows: Vec<String> = db
+                    .query_all_raw(statement)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.try_get::<String>("", "row").unwrap())
+                    .collect();
+                rows.sort();
+                rows
+            }
+        };
+        let expected = rows(format!(
+            "SELECT CAST(tenant_id AS TEXT) || ',' || CAST(slot_ms AS TEXT) || ',' || CAST(gap AS TEXT) || ',' || {} AS row \
+             FROM (SELECT *, {gap} AS gap FROM session_slots) s GROUP BY tenant_id, slot_ms, gap",
+            text(&from_slots)
+        ))
+        .await;
+        let all_zero: Vec<String> = from_rollup.iter().map(|s| format!("{s} = 0")).collect();
+        let actual = rows(format!(
+            "SELECT CAST(tenant_id AS TEXT) || ',' || CAST(slot_ms AS TEXT) || ',' || CAST(gap_slots AS TEXT) || ',' || {} AS row \
+             FROM (SELECT tenant_id, slot_ms, gap_slots, {cols} FROM slot_rollup \
+                   UNION ALL SELECT tenant_id, slot_ms, gap_slots, {cols} FROM slot_deltas) r \
+             GROUP BY tenant_id, slot_ms, gap_slots HAVING NOT ({})",
+            text(&from_rollup),
+            all_zero.join(" AND "),
+            cols = columns.join(", ")
+        ))
+        .await;
+        assert!(!expected.is_empty() || actual.is_empty());
+        assert_eq!(actual, expected, "the rollup and the slots disagree");
+    }
+
+    /// `GET path`, then the same after compacting: the answers must be the same.
+    pub async fn get_compacted_too(&self, path: &str, key: &str) -> Reply {
+        let before = self.get(path, key).await;
+        self.compact().await;
+        let after = self.get(path, key).await;
+        assert_eq!((before.status, &before.json), (after.status, &after.json), "{path}: compaction changed the answer");
+        after
     }
 
     pub async fn send(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> Reply {

@@ -122,6 +122,18 @@ async fn the_sweep_removes_what_is_older_than_the_retention() {
         .chain((0..4).map(|i| ("mixed".to_owned(), T0 + 35 * DAY + i * 3)))
         .collect();
     assert_eq!(sessions_and_times, expected);
+    // The time series counts what is kept, its rollup compacted or not.
+    let days = format!("/v1/analytics/moods/timeseries?interval=day&from={}&to={}", T0 - DAY, now + DAY);
+    let series = sweeper.get_compacted_too(&days, &a).await.json;
+    sweeper.assert_rollup_matches_slots().await;
+    let busy: Vec<(&str, i64, i64)> = series["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["events"] != 0)
+        .map(|b| (b["start"].as_str().unwrap(), b["sessions"].as_i64().unwrap(), b["events"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(busy, [("2026-04-05T00:00:00.000Z", 1, 4), ("2026-04-09T00:00:00.000Z", 1, 3)]);
     // Tenant B keeps 90 days: nothing of it went.
     assert_eq!(sweeper.mood(&b, "old").await.status, 200);
     assert_eq!(sweeper.analytics(&b).await.json["total_sessions"], 1);

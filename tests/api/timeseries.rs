@@ -52,7 +52,10 @@ fn bucket_of(entries: &[&Value], start: &str, end: &str) -> Value {
     for m in &mut moods {
         m["share"] = json!((m["count"].as_f64().unwrap() / entries.len() as f64 * 10_000.0).round() / 10_000.0);
     }
-    let mean = |k: &str| entries.iter().map(|e| e[k].as_f64().unwrap()).sum::<f64>() / entries.len() as f64;
+    let mean = |k: &str| {
+        let mean = entries.iter().map(|e| e[k].as_f64().unwrap()).sum::<f64>() / entries.len() as f64;
+        (mean * 10_000.0).round() / 10_000.0
+    };
     json!({"start": start, "end": end, "sessions": entries.len(), "moods": moods,
            "valence": mean("valence"), "arousal": mean("arousal"), "tension": mean("tension"), "affiliation": mean("affiliation")})
 }
@@ -61,7 +64,9 @@ fn bucket_of(entries: &[&Value], start: &str, end: &str) -> Value {
 async fn days_in_utc_count_each_session_once_under_its_last_label() {
     let (app, key) = scenario().await;
     let (a, b) = (history(&app, &key, "a").await, history(&app, &key, "b").await);
-    let r = app.get("/v1/analytics/moods/timeseries?from=2026-03-27T00:00:00Z&to=2026-03-31T00:00:00Z", &key).await;
+    let r = app
+        .get_compacted_too("/v1/analytics/moods/timeseries?from=2026-03-27T00:00:00Z&to=2026-03-31T00:00:00Z", &key)
+        .await;
     assert_eq!(r.status, 200, "{}", r.json);
     let mut day28 = bucket_of(&[&a[4]], "2026-03-28T00:00:00.000Z", "2026-03-29T00:00:00.000Z");
     day28["events"] = json!(5);
@@ -86,7 +91,10 @@ async fn days_in_utc_count_each_session_once_under_its_last_label() {
 async fn buckets_follow_the_zone_and_its_dst() {
     let (app, key) = scenario().await;
     let r = app
-        .get("/v1/analytics/moods/timeseries?from=2026-03-28T12:00:00Z&to=2026-03-30T12:00:00Z&tz=Europe/Paris", &key)
+        .get_compacted_too(
+            "/v1/analytics/moods/timeseries?from=2026-03-28T12:00:00Z&to=2026-03-30T12:00:00Z&tz=Europe/Paris",
+            &key,
+        )
         .await;
     let buckets = r.json["buckets"].as_array().unwrap();
     let edges: Vec<(&str, &str, i64, i64)> = buckets
@@ -118,19 +126,25 @@ async fn buckets_follow_the_zone_and_its_dst() {
 async fn hours_and_weeks_are_zero_filled() {
     let (app, key) = scenario().await;
     let hours = app
-        .get(&format!("/v1/analytics/moods/timeseries?interval=hour&from={}&to={}", at(-3600), at(3 * 3600)), &key)
+        .get_compacted_too(
+            &format!("/v1/analytics/moods/timeseries?interval=hour&from={}&to={}", at(-3600), at(3 * 3600)),
+            &key,
+        )
         .await;
     let counts: Vec<i64> =
         hours.json["buckets"].as_array().unwrap().iter().map(|b| b["events"].as_i64().unwrap()).collect();
     assert_eq!(counts, [0, 5, 0, 0]);
     let weeks = app
-        .get("/v1/analytics/moods/timeseries?interval=week&from=2026-03-20T00:00:00Z&to=2026-04-01T00:00:00Z", &key)
+        .get_compacted_too(
+            "/v1/analytics/moods/timeseries?interval=week&from=2026-03-20T00:00:00Z&to=2026-04-01T00:00:00Z",
+            &key,
+        )
         .await;
     let starts: Vec<&str> =
         weeks.json["buckets"].as_array().unwrap().iter().map(|b| b["start"].as_str().unwrap()).collect();
     assert_eq!(starts, ["2026-03-16T00:00:00.000Z", "2026-03-23T00:00:00.000Z", "2026-03-30T00:00:00.000Z"]);
     assert_eq!(weeks.json["buckets"][1]["sessions"], 2);
-    let default = app.get("/v1/analytics/moods/timeseries", &key).await;
+    let default = app.get_compacted_too("/v1/analytics/moods/timeseries", &key).await;
     assert_eq!(default.json["buckets"].as_array().unwrap().len(), 31, "30 days back from now, whole days");
 }
 
@@ -144,7 +158,7 @@ async fn parameters_are_checked() {
         ("from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", "from"),
         ("from=tomorrow", "from"),
     ] {
-        let r = app.get(&format!("/v1/analytics/moods/timeseries?{query}"), &key).await;
+        let r = app.get_compacted_too(&format!("/v1/analytics/moods/timeseries?{query}"), &key).await;
         assert_eq!(
             (r.status.as_u16(), r.json["error"].as_str(), r.json["field"].as_str()),
             (400, Some("Invalid query parameter"), Some(field)),
@@ -163,7 +177,7 @@ async fn erased_and_foreign_sessions_are_not_counted() {
     };
     assert_eq!(sessions(&app.get(path, &other).await.json), [0, 0]);
     app.delete(&key, "a").await;
-    let r = app.get(path, &key).await.json;
+    let r = app.get_compacted_too(path, &key).await.json;
     assert_eq!(sessions(&r), [0, 1]);
     assert_eq!(r["buckets"][1]["events"], 3);
 }
@@ -171,9 +185,12 @@ async fn erased_and_foreign_sessions_are_not_counted() {
 #[tokio::test]
 async fn late_events_keep_each_bucket_exact() {
     let (app, key) = scenario().await;
+    app.compact().await;
     // An event for the 27th arrives after everything else: the session's slots are relinked.
     app.post_events(&key, "a", json!([{"type": "idle", "duration_ms": 60000, "ts": at(-86_400)}])).await;
-    let r = app.get("/v1/analytics/moods/timeseries?from=2026-03-27T00:00:00Z&to=2026-03-30T00:00:00Z", &key).await;
+    let r = app
+        .get_compacted_too("/v1/analytics/moods/timeseries?from=2026-03-27T00:00:00Z&to=2026-03-30T00:00:00Z", &key)
+        .await;
     let per_day: Vec<(i64, i64)> = r.json["buckets"]
         .as_array()
         .unwrap()
@@ -181,4 +198,67 @@ async fn late_events_keep_each_bucket_exact() {
         .map(|b| (b["sessions"].as_i64().unwrap(), b["events"].as_i64().unwrap()))
         .collect();
     assert_eq!(per_day, [(1, 1), (1, 5), (2, 4)]);
+}
+
+/// Many sessions over nine days, written in rounds with late events, compactions between some
+/// rounds and erasures: every series (hours, days in two zones, weeks) answers the same with
+/// the deltas compacted or not, and events add up to what was posted.
+#[tokio::test]
+async fn compaction_never_changes_an_answer() {
+    let app = spawn_with(Clock::fixed(DateTime::from_timestamp(at(10 * 86_400), 0).unwrap())).await;
+    let key = app.key("pro").await;
+    let paths = [
+        format!("/v1/analytics/moods/timeseries?interval=hour&from={}&to={}", at(0), at(40 * 3600)),
+        format!("/v1/analytics/moods/timeseries?interval=day&from={}&to={}", at(-86_400), at(9 * 86_400)),
+        format!("/v1/analytics/moods/timeseries?interval=day&tz=Asia/Kathmandu&from={}&to={}", at(0), at(9 * 86_400)),
+        format!(
+            "/v1/analytics/moods/timeseries?interval=week&tz=America/New_York&from={}&to={}",
+            at(0),
+            at(9 * 86_400)
+        ),
+    ];
+    let kinds = ["click", "rage_click", "error", "scroll", "idle", "page_view", "back_nav"];
+    let mut seed: u64 = 7;
+    let mut next = |n: u64| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) % n
+    };
+    let mut posted = 0;
+    for round in 0..4 {
+        for session in 0..12 {
+            // Forward in time mostly; every fifth batch reaches back before the session's events.
+            let base = at((session * 17 * 3600 + round * 5 * 3600) as i64);
+            let back = if (session + round) % 5 == 0 { -(next(3 * 86_400) as i64) } else { 0 };
+            let events: Vec<Value> = (0..1 + next(4))
+                .map(|i| {
+                    let kind = kinds[next(kinds.len() as u64) as usize];
+                    json!({"type": kind, "ts": base + back + (i * next(1200)) as i64, "duration_ms": 1000, "speed": 500})
+                })
+                .collect();
+            posted += events.len() as i64;
+            let r = app.post_events(&key, &format!("s{session}"), json!(events)).await;
+            assert!(r.status.is_success(), "{}", r.json);
+        }
+        if round % 2 == 1 {
+            app.compact().await;
+        }
+        app.assert_rollup_matches_slots().await;
+        for path in &paths {
+            let r = app.get_compacted_too(path, &key).await;
+            assert_eq!(r.status, 200, "{}", r.json);
+        }
+        app.assert_rollup_matches_slots().await;
+    }
+    let events_in =
+        |r: &Value| r["buckets"].as_array().unwrap().iter().map(|b| b["events"].as_i64().unwrap()).sum::<i64>();
+    let wide = format!("/v1/analytics/moods/timeseries?interval=day&from={}&to={}", at(-4 * 86_400), at(10 * 86_400));
+    assert_eq!(events_in(&app.get_compacted_too(&wide, &key).await.json), posted);
+    for session in 0..12 {
+        app.delete(&key, &format!("s{session}")).await;
+    }
+    app.assert_rollup_matches_slots().await;
+    for path in paths.iter().chain([&wide]) {
+        let r = app.get_compacted_too(path, &key).await.json;
+        assert!(r["buckets"].as_array().unwrap().iter().all(|b| b["sessions"] == 0 && b["events"] == 0), "{path}: {r}");
+    }
 }
