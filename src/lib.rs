@@ -35,6 +35,7 @@ pub mod telemetry;
 #[doc(hidden)]
 pub mod testing;
 pub mod web;
+pub mod webhooks;
 
 /// What the benchmark tools in `examples/` reach below the API. Not an interface.
 #[doc(hidden)]
