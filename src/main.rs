@@ -13,7 +13,7 @@ fn main() -> anyhow::Result<()> {
 
 /// The runtime of ingest, the pools and the accept loop (HTTP runs on workers of its own): a
 /// thread per ingest lane, at least one per core. With fewer threads than lanes (PostgreSQL
-/// runs two per core), a lane whose database reply had arrived waited while other lanes ran
+/// ran two per core until session 22), a lane whose database reply had arrived waited while other lanes ran
 /// the engine, its connection idle in its transaction; on SQLite (one lane) more threads only
 /// cost (both measured in benches/RESULTS.md).
 fn shared_runtime(lanes: usize) -> std::io::Result<tokio::runtime::Runtime> {

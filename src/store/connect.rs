@@ -20,14 +20,15 @@ pub struct StoreOptions {
 
 impl StoreOptions {
     /// How many group commits for ingest may run at once: one on SQLite, which has one writer;
-    /// on PostgreSQL two per core, where concurrent group commits overlap one's round trips with
-    /// another's work (measured best: benches/RESULTS.md), within half the pool.
+    /// on PostgreSQL one per core, where concurrent group commits overlap one's round trips with
+    /// another's work while each group stays large (measured best: benches/RESULTS.md, session
+    /// 22), within half the pool.
     pub fn ingest_lanes(&self) -> usize {
         if self.url.starts_with("sqlite:") {
             return 1;
         }
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        (2 * cores).min(self.max_connections as usize / 2).max(1)
+        cores.min(self.max_connections as usize / 2).max(1)
     }
 }
 
@@ -138,15 +139,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ingest_lanes_are_one_on_sqlite_and_two_per_core_within_half_the_pool_on_postgres() {
+    fn ingest_lanes_are_one_on_sqlite_and_one_per_core_within_half_the_pool_on_postgres() {
         let lanes = |url: &str, max_connections| {
             StoreOptions { url: url.into(), max_connections, sqlite_synchronous_full: false }.ingest_lanes()
         };
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         assert_eq!(lanes("sqlite://m.db?mode=rwc", 16), 1);
         assert_eq!(lanes("sqlite::memory:", 16), 1);
-        assert_eq!(lanes("postgres://u@h/db", 1_000), 2 * cores);
-        assert_eq!(lanes("postgres://u@h/db", 4), (2 * cores).min(2));
+        assert_eq!(lanes("postgres://u@h/db", 1_000), cores);
+        assert_eq!(lanes("postgres://u@h/db", 4), cores.min(2));
         assert_eq!(lanes("postgres://u@h/db", 1), 1);
     }
 }
