@@ -7,6 +7,7 @@ use crate::server::ServerOptions;
 use crate::state::Clock;
 use crate::store::StoreOptions;
 use crate::telemetry::LogFormat;
+use crate::webhooks::address::Policy;
 use clap::{Args, Parser, Subcommand};
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -123,6 +124,15 @@ pub struct ServeArgs {
     /// at start (0: never sweep).
     #[arg(long, env = "MOODRING_RETENTION_SWEEP_SECS", default_value_t = 3600)]
     pub retention_sweep_secs: u64,
+    /// Let webhooks reach private, loopback and link-local addresses, over plain http too (for
+    /// tests and on-premises receivers). Cloud metadata addresses stay refused.
+    #[arg(long, env = "MOODRING_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub webhook_allow_private: bool,
+    /// Webhook deliveries this replica sends at once (0: it sends none, leaving them to other
+    /// replicas).
+    #[arg(long, env = "MOODRING_WEBHOOK_CONCURRENCY", default_value_t = 32)]
+    pub webhook_concurrency: usize,
 }
 
 fn session_model(version: &str) -> Result<String, String> {
@@ -153,6 +163,8 @@ impl ServeArgs {
             metrics_token: self.metrics_token.clone().filter(|t| !t.is_empty()),
             retention_sweep: (self.retention_sweep_secs > 0).then(|| Duration::from_secs(self.retention_sweep_secs)),
             compaction: Some(Duration::from_secs(1)),
+            webhook_policy: Policy { allow_private: self.webhook_allow_private },
+            webhook_concurrency: self.webhook_concurrency,
         }
     }
 }
@@ -174,6 +186,15 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.bind, "0.0.0.0:9000");
         assert!(matches!(Cli::parse_from(["moodring", "openapi"]).command, Some(Command::Openapi)));
+    }
+
+    #[test]
+    fn private_webhook_receivers_are_allowed_only_when_asked() {
+        let allowed = |args: &[&str]| Cli::parse_from(args).serve.server_options().webhook_policy.allow_private;
+        assert!(!allowed(&["moodring"]));
+        assert!(allowed(&["moodring", "--webhook-allow-private"]));
+        assert!(allowed(&["moodring", "--webhook-allow-private", "true"]));
+        assert!(!allowed(&["moodring", "--webhook-allow-private", "false"]));
     }
 
     #[test]

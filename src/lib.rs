@@ -26,6 +26,7 @@ mod gather;
 pub mod ingest;
 pub mod interventions;
 pub mod policies;
+pub mod push;
 pub mod reads;
 pub mod server;
 pub mod simulate;

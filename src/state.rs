@@ -5,10 +5,13 @@ use crate::auth::{AuthThrottle, KeyCache, PlanCache, TokenKeys};
 use crate::engine::Models;
 use crate::ingest::Committer;
 use crate::policies::Policies;
+use crate::push::Hub;
+use crate::webhooks::address;
 use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
+use tokio::sync::{Notify, watch};
 
 /// Where "now" comes from: the system clock, or a fixed instant in tests.
 #[derive(Clone, Copy, Debug, Default)]
@@ -42,6 +45,14 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The bearer token `GET /metrics` asks for, if any.
     pub metrics_token: Option<String>,
+    /// This replica's event streams and the messages handed to them ([`crate::push`]).
+    pub hub: Arc<Hub>,
+    /// Told when webhook deliveries may be due (created, or re-sent).
+    pub deliveries: Arc<Notify>,
+    /// Which webhook receivers are allowed.
+    pub webhook_policy: address::Policy,
+    /// Set when the server stops: open event streams end, so their clients reconnect elsewhere.
+    pub draining: watch::Sender<bool>,
 }
 
 impl AppState {
@@ -53,6 +64,7 @@ impl AppState {
         clock: Clock,
         auth_failure_limit: u32,
         metrics_token: Option<String>,
+        webhook_policy: address::Policy,
     ) -> Result<Self, StoreError> {
         let models = Arc::new(models);
         let metrics = Arc::new(Metrics::new(&models.session.version));
@@ -69,6 +81,10 @@ impl AppState {
             clock,
             metrics,
             metrics_token,
+            hub: Default::default(),
+            deliveries: Default::default(),
+            webhook_policy,
+            draining: watch::Sender::new(false),
         })
     }
 }

@@ -13,6 +13,7 @@ mod m20261206_000006_browser_credentials;
 mod m20261207_000007_interventions;
 mod m20261208_000008_retention;
 mod m20261209_000009_slot_rollup;
+mod m20261210_000010_push;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000007_interventions::Migration),
             Box::new(m20261208_000008_retention::Migration),
             Box::new(m20261209_000009_slot_rollup::Migration),
+            Box::new(m20261210_000010_push::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@
 use super::error::ApiError;
 use crate::auth::{self, ApiKey, KeyHolder, PublishableKey, SessionGrant};
 use crate::domain::{SessionId, Tenant};
+use crate::engine::Mood;
 use crate::state::AppState;
 use crate::store::publishable_keys;
 use poem::http::{HeaderMap, StatusCode};
@@ -44,6 +45,71 @@ pub struct SessionToken(pub TokenHolder);
     checker = "by_publishable_key"
 )]
 pub struct PublishableKeyHeader(pub PublishableHolder);
+
+/// `?token=…` in the URL, for `EventSource`, which cannot send headers: a stream token from
+/// `POST /v1/stream/tokens`, or (for its own session's stream) a session token. Never a
+/// secret key.
+#[derive(SecurityScheme)]
+#[oai(rename = "StreamToken", ty = "api_key", key_name = "token", key_in = "query", checker = "by_stream_token")]
+pub struct StreamToken(pub StreamHolder);
+
+/// What a stream may show: the tenant's changes, or one session's, in some moods.
+#[derive(Clone, Debug)]
+pub struct StreamHolder {
+    pub tenant: Tenant,
+    /// `None`: every session.
+    pub session: Option<SessionId>,
+    /// `None`: every mood.
+    pub moods: Option<Vec<Mood>>,
+}
+
+impl StreamHolder {
+    fn whole_tenant(key: &KeyHolder) -> Self {
+        Self { tenant: key.tenant.clone(), session: None, moods: None }
+    }
+}
+
+/// The credentials the tenant's stream takes: a secret key by either header, or a stream token
+/// in the query.
+#[derive(SecurityScheme)]
+pub enum TenantStreamAuth {
+    ApiKey(ApiKeyHeader),
+    Query(StreamToken),
+    Bearer(BearerKey),
+}
+
+impl TenantStreamAuth {
+    /// What the caller may stream.
+    pub fn holder(&self) -> StreamHolder {
+        match self {
+            Self::ApiKey(ApiKeyHeader(h)) | Self::Bearer(BearerKey(h)) => StreamHolder::whole_tenant(h),
+            Self::Query(StreamToken(holder)) => holder.clone(),
+        }
+    }
+}
+
+/// The credentials a session's stream takes: those of the tenant's stream, or the session's
+/// own token as the bearer (or in the query).
+#[derive(SecurityScheme)]
+pub enum SessionStreamAuth {
+    ApiKey(ApiKeyHeader),
+    Query(StreamToken),
+    Token(SessionToken),
+    Bearer(BearerKey),
+}
+
+impl SessionStreamAuth {
+    /// What the caller may stream.
+    pub fn holder(&self) -> StreamHolder {
+        match self {
+            Self::ApiKey(ApiKeyHeader(h)) | Self::Bearer(BearerKey(h)) => StreamHolder::whole_tenant(h),
+            Self::Query(StreamToken(holder)) => holder.clone(),
+            Self::Token(SessionToken(t)) => {
+                StreamHolder { tenant: t.tenant.clone(), session: Some(t.grant.session.clone()), moods: None }
+            }
+        }
+    }
+}
 
 /// A secret API key, by either scheme.
 #[derive(SecurityScheme)]
@@ -164,6 +230,23 @@ async fn token_holder(req: &Request, token: &str) -> poem::Result<TokenHolder> {
     // The tenant may have been deleted since the token was signed.
     let tenant = tenant.ok_or(ApiError::Unauthorized)?;
     Ok(TokenHolder { tenant, grant })
+}
+
+/// A stream token, or else a session token (from an allowed origin), in the query.
+async fn by_stream_token(req: &Request, query: HeaderKey) -> poem::Result<StreamHolder> {
+    let state = state(req);
+    let token = query.key.trim();
+    let holder = match state.tokens.verify_stream(token, state.clock.now()).await {
+        Ok(grant) => {
+            let tenant = state.plans.tenant(&state.store, grant.tenant).await.map_err(ApiError::from)?;
+            StreamHolder { tenant: tenant.ok_or(ApiError::Unauthorized)?, session: grant.session, moods: grant.moods }
+        }
+        Err(_) => {
+            let t = token_holder(req, token).await?;
+            StreamHolder { tenant: t.tenant, session: Some(t.grant.session), moods: None }
+        }
+    };
+    Ok(holder)
 }
 
 async fn by_publishable_key(req: &Request, header: HeaderKey) -> poem::Result<PublishableHolder> {

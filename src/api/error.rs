@@ -49,6 +49,9 @@ pub struct ErrorBody {
     /// The affected user (404).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<String>,
+    /// The affected webhook (404).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_id: Option<String>,
     /// Opaque id for support; also in the server's log line for the request (500).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -103,6 +106,12 @@ pub enum ApiError {
     UserNotFound(String),
     #[error("the session belongs to another user")]
     UserConflict,
+    #[error("webhook not found")]
+    WebhookNotFound(String),
+    #[error("message not found")]
+    MessageNotFound(i64),
+    #[error("too many webhooks")]
+    WebhookLimit(u64),
     #[error("invalid user id: {0}")]
     InvalidUserId(&'static str),
     #[error("no such route")]
@@ -140,10 +149,13 @@ impl ApiError {
             | Self::InvalidPath => StatusCode::BAD_REQUEST,
             Self::Unauthorized | Self::MetricsTokenInvalid => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::OriginNotAllowed => StatusCode::FORBIDDEN,
-            Self::SessionNotFound(_) | Self::UserNotFound(_) | Self::PublishableKeyNotFound | Self::RouteNotFound => {
-                StatusCode::NOT_FOUND
-            }
-            Self::UserConflict => StatusCode::CONFLICT,
+            Self::SessionNotFound(_)
+            | Self::UserNotFound(_)
+            | Self::WebhookNotFound(_)
+            | Self::MessageNotFound(_)
+            | Self::PublishableKeyNotFound
+            | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::UserConflict | Self::WebhookLimit(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -195,6 +207,15 @@ impl ApiError {
             Self::PublishableKeyNotFound => e("Publishable key not found"),
             Self::SessionNotFound(id) => ErrorBody { session_id: Some(id.clone()), ..e("Session not found") },
             Self::UserNotFound(id) => ErrorBody { user_id: Some(id.clone()), ..e("User not found") },
+            Self::WebhookNotFound(id) => ErrorBody { webhook_id: Some(id.clone()), ..e("Webhook not found") },
+            Self::MessageNotFound(id) => ErrorBody {
+                message: Some(format!("No message {id} is kept for this webhook's key (messages are kept 3 days)")),
+                ..e("Message not found")
+            },
+            Self::WebhookLimit(max) => ErrorBody {
+                message: Some(format!("A key's customer may have {max} webhooks; delete one first")),
+                ..e("Too many webhooks")
+            },
             Self::UserConflict => ErrorBody {
                 field: Some("user_id".into()),
                 message: Some("This session is linked to a different user_id; a session belongs to one user.".into()),
@@ -312,10 +333,10 @@ fn describe(status: u16) -> &'static str {
             "A valid credential used beyond its reach: a session token on another session or endpoint (`{\"error\":\"Forbidden\",\"message\":\"...\"}`), or a session token or publishable key from an origin it does not allow (`{\"error\":\"Origin not allowed\",\"message\":\"...\"}`)."
         }
         404 => {
-            "No such session or user for this key (never seen, erased, or another customer's): `{\"error\":\"Session not found\",\"session_id\":\"user_abc\"}` or `{\"error\":\"User not found\",\"user_id\":\"u_8f3k2a\"}`."
+            "No such session, user, webhook or message for this key (never seen, erased, or another customer's): `{\"error\":\"Session not found\",\"session_id\":\"user_abc\"}`, `{\"error\":\"User not found\",\"user_id\":\"u_8f3k2a\"}` or `{\"error\":\"Webhook not found\",\"webhook_id\":\"wh_…\"}`."
         }
         409 => {
-            "The session is already linked to a different `user_id`; nothing was stored: `{\"error\":\"Session belongs to another user\",\"field\":\"user_id\",\"message\":\"...\"}`."
+            "The session is already linked to a different `user_id`; nothing was stored: `{\"error\":\"Session belongs to another user\",\"field\":\"user_id\",\"message\":\"...\"}`. Or, on creating a webhook, the limit of webhooks is reached: `{\"error\":\"Too many webhooks\",\"message\":\"...\"}`."
         }
         413 => "The request body is over the size limit.",
         415 => "The body is not sent as `application/json`.",

@@ -19,7 +19,9 @@ mod params;
 mod publishable_keys;
 mod retention;
 mod sessions;
+mod streams;
 mod users;
+mod webhooks;
 pub mod wire;
 
 pub use auth::AuthGuard;
@@ -44,6 +46,10 @@ enum Tag {
     Interventions,
     /// How long your data is kept.
     Settings,
+    /// Mood changes pushed as they happen: Server-Sent Events for browsers and agents.
+    Streams,
+    /// Mood changes pushed to your servers, signed the Standard Webhooks way.
+    Webhooks,
     /// Liveness for monitors and load balancers.
     Health,
 }
@@ -64,6 +70,8 @@ pub fn service() -> OpenApiService<impl poem_openapi::OpenApi, ()> {
             export::ExportApi,
             interventions::InterventionsApi,
             retention::RetentionApi,
+            streams::StreamsApi,
+            webhooks::WebhooksApi,
         ),
         "moodring",
         env!("CARGO_PKG_VERSION"),

@@ -4,7 +4,7 @@ use super::error::ApiError;
 use crate::auth::{MAX_ORIGINS, Origin};
 use crate::domain::{SessionId, UserId};
 use crate::engine::{EventKind, Mood, Signal, SuggestedAction};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
 use poem_openapi::types::{ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type};
 use poem_openapi::{Enum, Object};
@@ -113,7 +113,7 @@ impl EnumNames for Plans {
 }
 
 /// A mood label.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, Serialize, Deserialize)]
 #[oai(rename = "MoodLabel", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum MoodLabel {
@@ -155,7 +155,7 @@ impl From<MoodLabel> for Mood {
 }
 
 /// The UI action the mood suggests.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum, Serialize, Deserialize)]
 #[oai(rename = "SuggestedAction", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum UiAction {
@@ -230,15 +230,7 @@ pub fn origins(field: &str, raw: &[String]) -> Result<Vec<Origin>, ApiError> {
     Ok(origins)
 }
 
-/// ISO 8601 in UTC with milliseconds, as the contract writes it: `2026-05-04T10:00:00.000Z`.
-pub fn iso8601(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// Confidences and strengths are reported to 4 decimals.
-pub fn round4(v: f64) -> f64 {
-    (v * 10_000.0).round() / 10_000.0
-}
+pub use crate::domain::{iso8601, round4};
 
 /// The latest instant [`parse_instant`] takes, in Unix seconds (9999-12-31T23:59:59Z).
 pub const MAX_UNIX_SECONDS: f64 = 253_402_300_799.0;

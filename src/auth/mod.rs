@@ -16,4 +16,4 @@ pub use key::ApiKey;
 pub use plans::PlanCache;
 pub use publishable::{MAX_ORIGINS, Origin, PublishableKey};
 pub use throttle::AuthThrottle;
-pub use token::{DEFAULT_TTL_S, MAX_TTL_S, MIN_TTL_S, SessionGrant, TokenError, TokenKeys};
+pub use token::{DEFAULT_TTL_S, MAX_TTL_S, MIN_TTL_S, SessionGrant, StreamGrant, TokenError, TokenKeys};

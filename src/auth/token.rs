@@ -6,6 +6,7 @@
 //! expiry is judged by the server's [`crate::state::Clock`], not by the library's.
 
 use crate::domain::{SessionId, TenantId};
+use crate::engine::Mood;
 use crate::store::signing_keys::{self, SigningKey};
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
@@ -19,6 +20,12 @@ use std::time::{Duration, Instant};
 const ISSUER: &str = "moodring";
 const AUDIENCE: &str = "moodring-session";
 const SCOPE: &str = "session:events session:mood";
+/// Stream tokens: another audience, so neither kind is ever taken for the other.
+const STREAM_AUDIENCE: &str = "moodring-stream";
+const STREAM_SCOPE_TENANT: &str = "stream:tenant";
+const STREAM_SCOPE_SESSION: &str = "stream:session";
+/// A tenant-wide stream token's `sub`.
+const WHOLE_TENANT: &str = "*";
 
 /// Lifetimes a token may be given, in seconds.
 pub const DEFAULT_TTL_S: i64 = 15 * 60;
@@ -42,6 +49,21 @@ struct Claims {
     jti: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     origins: Vec<String>,
+    /// Stream tokens: the moods streamed (absent: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    moods: Option<Vec<String>>,
+}
+
+/// What a valid stream token grants: reading the tenant's changes (or one session's), in
+/// these moods, until it expires.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamGrant {
+    pub tenant: TenantId,
+    /// `None`: every session of the tenant.
+    pub session: Option<SessionId>,
+    /// `None`: every mood.
+    pub moods: Option<Vec<Mood>>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// What a valid token grants.
@@ -101,30 +123,97 @@ impl TokenKeys {
         origins: Vec<String>,
         now: DateTime<Utc>,
     ) -> Result<(String, DateTime<Utc>), StoreError> {
-        self.reload_if_older(RELOAD, now).await?;
-        let signing = self.keys.read().unwrap_or_else(|p| p.into_inner()).signing.clone();
-        let mut jti = [0u8; 16];
-        rand::rng().fill_bytes(&mut jti);
-        let expires_at = now + chrono::Duration::seconds(ttl_s.clamp(MIN_TTL_S, MAX_TTL_S));
-        let claims = Claims {
+        let claims = |iat, exp, jti| Claims {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             sub: session.as_str().to_owned(),
             tid: tenant.get(),
             scope: SCOPE.into(),
-            iat: now.timestamp(),
-            exp: expires_at.timestamp(),
-            jti: hex::encode(jti),
+            iat,
+            exp,
+            jti,
             origins,
+            moods: None,
         };
+        self.sign(ttl_s, now, claims).await
+    }
+
+    /// A stream token: reading `grant`'s changes for `ttl_s` seconds from `now` (the grant's
+    /// own expiry is ignored).
+    pub async fn issue_stream(
+        &self,
+        grant: &StreamGrant,
+        ttl_s: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(String, DateTime<Utc>), StoreError> {
+        let claims = |iat, exp, jti| Claims {
+            iss: ISSUER.into(),
+            aud: STREAM_AUDIENCE.into(),
+            sub: grant.session.as_ref().map_or(WHOLE_TENANT, |s| s.as_str()).to_owned(),
+            tid: grant.tenant.get(),
+            scope: if grant.session.is_some() { STREAM_SCOPE_SESSION } else { STREAM_SCOPE_TENANT }.into(),
+            iat,
+            exp,
+            jti,
+            origins: Vec::new(),
+            moods: grant.moods.as_ref().map(|m| m.iter().map(|m| m.as_str().to_owned()).collect()),
+        };
+        self.sign(ttl_s, now, claims).await
+    }
+
+    /// Signs the claims `claims(iat, exp, jti)` builds with the newest key.
+    async fn sign(
+        &self,
+        ttl_s: i64,
+        now: DateTime<Utc>,
+        claims: impl FnOnce(i64, i64, String) -> Claims,
+    ) -> Result<(String, DateTime<Utc>), StoreError> {
+        self.reload_if_older(RELOAD, now).await?;
+        let signing = self.keys.read().unwrap_or_else(|p| p.into_inner()).signing.clone();
+        let mut jti = [0u8; 16];
+        rand::rng().fill_bytes(&mut jti);
+        let expires_at = now + chrono::Duration::seconds(ttl_s.clamp(MIN_TTL_S, MAX_TTL_S));
+        let claims = claims(now.timestamp(), expires_at.timestamp(), hex::encode(jti));
         let header = Header { kid: Some(signing.0.clone()), ..Header::new(Algorithm::HS256) };
         let token = jsonwebtoken::encode(&header, &claims, &signing.1)
             .map_err(|e| StoreError::Corrupt(format!("signing a token: {e}")))?;
         Ok((token, DateTime::from_timestamp(claims.exp, 0).unwrap_or(expires_at)))
     }
 
-    /// What the token grants, if it is one of ours, untampered and unexpired at `now`.
+    /// What the session token grants, if it is one of ours, untampered and unexpired at `now`.
     pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<SessionGrant, TokenError> {
+        let (claims, expires_at) = self.decode(token, &VALIDATION, now).await?;
+        if claims.scope != SCOPE {
+            return Err(TokenError::Invalid);
+        }
+        let session = SessionId::parse(&claims.sub).map_err(|_| TokenError::Invalid)?;
+        let issued_at = DateTime::from_timestamp(claims.iat, 0).ok_or(TokenError::Invalid)?;
+        Ok(SessionGrant { tenant: TenantId(claims.tid), session, origins: claims.origins, issued_at, expires_at })
+    }
+
+    /// What the stream token grants, as [`Self::verify`] judges a session token.
+    pub async fn verify_stream(&self, token: &str, now: DateTime<Utc>) -> Result<StreamGrant, TokenError> {
+        let (claims, expires_at) = self.decode(token, &STREAM_VALIDATION, now).await?;
+        let session = match claims.scope.as_str() {
+            STREAM_SCOPE_TENANT if claims.sub == WHOLE_TENANT => None,
+            STREAM_SCOPE_SESSION => Some(SessionId::parse(&claims.sub).map_err(|_| TokenError::Invalid)?),
+            _ => return Err(TokenError::Invalid),
+        };
+        let moods = match claims.moods {
+            Some(moods) => Some(moods.iter().map(|m| m.parse().map_err(|()| TokenError::Invalid)).collect::<Result<_, _>>()?),
+            None => None,
+        };
+        Ok(StreamGrant { tenant: TenantId(claims.tid), session, moods, expires_at })
+    }
+
+    /// The claims of a token of ours that `validation` accepts, and its expiry, if unexpired
+    /// at `now`.
+    async fn decode(
+        &self,
+        token: &str,
+        validation: &Validation,
+        now: DateTime<Utc>,
+    ) -> Result<(Claims, DateTime<Utc>), TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         let kid = header.kid.ok_or(TokenError::Invalid)?;
         if !self.knows(&kid) {
@@ -145,18 +234,13 @@ impl TokenKeys {
         let claims = {
             let keys = self.keys.read().unwrap_or_else(|p| p.into_inner());
             let key = keys.verifying.get(&kid).ok_or(TokenError::Invalid)?;
-            jsonwebtoken::decode::<Claims>(token, key, &VALIDATION).map_err(|_| TokenError::Invalid)?.claims
+            jsonwebtoken::decode::<Claims>(token, key, validation).map_err(|_| TokenError::Invalid)?.claims
         };
-        if claims.scope != SCOPE {
-            return Err(TokenError::Invalid);
-        }
-        let session = SessionId::parse(&claims.sub).map_err(|_| TokenError::Invalid)?;
-        let issued_at = DateTime::from_timestamp(claims.iat, 0).ok_or(TokenError::Invalid)?;
         let expires_at = DateTime::from_timestamp(claims.exp, 0).ok_or(TokenError::Invalid)?;
         if now >= expires_at {
             return Err(TokenError::Expired);
         }
-        Ok(SessionGrant { tenant: TenantId(claims.tid), session, origins: claims.origins, issued_at, expires_at })
+        Ok((claims, expires_at))
     }
 
     fn knows(&self, kid: &str) -> bool {
@@ -195,17 +279,21 @@ fn keys_of(all: Vec<SigningKey>, now: DateTime<Utc>) -> Keys {
     Keys { signing, verifying, read_at: Instant::now() }
 }
 
-/// What a token must be: HS256 only, ours, for sessions. Built once (it holds sets).
-static VALIDATION: LazyLock<Validation> = LazyLock::new(|| {
+/// What a session token must be: HS256 only, ours, for sessions. Built once (it holds sets).
+static VALIDATION: LazyLock<Validation> = LazyLock::new(|| validation(AUDIENCE));
+/// What a stream token must be: as a session token, for streams.
+static STREAM_VALIDATION: LazyLock<Validation> = LazyLock::new(|| validation(STREAM_AUDIENCE));
+
+fn validation(audience: &str) -> Validation {
     let mut v = Validation::new(Algorithm::HS256);
     v.set_issuer(&[ISSUER]);
-    v.set_audience(&[AUDIENCE]);
+    v.set_audience(&[audience]);
     v.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
     // Expiry is checked against the server's clock in `verify`.
     v.validate_exp = false;
     v.leeway = 0;
     v
-});
+}
 
 #[cfg(test)]
 mod tests {
@@ -237,6 +325,29 @@ mod tests {
         let grant = keys.verify(&token, at(899)).await.unwrap();
         assert_eq!(grant, SessionGrant { tenant: TenantId(7), session, origins, issued_at: at(0), expires_at });
         assert_eq!(keys.verify(&token, at(900)).await, Err(TokenError::Expired));
+    }
+
+    #[tokio::test]
+    async fn stream_tokens_grant_streams_only_and_session_tokens_never_stream() {
+        let (_, keys) = keys().await;
+        let session = SessionId::parse("s-1").unwrap();
+        let tenant_wide = StreamGrant { tenant: TenantId(7), session: None, moods: None, expires_at: at(0) };
+        let (token, expires_at) = keys.issue_stream(&tenant_wide, 300, at(0)).await.unwrap();
+        assert_eq!(keys.verify_stream(&token, at(1)).await, Ok(StreamGrant { expires_at, ..tenant_wide }));
+        assert_eq!(keys.verify(&token, at(1)).await, Err(TokenError::Invalid), "not a session token");
+        let one = StreamGrant {
+            tenant: TenantId(7),
+            session: Some(session.clone()),
+            moods: Some(vec![Mood::Frustrated, Mood::Confused]),
+            expires_at: at(600),
+        };
+        let (token, _) = keys.issue_stream(&one, 600, at(0)).await.unwrap();
+        assert_eq!(keys.verify_stream(&token, at(599)).await, Ok(one));
+        assert_eq!(keys.verify_stream(&token, at(600)).await, Err(TokenError::Expired));
+        let (session_token, _) = keys.issue(TenantId(7), &session, 900, vec![], at(0)).await.unwrap();
+        assert_eq!(keys.verify_stream(&session_token, at(1)).await, Err(TokenError::Invalid));
+        let widened = edited(&token, 1, |c| c["scope"] = STREAM_SCOPE_TENANT.into());
+        assert_eq!(keys.verify_stream(&widened, at(1)).await, Err(TokenError::Invalid), "tampered");
     }
 
     #[tokio::test]

@@ -82,8 +82,11 @@ pub(crate) async fn write_group(
     let txn = BulkTxn::begin(store).await?;
     let mut group = Group::load(&txn, models, jobs, states).await?;
     let outcomes = jobs.iter().map(|job| group.apply(models, job)).collect();
-    group.write(&txn).await?;
+    let announced = group.write(&txn).await?;
     txn.commit().await?;
+    if announced > 0 {
+        store.announce_outbox();
+    }
     for s in group.sessions {
         if let Some(pk) = s.pk {
             states.keep(pk, s.state);

@@ -9,17 +9,19 @@ use crate::store::bulk::BulkTxn;
 use crate::store::interventions::{self, Tally};
 use crate::store::rollup::{self, Change};
 use crate::store::timeline::{self, SlotUpdate};
-use crate::store::{StoreError, insert_chunked, quota};
+use crate::push;
+use crate::store::{StoreError, insert_chunked, outbox, quota};
 use entity::{event, session, user, user_history};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Alias, OnConflict, Query};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryTrait};
 
 impl<'a> Group<'a> {
-    /// Writes what the accepted batches did, each kind of row as few multi-row statements. The
-    /// updates read nothing back and each touches its own rows, so on PostgreSQL they go as one
-    /// statement ([`BulkTxn::updates`]).
-    pub(super) async fn write(&mut self, db: &BulkTxn) -> Result<(), StoreError> {
+    /// Writes what the accepted batches did, each kind of row as few multi-row statements, with
+    /// the outbox messages announcing it. The updates read nothing back and each touches its
+    /// own rows, so on PostgreSQL they go as one statement ([`BulkTxn::updates`]). Returns how
+    /// many messages were written.
+    pub(super) async fn write(&mut self, db: &BulkTxn) -> Result<usize, StoreError> {
         self.insert_new_users(db).await?;
         self.insert_new_sessions(db).await?;
         let moved = self.moved_sessions();
@@ -62,12 +64,34 @@ impl<'a> Group<'a> {
             }),
         )
         .await?;
+        let announcements = self.announcements(&moved)?;
+        let announced = announcements.len();
+        outbox::append(&updates, announcements).await?;
         // The rows every writer for the tenant shares go last, locked for as short a time as
         // possible: rollup counts above, the quota counter here (a refusal rolls all back).
         for ((_, month), (tenant, n)) in &self.taken {
             quota::take(db, tenant, *month, *n).await?;
         }
-        Ok(())
+        Ok(announced)
+    }
+
+    /// The outbox messages for what the group did: each session's start, and each change of
+    /// its label, event by event (so they do not depend on how batches were grouped).
+    fn announcements(&self, moved: &[&SessionWork<'a>]) -> Result<Vec<entity::outbox::ActiveModel>, StoreError> {
+        let mut rows = Vec::new();
+        for s in moved {
+            let pk = s.pk.expect("written above");
+            let user = s.owner.map(|u| self.users[u].external_id.as_str());
+            let mut before = s.label_before;
+            let count_before = s.state.event_count as i64 - s.records.len() as i64;
+            for (i, (r, (_, received_at_ms))) in s.records.iter().zip(&s.events).enumerate() {
+                if let Some((kind, change)) = push::Change::of(s.external_id, user, before, r, count_before + 1 + i as i64) {
+                    rows.push(outbox::row(s.tenant.id.get(), pk, kind, &change, *received_at_ms)?);
+                }
+                before = Some(r.label);
+            }
+        }
+        Ok(rows)
     }
 
     async fn insert_new_users(&mut self, db: &impl ConnectionTrait) -> Result<(), StoreError> {

@@ -10,6 +10,8 @@ use crate::api::body::BodyLimit;
 use crate::engine::Models;
 use crate::state::{AppState, Clock};
 use crate::store::{Store, StoreOptions};
+use crate::webhooks::address::Policy;
+use crate::{push, webhooks};
 use sea_orm::DbBackend;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -38,6 +40,10 @@ pub struct ServerOptions {
     /// How often the time series' rollup is compacted ([`compactor`]); `None`: never (reads
     /// stay exact, and slower as deltas pile up).
     pub compaction: Option<Duration>,
+    /// Which webhook receivers may be reached.
+    pub webhook_policy: Policy,
+    /// Webhook deliveries sent at once; 0: none from this replica.
+    pub webhook_concurrency: usize,
 }
 
 /// A server bound to its address, migrated, its workers started: ready to run.
@@ -45,7 +51,9 @@ pub struct Bound {
     listener: TcpListener,
     local_addr: SocketAddr,
     workers: Workers,
-    /// The retention sweep and the rollup compaction, stopped with the server.
+    state: Arc<AppState>,
+    /// The retention sweep, the rollup compaction, the outbox relay and the webhook deliveries,
+    /// stopped with the server.
     _background: Vec<Stopped>,
 }
 
@@ -62,6 +70,7 @@ impl Bound {
     /// Connects to the database, runs pending migrations, binds `addr` (port 0 picks one) and
     /// starts the workers.
     pub async fn new(options: &ServerOptions, addr: &str) -> anyhow::Result<Self> {
+        webhooks::client::use_ring();
         let store = Store::connect(&options.store).await?;
         store.migrate().await?;
         let listener = TcpListener::bind(addr).await?;
@@ -72,6 +81,7 @@ impl Bound {
             options.clock,
             options.auth_failure_limit,
             options.metrics_token.clone(),
+            options.webhook_policy,
         );
         let state = Arc::new(state.await?);
         let background = [
@@ -81,10 +91,18 @@ impl Bound {
                 .compaction
                 .filter(|_| state.store.backend() == DbBackend::Postgres)
                 .map(|every| compactor::spawn(state.store.clone(), state.metrics.clone(), every)),
+            Some(push::relay::spawn(
+                state.store.clone(),
+                state.hub.clone(),
+                state.deliveries.clone(),
+                state.clock,
+                state.metrics.clone(),
+            )),
+            (options.webhook_concurrency > 0).then(|| webhooks::delivery::spawn(&state, options.webhook_concurrency)),
         ];
         let background = background.into_iter().flatten().map(Stopped).collect();
-        let workers = Workers::start(options.workers, local_addr, state, options.body_limit).await?;
-        Ok(Self { listener, local_addr, workers, _background: background })
+        let workers = Workers::start(options.workers, local_addr, state.clone(), options.body_limit).await?;
+        Ok(Self { listener, local_addr, workers, state, _background: background })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -109,6 +127,7 @@ impl Bound {
             }
         }
         tracing::info!("stopping: finishing the requests in flight");
+        self.state.draining.send_replace(true);
         self.workers.stop().await
     }
 }

@@ -25,8 +25,8 @@ pub fn routes(state: Arc<AppState>, reads: Arc<Reads>, body_limit: BodyLimit) ->
         poem::Response::builder().content_type("application/json; charset=utf-8").body(spec.clone())
     });
     let cors = Cors::new()
-        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
-        .allow_headers(["x-api-key", "authorization", "content-type", "x-publishable-key"])
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_headers(["x-api-key", "authorization", "content-type", "x-publishable-key", "last-event-id"])
         .expose_headers(["x-request-id", "retry-after"])
         .max_age(86_400);
     Route::new()
@@ -60,7 +60,11 @@ fn metrics(req: &Request, state: Data<&Arc<AppState>>) -> poem::Result<Response>
             return Err(ApiError::MetricsTokenInvalid.into());
         }
     }
-    let levels = Levels { queued_per_lane: state.ingest.queued_per_lane(), pools: state.store.pool_levels() };
+    let levels = Levels {
+        queued_per_lane: state.ingest.queued_per_lane(),
+        pools: state.store.pool_levels(),
+        stream_subscribers: state.hub.subscribers(),
+    };
     Ok(Response::builder()
         .content_type(prometheus::TEXT_FORMAT)
         .header("cache-control", "no-store")

@@ -28,6 +28,7 @@ pub fn spawn(store: Store, clock: Clock, every: Duration) -> JoinHandle<()> {
                             events = swept.events,
                             slots = swept.slots,
                             user_history = swept.user_history,
+                            messages = swept.messages,
                             "retention sweep removed expired data"
                         );
                     }

@@ -45,9 +45,10 @@ impl Store {
             };
             // Writes find rows by unique keys, which any plan uses, and PostgreSQL may keep a
             // generic plan per prepared statement after five runs: planning each multi-row
-            // INSERT afresh cost 15–30 % of ingest throughput. Writers: the lanes, and two more
-            // for the other writes (feedback, erasure, keys).
-            let writer = Database::connect(pool(ingest_lanes as u32 + 2)).await?;
+            // INSERT afresh cost 15–30 % of ingest throughput. Writers: the lanes, two more for
+            // the other writes (feedback, erasure, keys), and two for push (the outbox's
+            // publisher and the webhook deliveries).
+            let writer = Database::connect(pool(ingest_lanes as u32 + 4)).await?;
             // Reads filter and aggregate, where a generic plan made while the tables were tiny
             // (a sequential scan) would be kept as they grow: plan every read with its values.
             let mut reads = pool(options.max_connections);
@@ -58,7 +59,7 @@ impl Store {
             // workers open connections of their own ([`Self::with_own_reads`]); these open on
             // demand.
             let batch_reader = BatchReader::Postgres(pg_reader::PgReader::connect(&options.url, 0).await?);
-            return Ok(Self { writer, reader, batch_reader, ingest_lanes });
+            return Ok(Self { writer, reader, batch_reader, ingest_lanes, outbox_written: Default::default() });
         }
         let synchronous =
             if options.sqlite_synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
@@ -76,13 +77,19 @@ impl Store {
         // An in-memory database exists once per connection: readers must share the writer.
         if options.url.contains(":memory:") || options.url.contains("mode=memory") {
             let batch_reader = BatchReader::Sea(writer.clone());
-            return Ok(Self { reader: writer.clone(), writer, batch_reader, ingest_lanes: 1 });
+            return Ok(Self {
+                reader: writer.clone(),
+                writer,
+                batch_reader,
+                ingest_lanes: 1,
+                outbox_written: Default::default(),
+            });
         }
         let reader = connect_sqlite(sqlite(options.max_connections.max(1))).await?;
         let file = SqliteConnectOptions::from_str(&options.url)
             .map_err(|e| DbErr::Conn(RuntimeErr::Internal(e.to_string())))?;
         let batch_reader = BatchReader::Sqlite(Arc::new(sqlite_reader::SqliteReader::new(file.get_filename())));
-        Ok(Self { writer, reader, batch_reader, ingest_lanes: 1 })
+        Ok(Self { writer, reader, batch_reader, ingest_lanes: 1, outbox_written: Default::default() })
     }
 
     /// This store with `connections` of its own for the coalesced reads ([`crate::reads`]),

@@ -22,6 +22,7 @@ pub mod history;
 mod insert;
 pub mod interventions;
 pub mod listing;
+pub mod outbox;
 pub mod publishable_keys;
 pub(crate) mod quota;
 pub mod retention;
@@ -31,6 +32,7 @@ pub mod signing_keys;
 pub mod tenants;
 pub mod timeline;
 pub mod users;
+pub mod webhooks;
 
 pub use connect::StoreOptions;
 pub(crate) use insert::insert_chunked;
@@ -78,6 +80,8 @@ pub struct Store {
     /// Where the hot reads go (see [`crate::reads`]).
     batch_reader: BatchReader,
     ingest_lanes: usize,
+    /// Woken when a transaction that wrote outbox messages commits ([`outbox`]).
+    outbox_written: Arc<tokio::sync::Notify>,
 }
 
 /// The connections the hot reads use: on an SQLite file, rusqlite's, in process

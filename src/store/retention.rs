@@ -9,6 +9,8 @@
 //!   retention; its state (the engine's, which has forgotten them already), its `event_count`
 //!   and its feedback stay.
 //! - Users stay, with their current state; their history is trimmed as their sessions' is.
+//! - Outbox messages (what streams replay and webhooks deliver) are kept 3 days, or less if the
+//!   retention is shorter; an erased session's go with it.
 //!
 //! Everything goes in small batches, each its own short statement or transaction: sessions a
 //! request holds at the moment are skipped (`SKIP LOCKED` on PostgreSQL) and taken at the next
@@ -17,7 +19,7 @@
 //! time a backlog (the first sweep of an old store, a retention shortened) takes.
 
 use super::timeline::SLOT_MS;
-use super::{Store, StoreError, sessions};
+use super::{Store, StoreError, outbox, sessions};
 use crate::domain::TenantId;
 use entity::{event, session, session_slot, tenant, user_history};
 use sea_orm::sea_query::{DeleteStatement, Expr, ExprTrait, LockBehavior, LockType, Query};
@@ -62,6 +64,8 @@ pub struct Swept {
     pub events: u64,
     pub slots: u64,
     pub user_history: u64,
+    /// Outbox messages, kept [`outbox::KEEP_MS`] at most.
+    pub messages: u64,
 }
 
 /// Removes, for every tenant, what is older than its retention at `now_ms`.
@@ -113,6 +117,22 @@ pub async fn sweep(store: &Store, now_ms: i64) -> Result<Swept, StoreError> {
         swept.user_history += trim(store, || {
             use user_history::Column as C;
             older(user_history::Entity, C::Id, C::TenantId, C::TsMs, tenant, cutoff_ms)
+        })
+        .await?;
+        // Messages are placed in the order received: those before the first one kept go.
+        let since_ms = Ord::max(cutoff_ms, now_ms - outbox::KEEP_MS);
+        let kept_from = outbox::first_since(store, tenant, since_ms).await?;
+        swept.messages += trim(store, || {
+            use entity::outbox::Column as C;
+            let batch = entity::outbox::Entity::find()
+                .select_only()
+                .column(C::Id)
+                .filter(C::TenantId.eq(tenant.get()))
+                .filter(C::Seq.lt(kept_from))
+                .order_by_asc(C::Seq)
+                .limit(ROWS_PER_BATCH)
+                .into_query();
+            Query::delete().from_table(entity::outbox::Entity).and_where(Expr::col(C::Id).in_subquery(batch)).to_owned()
         })
         .await?;
     }

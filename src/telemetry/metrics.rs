@@ -38,6 +38,14 @@ pub struct Metrics {
     pub(crate) argon2_runs: IntCounter,
     /// Time-series rollup deltas moved into the rollup by compaction.
     pub(crate) rollup_deltas_compacted: IntCounter,
+    /// Outbox messages given their place (and their webhook deliveries) by this replica.
+    pub(crate) outbox_published: IntCounter,
+    /// Webhook delivery attempts made by this replica, by result.
+    pub(crate) webhook_succeeded: IntCounter,
+    pub(crate) webhook_failed: IntCounter,
+    /// Deliveries pending (due or waiting for a retry), as the delivery worker last counted.
+    pub(crate) webhook_backlog: IntGauge,
+    stream_subscribers: IntGauge,
     db_connections: IntGaugeVec,
     resident_memory: IntGauge,
 }
@@ -49,6 +57,8 @@ pub struct Levels {
     pub queued_per_lane: Vec<usize>,
     /// Per connection pool: its name, connections open, and of those idle.
     pub pools: Vec<(&'static str, u32, usize)>,
+    /// Open event streams on this replica.
+    pub stream_subscribers: usize,
 }
 
 impl Default for Metrics {
@@ -78,6 +88,16 @@ impl Metrics {
                 Opts::new(
                     "moodring_api_key_lookups_total",
                     "API keys checked, by whether the cache knew them (hit) or the database was asked (miss).",
+                ),
+                &["result"],
+            ),
+        );
+        let webhook_attempts: IntCounterVec = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "moodring_webhook_attempts_total",
+                    "Webhook delivery attempts by this replica, by result (succeeded: a 2xx answer).",
                 ),
                 &["result"],
             ),
@@ -165,6 +185,26 @@ impl Metrics {
                     "Changes to the time series' rollup moved from its deltas into it by compaction.",
                 ),
             ),
+            outbox_published: registered(
+                &registry,
+                IntCounter::new(
+                    "moodring_outbox_messages_published_total",
+                    "Outbox messages put in commit order (with their webhook deliveries) by this replica.",
+                ),
+            ),
+            webhook_succeeded: webhook_attempts.with_label_values(&["succeeded"]),
+            webhook_failed: webhook_attempts.with_label_values(&["failed"]),
+            webhook_backlog: registered(
+                &registry,
+                IntGauge::new(
+                    "moodring_webhook_backlog",
+                    "Webhook deliveries pending (due now or waiting for a retry) to enabled endpoints.",
+                ),
+            ),
+            stream_subscribers: registered(
+                &registry,
+                IntGauge::new("moodring_stream_subscribers", "Event streams open on this replica."),
+            ),
             db_connections: registered(
                 &registry,
                 IntGaugeVec::new(
@@ -196,6 +236,7 @@ impl Metrics {
             self.db_connections.with_label_values(&[pool, "in_use"]).set(in_use.max(0));
             self.db_connections.with_label_values(&[pool, "idle"]).set(*idle as i64);
         }
+        self.stream_subscribers.set(levels.stream_subscribers as i64);
         if let Some(bytes) = resident_bytes() {
             self.resident_memory.set(bytes);
         }
@@ -232,7 +273,8 @@ mod tests {
         metrics.observe_request("postEvents", StatusCode::OK, Duration::from_millis(30));
         metrics.observe_request("postEvents", StatusCode::BAD_REQUEST, Duration::from_micros(200));
         metrics.key_hits.inc();
-        let text = metrics.render(&Levels { queued_per_lane: vec![0, 7], pools: vec![("writer", 5, 2)] });
+        let levels = Levels { queued_per_lane: vec![0, 7], pools: vec![("writer", 5, 2)], stream_subscribers: 3 };
+        let text = metrics.render(&levels);
         let build_info =
             format!(r#"moodring_build_info{{session_model="session-3",version="{}"}} 1"#, env!("CARGO_PKG_VERSION"));
         for line in [
@@ -245,6 +287,7 @@ mod tests {
             r#"moodring_db_connections{pool="writer",state="in_use"} 3"#,
             r#"moodring_db_connections{pool="writer",state="idle"} 2"#,
             r#"moodring_api_key_lookups_total{result="hit"} 1"#,
+            "moodring_stream_subscribers 3",
             &build_info,
             "# TYPE moodring_ingest_commit_duration_seconds histogram",
         ] {

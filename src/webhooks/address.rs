@@ -75,14 +75,22 @@ impl Policy {
     /// allowed, or a refusal (one bad address among good ones is a rebinding attempt).
     pub async fn resolve(self, url: &Url) -> Result<Vec<SocketAddr>, Refusal> {
         let port = url.port_or_known_default().ok_or(Refusal::NotAUrl)?;
-        let addresses: Vec<SocketAddr> = match url.host() {
-            Some(Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
-            Some(Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
-            Some(Host::Domain(name)) => {
-                tokio::net::lookup_host((name, port)).await.map_err(|_| Refusal::Unresolved)?.collect()
-            }
-            None => return Err(Refusal::NotAUrl),
-        };
+        match url.host() {
+            Some(Host::Ipv4(ip)) => self.allowed(vec![SocketAddr::new(IpAddr::V4(ip), port)]),
+            Some(Host::Ipv6(ip)) => self.allowed(vec![SocketAddr::new(IpAddr::V6(ip), port)]),
+            Some(Host::Domain(name)) => self.resolve_name(name, port).await,
+            None => Err(Refusal::NotAUrl),
+        }
+    }
+
+    /// Resolves a host name as [`Policy::resolve`] does (for the delivery client's resolver).
+    pub async fn resolve_name(self, name: &str, port: u16) -> Result<Vec<SocketAddr>, Refusal> {
+        let addresses = tokio::net::lookup_host((name, port)).await.map_err(|_| Refusal::Unresolved)?.collect();
+        self.allowed(addresses)
+    }
+
+    /// The addresses, if there are some and each is allowed.
+    fn allowed(self, addresses: Vec<SocketAddr>) -> Result<Vec<SocketAddr>, Refusal> {
         if addresses.is_empty() {
             return Err(Refusal::Unresolved);
         }

@@ -1,7 +1,9 @@
-//! Webhooks: customers' servers told of mood changes. So far the two pure parts delivery rests
-//! on: signing a message the Standard Webhooks way ([`signature`]) and deciding which addresses
-//! a receiver may have ([`address`]); the endpoints, the transactional outbox and the delivery
-//! workers build on them (issue 29).
+//! Webhooks: customers' servers told of mood changes. Messages come from the outbox
+//! ([`crate::push`]) as deliveries, one per endpoint that wants them; [`delivery`] sends them
+//! with the [`client`], signed the Standard Webhooks way ([`signature`]), to receivers whose
+//! addresses the SSRF policy allows ([`address`]).
 
 pub mod address;
+pub mod client;
+pub mod delivery;
 pub mod signature;

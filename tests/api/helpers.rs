@@ -56,6 +56,9 @@ pub fn options(database_url: &str) -> ServerOptions {
         retention_sweep: None,
         // The time-series tests compact when they choose to (reads are exact either way).
         compaction: None,
+        // Test receivers listen on loopback.
+        webhook_policy: moodring::webhooks::address::Policy { allow_private: true },
+        webhook_concurrency: 8,
     }
 }
 

@@ -40,6 +40,10 @@ fn every_operation_is_documented() {
         "postEvents" | "getMood" | "getSessionState" => page.clone(),
         "startBrowserSession" => serde_json::json!([{"PublishableKey": []}]),
         "renewSessionToken" => serde_json::json!([{"SessionToken": []}]),
+        "streamMoods" => serde_json::json!([{"ApiKeyHeader": []}, {"StreamToken": []}, {"BearerKey": []}]),
+        "streamSessionMood" => {
+            serde_json::json!([{"ApiKeyHeader": []}, {"StreamToken": []}, {"SessionToken": []}, {"BearerKey": []}])
+        }
         _ => secret.clone(),
     };
     let mut ids = Vec::new();
@@ -66,8 +70,11 @@ fn every_operation_is_documented() {
         ids,
         [
             "createPublishableKey",
+            "createStreamToken",
+            "createWebhook",
             "deleteSession",
             "deleteUser",
+            "deleteWebhook",
             "exportEvents",
             "exportInterventions",
             "generateKey",
@@ -85,19 +92,27 @@ fn every_operation_is_documented() {
             "getUserMood",
             "getUserMoodHistory",
             "getUserSessions",
+            "getWebhook",
             "issueKey",
             "listFeedback",
             "listPublishableKeys",
             "listSessions",
+            "listWebhookAttempts",
+            "listWebhooks",
             "mintSessionToken",
             "postEvents",
             "postFeedback",
             "putInterventionSettings",
             "putRetention",
             "renewSessionToken",
+            "resendWebhookMessage",
             "revokeCurrentKey",
             "revokePublishableKey",
-            "startBrowserSession"
+            "rotateWebhookSecret",
+            "startBrowserSession",
+            "streamMoods",
+            "streamSessionMood",
+            "updateWebhook"
         ]
     );
 }

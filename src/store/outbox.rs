@@ -1,0 +1,294 @@
+//! The transactional outbox: messages announcing committed changes ([`crate::push`]), written by
+//! ingest in the transaction that makes the change, then put in commit order and fanned out to
+//! webhook deliveries by [`publish`], and read in that order by streams.
+//!
+//! **Commit order.** A message's `seq` is given after its transaction committed, by the one
+//! publisher holding the `outbox_head` row at a time, so `seq` grows in the order messages
+//! become visible and a reader that has seen `seq` n has seen every message before it. On
+//! SQLite (one writer) a committed message's row id is already in commit order. On PostgreSQL
+//! ids are drawn before commit, so a message is given its `seq` only once every transaction
+//! that could precede it has ended: its writing transaction (`xid`) is older than the oldest
+//! one still running (`pg_snapshot_xmin`), and messages are ordered by transaction, then id.
+//! A later transaction always has a newer `xid`, so nothing can appear behind a given `seq`.
+
+use super::{Store, StoreError, insert_chunked};
+use crate::domain::{SessionId, Tenant, TenantId};
+use crate::engine::Mood;
+use crate::push::{Change, Kind, Message};
+use entity::{outbox, webhook_delivery};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::Value;
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement};
+use std::collections::HashMap;
+
+/// How long messages are kept: streams resume and webhooks retry (about 28 hours) within it.
+pub const KEEP_MS: i64 = 3 * 24 * 3600 * 1000;
+/// Messages one publishing step puts in order at most.
+const PUBLISH_BATCH: usize = 1000;
+
+/// The outbox row announcing `change`, received at `received_at_ms`.
+pub(crate) fn row(
+    tenant_id: i64,
+    session_pk: i64,
+    kind: Kind,
+    change: &Change,
+    received_at_ms: i64,
+) -> Result<outbox::ActiveModel, StoreError> {
+    Ok(outbox::ActiveModel {
+        id: NotSet,
+        seq: NotSet,
+        tenant_id: Set(tenant_id),
+        session_pk: Set(session_pk),
+        kind: Set(kind.as_str().to_owned()),
+        mood: Set(change.mood.clone()),
+        payload: Set(serde_json::to_string(change)?),
+        created_at_ms: Set(received_at_ms),
+    })
+}
+
+/// Writes messages in the caller's transaction (which then tells [`Store::outbox_written`] once
+/// it committed).
+pub(crate) async fn append(db: &impl ConnectionTrait, rows: Vec<outbox::ActiveModel>) -> Result<(), StoreError> {
+    insert_chunked(db, rows, None).await?;
+    Ok(())
+}
+
+impl Store {
+    /// Woken after a transaction that wrote messages committed, in this process.
+    pub fn outbox_written(&self) -> &tokio::sync::Notify {
+        &self.outbox_written
+    }
+
+    /// Says that messages were committed (see [`Self::outbox_written`]).
+    pub(crate) fn announce_outbox(&self) {
+        self.outbox_written.notify_one();
+    }
+}
+
+/// What one publishing step did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Published {
+    /// Messages given their place.
+    pub sequenced: usize,
+    /// Webhook deliveries created for them.
+    pub deliveries: usize,
+}
+
+/// Whether any committed message waits for its place (cheap: a partial index).
+pub async fn unsequenced(store: &Store) -> Result<bool, StoreError> {
+    let sql = "SELECT 1 FROM outbox WHERE seq IS NULL LIMIT 1";
+    Ok(store.reader().query_one_raw(Statement::from_string(store.backend(), sql)).await?.is_some())
+}
+
+/// Gives the messages whose place is settled their `seq`, in commit order, and creates a
+/// delivery for each endpoint that wants it, in one transaction; `None` if another replica
+/// is doing so now (it will have taken these messages too).
+pub async fn publish(store: &Store, now_ms: i64) -> Result<Option<Published>, StoreError> {
+    let backend = store.backend();
+    let txn = store.begin_write().await?;
+    let head = match backend {
+        DbBackend::Postgres => "SELECT last_seq FROM outbox_head WHERE id = 1 FOR UPDATE SKIP LOCKED",
+        _ => "SELECT last_seq FROM outbox_head WHERE id = 1",
+    };
+    let Some(head) = txn.query_one_raw(Statement::from_string(backend, head)).await? else {
+        return Ok(None);
+    };
+    let last: i64 = head.try_get_by_index(0)?;
+    let settled = match backend {
+        DbBackend::Postgres => {
+            "SELECT id, tenant_id, session_pk, kind, mood FROM outbox \
+             WHERE seq IS NULL AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid, id LIMIT $1"
+        }
+        _ => "SELECT id, tenant_id, session_pk, kind, mood FROM outbox WHERE seq IS NULL ORDER BY id LIMIT ?",
+    };
+    let rows = txn
+        .query_all_raw(Statement::from_sql_and_values(backend, settled, [Value::from(PUBLISH_BATCH as i64)]))
+        .await?;
+    if rows.is_empty() {
+        return Ok(Some(Published::default()));
+    }
+    let messages: Vec<Unplaced> = rows.iter().map(Unplaced::from_row).collect::<Result<_, _>>()?;
+    // Integers only, written into the statement: one statement for the whole batch.
+    let values: Vec<String> =
+        messages.iter().enumerate().map(|(i, m)| format!("({}, {})", m.id, last + 1 + i as i64)).collect();
+    let place = format!(
+        "WITH placed (id, seq) AS (VALUES {}) \
+         UPDATE outbox SET seq = (SELECT placed.seq FROM placed WHERE placed.id = outbox.id) \
+         WHERE id IN (SELECT id FROM placed)",
+        values.join(", ")
+    );
+    txn.execute_raw(Statement::from_string(backend, place)).await?;
+    let deliveries = fan_out(&txn, &messages, last, now_ms).await?;
+    let new_last = last + messages.len() as i64;
+    txn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        match backend {
+            DbBackend::Postgres => "UPDATE outbox_head SET last_seq = $1 WHERE id = 1",
+            _ => "UPDATE outbox_head SET last_seq = ? WHERE id = 1",
+        },
+        [Value::from(new_last)],
+    ))
+    .await?;
+    txn.commit().await?;
+    Ok(Some(Published { sequenced: messages.len(), deliveries }))
+}
+
+/// A committed message without its place yet.
+struct Unplaced {
+    id: i64,
+    tenant_id: i64,
+    session_pk: i64,
+    kind: Option<Kind>,
+    mood: String,
+}
+
+impl Unplaced {
+    fn from_row(row: &QueryResult) -> Result<Self, StoreError> {
+        let kind: String = row.try_get_by_index(3)?;
+        Ok(Self {
+            id: row.try_get_by_index(0)?,
+            tenant_id: row.try_get_by_index(1)?,
+            session_pk: row.try_get_by_index(2)?,
+            kind: kind.parse().ok(),
+            mood: row.try_get_by_index(4)?,
+        })
+    }
+}
+
+/// Creates the deliveries of `messages` (placed from `last + 1` on) to their tenants' enabled
+/// endpoints that want them.
+async fn fan_out(
+    txn: &impl ConnectionTrait,
+    messages: &[Unplaced],
+    last: i64,
+    now_ms: i64,
+) -> Result<usize, StoreError> {
+    let mut tenants: Vec<i64> = messages.iter().map(|m| m.tenant_id).collect();
+    tenants.sort_unstable();
+    tenants.dedup();
+    let endpoints = super::webhooks::enabled_for(txn, &tenants).await?;
+    if endpoints.is_empty() {
+        return Ok(0);
+    }
+    let mut by_tenant: HashMap<i64, Vec<&super::webhooks::Subscription>> = HashMap::new();
+    for e in &endpoints {
+        by_tenant.entry(e.tenant_id).or_default().push(e);
+    }
+    let mut rows = Vec::new();
+    for (i, m) in messages.iter().enumerate() {
+        let (Some(kind), Ok(mood)) = (m.kind, m.mood.parse::<Mood>()) else { continue };
+        for e in by_tenant.get(&m.tenant_id).into_iter().flatten().filter(|e| e.wants(kind, mood)) {
+            rows.push(webhook_delivery::ActiveModel {
+                id: NotSet,
+                tenant_id: Set(m.tenant_id),
+                webhook_id: Set(e.id),
+                outbox_id: Set(m.id),
+                session_pk: Set(m.session_pk),
+                seq: Set(last + 1 + i as i64),
+                status: Set(super::webhooks::PENDING.to_owned()),
+                attempts: Set(0),
+                next_attempt_ms: Set(now_ms),
+                claimed_until_ms: Set(None),
+                created_at_ms: Set(now_ms),
+                finished_at_ms: Set(None),
+            });
+        }
+    }
+    let created = rows.len();
+    insert_chunked(txn, rows, None).await?;
+    Ok(created)
+}
+
+/// The newest message's place (0 before the first).
+pub async fn head(store: &Store) -> Result<i64, StoreError> {
+    let sql = "SELECT last_seq FROM outbox_head WHERE id = 1";
+    let row = store.reader().query_one_raw(Statement::from_string(store.backend(), sql)).await?;
+    Ok(match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    })
+}
+
+const MESSAGE_COLUMNS: &str = "o.seq, o.kind, o.tenant_id, s.external_id, o.mood, o.created_at_ms, o.payload";
+
+/// Every tenant's messages placed after `seq`, in order, at most `limit`.
+pub async fn after(store: &Store, seq: i64, limit: u64) -> Result<Vec<Message>, StoreError> {
+    let backend = store.backend();
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM outbox o JOIN sessions s ON s.id = o.session_pk \
+         WHERE o.seq > {} ORDER BY o.seq LIMIT {}",
+        placeholder(backend, 1),
+        placeholder(backend, 2)
+    );
+    let values = [Value::from(seq), Value::from(limit as i64)];
+    let rows = store.reader().query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    rows.iter().map(message).collect()
+}
+
+/// The tenant's messages placed after `seq` (of one session if given), in order, at most
+/// `limit`: what a stream resumed after `seq` missed, as far as the outbox still keeps it.
+pub async fn replay(
+    store: &Store,
+    tenant: &Tenant,
+    session: Option<&SessionId>,
+    seq: i64,
+    limit: u64,
+) -> Result<Vec<Message>, StoreError> {
+    let backend = store.backend();
+    let mut values = vec![Value::from(tenant.id.get()), Value::from(seq)];
+    let mut sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM outbox o JOIN sessions s ON s.id = o.session_pk \
+         WHERE o.tenant_id = {} AND o.seq > {}",
+        placeholder(backend, 1),
+        placeholder(backend, 2)
+    );
+    if let Some(session) = session {
+        values.push(Value::from(session.as_str()));
+        sql += &format!(" AND s.tenant_id = o.tenant_id AND s.external_id = {}", placeholder(backend, values.len()));
+    }
+    values.push(Value::from(limit as i64));
+    sql += &format!(" ORDER BY o.seq LIMIT {}", placeholder(backend, values.len()));
+    let rows = store.reader().query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    rows.iter().map(message).collect()
+}
+
+/// The place of the tenant's first message received at `since_ms` or later (`i64::MAX` if
+/// none): every placed message before it is older. Walks the tenant's messages in order from
+/// the oldest, so it costs the messages older than that.
+pub(super) async fn first_since(store: &Store, tenant: TenantId, since_ms: i64) -> Result<i64, StoreError> {
+    let backend = store.backend();
+    let sql = format!(
+        "SELECT seq FROM outbox WHERE tenant_id = {} AND seq IS NOT NULL AND created_at_ms >= {} ORDER BY seq LIMIT 1",
+        placeholder(backend, 1),
+        placeholder(backend, 2)
+    );
+    let values = [Value::from(tenant.get()), Value::from(since_ms)];
+    let row = store.reader().query_one_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    Ok(match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => i64::MAX,
+    })
+}
+
+/// The `n`th bound parameter (from 1) as the backend writes it.
+pub(super) fn placeholder(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+fn message(row: &QueryResult) -> Result<Message, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("outbox {what}"));
+    let kind: String = row.try_get_by_index(1)?;
+    let mood: String = row.try_get_by_index(4)?;
+    Ok(Message {
+        seq: row.try_get_by_index(0)?,
+        kind: kind.parse().map_err(|()| corrupt("kind"))?,
+        tenant_id: row.try_get_by_index(2)?,
+        session_id: row.try_get_by_index(3)?,
+        mood: mood.parse().map_err(|()| corrupt("mood"))?,
+        created_at_ms: row.try_get_by_index(5)?,
+        data: row.try_get_by_index(6)?,
+    })
+}

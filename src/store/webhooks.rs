@@ -1,0 +1,579 @@
+//! Webhook endpoints, their deliveries and the attempts made, always for one tenant; and the
+//! delivery workers' side: claiming due deliveries and recording how each attempt went.
+//!
+//! A delivery is claimed for a lease ([`LEASE_MS`], longer than any attempt may take) by
+//! setting `claimed_until_ms`: on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so replicas never
+//! take the same delivery; a worker that dies mid-attempt leaves its claim to expire and the
+//! delivery to be taken again (at least once). A delivery is not claimed while an earlier one of
+//! the same session to the same endpoint is being attempted, so a session's messages go out in
+//! order while they succeed.
+
+use super::{Store, StoreError};
+use crate::domain::Tenant;
+use crate::engine::Mood;
+use crate::push::{Kind, Message};
+use entity::{webhook, webhook_attempt, webhook_delivery};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::{Expr, Value};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QueryResult, Statement, TransactionTrait,
+};
+
+pub const PENDING: &str = "pending";
+pub const DELIVERED: &str = "delivered";
+pub const FAILED: &str = "failed";
+
+/// Endpoints a tenant may have.
+pub const MAX_PER_TENANT: u64 = 20;
+/// How long a claimed delivery is a worker's: more than an attempt's timeout.
+pub const LEASE_MS: i64 = 60_000;
+
+/// What an endpoint wants sent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Subscription {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub event_types: Vec<Kind>,
+    /// `None`: every mood.
+    pub moods: Option<Vec<Mood>>,
+}
+
+impl Subscription {
+    pub fn wants(&self, kind: Kind, mood: Mood) -> bool {
+        self.event_types.contains(&kind) && self.moods.as_ref().is_none_or(|moods| moods.contains(&mood))
+    }
+}
+
+/// The enabled endpoints of these tenants.
+pub(super) async fn enabled_for(db: &impl ConnectionTrait, tenants: &[i64]) -> Result<Vec<Subscription>, StoreError> {
+    let rows = webhook::Entity::find()
+        .filter(webhook::Column::TenantId.is_in(tenants.iter().copied()))
+        .filter(webhook::Column::Enabled.eq(true))
+        .all(db)
+        .await?;
+    rows.iter().map(|w| Ok(Webhook::from_row(w)?.subscription(w.tenant_id))).collect()
+}
+
+/// An endpoint as its owner sees it (never its secrets).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Webhook {
+    pub id: i64,
+    pub public_id: String,
+    pub url: String,
+    pub event_types: Vec<Kind>,
+    pub moods: Option<Vec<Mood>>,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub failing_since_ms: Option<i64>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+impl Webhook {
+    fn from_row(row: &webhook::Model) -> Result<Self, StoreError> {
+        let corrupt = || StoreError::Corrupt(format!("webhook {}", row.id));
+        let kinds: Vec<String> = serde_json::from_str(&row.event_types)?;
+        let event_types = kinds.iter().map(|k| k.parse().map_err(|()| corrupt())).collect::<Result<_, _>>()?;
+        let moods = match &row.moods {
+            Some(text) => {
+                let moods: Vec<String> = serde_json::from_str(text)?;
+                Some(moods.iter().map(|m| m.parse().map_err(|()| corrupt())).collect::<Result<_, _>>()?)
+            }
+            None => None,
+        };
+        Ok(Self {
+            id: row.id,
+            public_id: row.public_id.clone(),
+            url: row.url.clone(),
+            event_types,
+            moods,
+            description: row.description.clone(),
+            enabled: row.enabled,
+            disabled_reason: row.disabled_reason.clone(),
+            failing_since_ms: row.failing_since_ms,
+            created_at_ms: row.created_at_ms,
+            updated_at_ms: row.updated_at_ms,
+        })
+    }
+
+    fn subscription(&self, tenant_id: i64) -> Subscription {
+        Subscription { id: self.id, tenant_id, event_types: self.event_types.clone(), moods: self.moods.clone() }
+    }
+}
+
+fn kinds_json(kinds: &[Kind]) -> String {
+    serde_json::to_string(&kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>()).expect("strings serialise")
+}
+
+fn moods_json(moods: &Option<Vec<Mood>>) -> Option<String> {
+    moods.as_ref().map(|m| serde_json::to_string(&m.iter().map(|m| m.as_str()).collect::<Vec<_>>()).expect("strings"))
+}
+
+/// A new endpoint, checked by the caller.
+pub struct NewWebhook {
+    pub public_id: String,
+    pub url: String,
+    pub event_types: Vec<Kind>,
+    pub moods: Option<Vec<Mood>>,
+    pub description: Option<String>,
+    /// `whsec_…`
+    pub secret: String,
+}
+
+/// Saves a new endpoint; `None` if the tenant has [`MAX_PER_TENANT`] already.
+pub async fn create(
+    store: &Store,
+    tenant: &Tenant,
+    new: NewWebhook,
+    now_ms: i64,
+) -> Result<Option<Webhook>, StoreError> {
+    let txn = store.begin_write().await?;
+    // Serialises a tenant's creations on PostgreSQL, so the limit holds under concurrency.
+    lock_tenant(&txn, tenant).await?;
+    let count = webhook::Entity::find().filter(webhook::Column::TenantId.eq(tenant.id.get())).count(&txn).await?;
+    if count >= MAX_PER_TENANT {
+        return Ok(None);
+    }
+    let row = webhook::ActiveModel {
+        id: NotSet,
+        public_id: Set(new.public_id),
+        tenant_id: Set(tenant.id.get()),
+        url: Set(new.url),
+        event_types: Set(kinds_json(&new.event_types)),
+        moods: Set(moods_json(&new.moods)),
+        description: Set(new.description),
+        enabled: Set(true),
+        disabled_reason: Set(None),
+        secret: Set(new.secret),
+        previous_secret: Set(None),
+        previous_secret_until_ms: Set(None),
+        failing_since_ms: Set(None),
+        created_at_ms: Set(now_ms),
+        updated_at_ms: Set(now_ms),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(Some(Webhook::from_row(&row)?))
+}
+
+async fn lock_tenant(txn: &impl ConnectionTrait, tenant: &Tenant) -> Result<(), StoreError> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let sql = "SELECT id FROM tenants WHERE id = $1 FOR UPDATE";
+        txn.query_one_raw(Statement::from_sql_and_values(DbBackend::Postgres, sql, [tenant.id.get().into()])).await?;
+    }
+    Ok(())
+}
+
+async fn find_row(
+    db: &impl ConnectionTrait,
+    tenant: &Tenant,
+    public_id: &str,
+) -> Result<Option<webhook::Model>, StoreError> {
+    Ok(webhook::Entity::find()
+        .filter(webhook::Column::TenantId.eq(tenant.id.get()))
+        .filter(webhook::Column::PublicId.eq(public_id))
+        .one(db)
+        .await?)
+}
+
+/// The tenant's endpoint with this id.
+pub async fn get(store: &Store, tenant: &Tenant, public_id: &str) -> Result<Option<Webhook>, StoreError> {
+    find_row(store.reader(), tenant, public_id).await?.as_ref().map(Webhook::from_row).transpose()
+}
+
+/// The tenant's endpoints, oldest first.
+pub async fn list(store: &Store, tenant: &Tenant) -> Result<Vec<Webhook>, StoreError> {
+    let rows = webhook::Entity::find()
+        .filter(webhook::Column::TenantId.eq(tenant.id.get()))
+        .order_by_asc(webhook::Column::Id)
+        .all(store.reader())
+        .await?;
+    rows.iter().map(Webhook::from_row).collect()
+}
+
+/// Changes to an endpoint; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct WebhookUpdate {
+    pub url: Option<String>,
+    pub event_types: Option<Vec<Kind>>,
+    /// `Some(None)`: every mood.
+    pub moods: Option<Option<Vec<Mood>>>,
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+}
+
+/// Applies `update` to the tenant's endpoint; `None` if it has none with this id. Enabling an
+/// endpoint forgets its failures.
+pub async fn update(
+    store: &Store,
+    tenant: &Tenant,
+    public_id: &str,
+    update: WebhookUpdate,
+    now_ms: i64,
+) -> Result<Option<Webhook>, StoreError> {
+    let Some(row) = find_row(&store.writer, tenant, public_id).await? else { return Ok(None) };
+    let mut active: webhook::ActiveModel = row.into();
+    if let Some(url) = update.url {
+        active.url = Set(url);
+    }
+    if let Some(kinds) = update.event_types {
+        active.event_types = Set(kinds_json(&kinds));
+    }
+    if let Some(moods) = update.moods {
+        active.moods = Set(moods_json(&moods));
+    }
+    if let Some(description) = update.description {
+        active.description = Set(description);
+    }
+    if let Some(enabled) = update.enabled {
+        active.enabled = Set(enabled);
+        if enabled {
+            active.disabled_reason = Set(None);
+            active.failing_since_ms = Set(None);
+        }
+    }
+    active.updated_at_ms = Set(now_ms);
+    let row = active.update(&store.writer).await?;
+    Ok(Some(Webhook::from_row(&row)?))
+}
+
+/// Deletes the tenant's endpoint with its deliveries and attempts; whether it had one.
+pub async fn delete(store: &Store, tenant: &Tenant, public_id: &str) -> Result<bool, StoreError> {
+    let txn = store.begin_write().await?;
+    let Some(row) = find_row(&txn, tenant, public_id).await? else { return Ok(false) };
+    webhook_attempt::Entity::delete_many().filter(webhook_attempt::Column::WebhookId.eq(row.id)).exec(&txn).await?;
+    webhook_delivery::Entity::delete_many().filter(webhook_delivery::Column::WebhookId.eq(row.id)).exec(&txn).await?;
+    webhook::Entity::delete_by_id(row.id).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Makes `secret` the endpoint's signing secret; the one it replaces keeps signing (a second
+/// signature) until `previous_until_ms`. `None` if the tenant has no such endpoint.
+pub async fn rotate_secret(
+    store: &Store,
+    tenant: &Tenant,
+    public_id: &str,
+    secret: String,
+    previous_until_ms: i64,
+    now_ms: i64,
+) -> Result<Option<()>, StoreError> {
+    let Some(row) = find_row(&store.writer, tenant, public_id).await? else { return Ok(None) };
+    let previous = row.secret.clone();
+    let mut active: webhook::ActiveModel = row.into();
+    active.secret = Set(secret);
+    active.previous_secret = Set(Some(previous));
+    active.previous_secret_until_ms = Set(Some(previous_until_ms));
+    active.updated_at_ms = Set(now_ms);
+    active.update(&store.writer).await?;
+    Ok(Some(()))
+}
+
+/// Makes the message `seq` due now for the endpoint, whether or not it was sent before (a new
+/// delivery if it was not). `None` if the tenant has no such endpoint or the outbox no longer
+/// keeps the message.
+pub async fn resend(
+    store: &Store,
+    tenant: &Tenant,
+    public_id: &str,
+    seq: i64,
+    now_ms: i64,
+) -> Result<Option<()>, StoreError> {
+    let txn = store.begin_write().await?;
+    let Some(endpoint) = find_row(&txn, tenant, public_id).await? else { return Ok(None) };
+    let Some(message) = entity::outbox::Entity::find()
+        .filter(entity::outbox::Column::TenantId.eq(tenant.id.get()))
+        .filter(entity::outbox::Column::Seq.eq(seq))
+        .one(&txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let existing = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::WebhookId.eq(endpoint.id))
+        .filter(webhook_delivery::Column::OutboxId.eq(message.id))
+        .one(&txn)
+        .await?;
+    match existing {
+        Some(delivery) => {
+            let mut active: webhook_delivery::ActiveModel = delivery.into();
+            active.status = Set(PENDING.to_owned());
+            active.next_attempt_ms = Set(now_ms);
+            active.finished_at_ms = Set(None);
+            active.update(&txn).await?;
+        }
+        None => {
+            webhook_delivery::ActiveModel {
+                id: NotSet,
+                tenant_id: Set(tenant.id.get()),
+                webhook_id: Set(endpoint.id),
+                outbox_id: Set(message.id),
+                session_pk: Set(message.session_pk),
+                seq: Set(seq),
+                status: Set(PENDING.to_owned()),
+                attempts: Set(0),
+                next_attempt_ms: Set(now_ms),
+                claimed_until_ms: Set(None),
+                created_at_ms: Set(now_ms),
+                finished_at_ms: Set(None),
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(Some(()))
+}
+
+/// An attempt as its endpoint's owner reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Attempt {
+    pub id: i64,
+    /// The message's id (its `seq`).
+    pub message_id: i64,
+    pub attempt: i32,
+    pub at_ms: i64,
+    pub duration_ms: i64,
+    pub succeeded: bool,
+    pub response_status: Option<i32>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    /// Where the message's delivery stands now.
+    pub delivery_status: String,
+    pub next_attempt_ms: Option<i64>,
+}
+
+/// The endpoint's attempts, newest first, older than attempt `before` if given; `None` if the
+/// tenant has no such endpoint.
+pub async fn attempts(
+    store: &Store,
+    tenant: &Tenant,
+    public_id: &str,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Option<Vec<Attempt>>, StoreError> {
+    let Some(endpoint) = find_row(store.reader(), tenant, public_id).await? else { return Ok(None) };
+    let backend = store.backend();
+    let p = |n| super::outbox::placeholder(backend, n);
+    let mut values: Vec<Value> = vec![endpoint.id.into()];
+    let mut sql = format!(
+        "SELECT a.id, d.seq, a.attempt, a.at_ms, a.duration_ms, a.succeeded, a.response_status, a.response_body, \
+           a.error, d.status, d.next_attempt_ms \
+         FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE a.webhook_id = {}",
+        p(1)
+    );
+    if let Some(before) = before {
+        values.push(before.into());
+        sql += &format!(" AND a.id < {}", p(values.len()));
+    }
+    values.push((limit as i64).into());
+    sql += &format!(" ORDER BY a.id DESC LIMIT {}", p(values.len()));
+    let rows = store.reader().query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    let attempt = |row: &QueryResult| -> Result<Attempt, StoreError> {
+        let status: String = row.try_get_by_index(9)?;
+        let next: i64 = row.try_get_by_index(10)?;
+        Ok(Attempt {
+            id: row.try_get_by_index(0)?,
+            message_id: row.try_get_by_index(1)?,
+            attempt: row.try_get_by_index(2)?,
+            at_ms: row.try_get_by_index(3)?,
+            duration_ms: row.try_get_by_index(4)?,
+            succeeded: row.try_get_by_index(5)?,
+            response_status: row.try_get_by_index(6)?,
+            response_body: row.try_get_by_index(7)?,
+            error: row.try_get_by_index(8)?,
+            next_attempt_ms: (status == PENDING).then_some(next),
+            delivery_status: status,
+        })
+    };
+    Ok(Some(rows.iter().map(attempt).collect::<Result<_, _>>()?))
+}
+
+/// A delivery a worker claimed: where to send what, and with which secrets.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    pub delivery_id: i64,
+    pub webhook_id: i64,
+    pub tenant_id: i64,
+    pub session_pk: i64,
+    /// This attempt's number, from 1.
+    pub attempt: i32,
+    pub url: String,
+    /// The signing secrets, current first.
+    pub secrets: Vec<String>,
+    pub message: Message,
+}
+
+/// Claims up to `limit` due deliveries of enabled endpoints for [`LEASE_MS`], oldest due
+/// first.
+pub async fn claim(store: &Store, now_ms: i64, limit: u64) -> Result<Vec<Claimed>, StoreError> {
+    let backend = store.backend();
+    let p = |n| super::outbox::placeholder(backend, n);
+    let lock = if backend == DbBackend::Postgres { "FOR UPDATE OF d SKIP LOCKED" } else { "" };
+    // `now` is bound once per use: SQLite's `?` cannot be repeated.
+    let sql = format!(
+        "UPDATE webhook_deliveries SET claimed_until_ms = {lease}, attempts = attempts + 1 WHERE id IN ( \
+           SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+           WHERE d.status = 'pending' AND d.next_attempt_ms <= {now1} AND w.enabled \
+             AND (d.claimed_until_ms IS NULL OR d.claimed_until_ms <= {now2}) \
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id \
+               AND e.session_pk = d.session_pk AND e.seq < d.seq AND e.status = 'pending' \
+               AND e.claimed_until_ms > {now3}) \
+           ORDER BY d.next_attempt_ms, d.seq LIMIT {limit} {lock}) \
+         RETURNING id",
+        lease = p(1),
+        now1 = p(2),
+        now2 = p(3),
+        now3 = p(4),
+        limit = p(5),
+    );
+    let values: [Value; 5] =
+        [(now_ms + LEASE_MS).into(), now_ms.into(), now_ms.into(), now_ms.into(), (limit as i64).into()];
+    let txn = store.writer.begin().await?;
+    let ids: Vec<i64> = txn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .iter()
+        .map(|row| row.try_get_by_index(0))
+        .collect::<Result<_, _>>()?;
+    txn.commit().await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let sql = format!(
+        "SELECT d.id, d.webhook_id, d.tenant_id, d.session_pk, d.attempts, w.url, w.secret, w.previous_secret, \
+           w.previous_secret_until_ms, o.seq, o.kind, s.external_id, o.mood, o.created_at_ms, o.payload \
+         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+           JOIN outbox o ON o.id = d.outbox_id JOIN sessions s ON s.id = o.session_pk \
+         WHERE d.id IN ({}) ORDER BY o.seq",
+        list.join(", ")
+    );
+    let rows = store.writer.query_all_raw(Statement::from_string(backend, sql)).await?;
+    rows.iter().map(|row| claimed(row, now_ms)).collect()
+}
+
+fn claimed(row: &QueryResult, now_ms: i64) -> Result<Claimed, StoreError> {
+    let mut secrets = vec![row.try_get_by_index::<String>(6)?];
+    let previous: Option<String> = row.try_get_by_index(7)?;
+    let until: Option<i64> = row.try_get_by_index(8)?;
+    if let (Some(previous), Some(until)) = (previous, until)
+        && now_ms < until
+    {
+        secrets.push(previous);
+    }
+    let corrupt = |what: &str| StoreError::Corrupt(format!("outbox {what}"));
+    let kind: String = row.try_get_by_index(10)?;
+    let mood: String = row.try_get_by_index(12)?;
+    Ok(Claimed {
+        delivery_id: row.try_get_by_index(0)?,
+        webhook_id: row.try_get_by_index(1)?,
+        tenant_id: row.try_get_by_index(2)?,
+        session_pk: row.try_get_by_index(3)?,
+        attempt: row.try_get_by_index(4)?,
+        url: row.try_get_by_index(5)?,
+        secrets,
+        message: Message {
+            seq: row.try_get_by_index(9)?,
+            kind: kind.parse().map_err(|()| corrupt("kind"))?,
+            tenant_id: row.try_get_by_index(2)?,
+            session_id: row.try_get_by_index(11)?,
+            mood: mood.parse().map_err(|()| corrupt("mood"))?,
+            created_at_ms: row.try_get_by_index(13)?,
+            data: row.try_get_by_index(14)?,
+        },
+    })
+}
+
+/// How an attempt went.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub at_ms: i64,
+    pub duration_ms: i64,
+    pub succeeded: bool,
+    pub response_status: Option<i32>,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+    /// For a failure: when to try again; `None`: never (every attempt used).
+    pub retry_at_ms: Option<i64>,
+}
+
+/// Records an attempt on a claimed delivery and settles it: delivered, due again at
+/// `retry_at_ms`, or failed. A success clears the endpoint's failures; a failure marks since
+/// when it fails, and disables it once that is `disable_after_ms` ago.
+pub async fn record(
+    store: &Store,
+    claimed: &Claimed,
+    outcome: &Outcome,
+    disable_after_ms: i64,
+) -> Result<(), StoreError> {
+    let txn = store.writer.begin().await?;
+    webhook_attempt::ActiveModel {
+        id: NotSet,
+        tenant_id: Set(claimed.tenant_id),
+        webhook_id: Set(claimed.webhook_id),
+        delivery_id: Set(claimed.delivery_id),
+        attempt: Set(claimed.attempt),
+        at_ms: Set(outcome.at_ms),
+        duration_ms: Set(outcome.duration_ms),
+        succeeded: Set(outcome.succeeded),
+        response_status: Set(outcome.response_status),
+        response_body: Set(outcome.response_body.clone()),
+        error: Set(outcome.error.clone()),
+    }
+    .insert(&txn)
+    .await?;
+    let finished = outcome.at_ms + outcome.duration_ms;
+    let (status, next, finished_at) = match (outcome.succeeded, outcome.retry_at_ms) {
+        (true, _) => (DELIVERED, finished, Some(finished)),
+        (false, Some(retry)) => (PENDING, retry, None),
+        (false, None) => (FAILED, finished, Some(finished)),
+    };
+    webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::Status, Expr::value(status))
+        .col_expr(webhook_delivery::Column::NextAttemptMs, Expr::value(next))
+        .col_expr(webhook_delivery::Column::FinishedAtMs, Expr::value(finished_at))
+        .col_expr(webhook_delivery::Column::ClaimedUntilMs, Expr::value(Option::<i64>::None))
+        .filter(webhook_delivery::Column::Id.eq(claimed.delivery_id))
+        .exec(&txn)
+        .await?;
+    let endpoint = webhook::Entity::update_many().filter(webhook::Column::Id.eq(claimed.webhook_id));
+    if outcome.succeeded {
+        endpoint
+            .col_expr(webhook::Column::FailingSinceMs, Expr::value(Option::<i64>::None))
+            .filter(webhook::Column::FailingSinceMs.is_not_null())
+            .exec(&txn)
+            .await?;
+    } else {
+        webhook::Entity::update_many()
+            .col_expr(webhook::Column::FailingSinceMs, Expr::value(outcome.at_ms))
+            .filter(webhook::Column::Id.eq(claimed.webhook_id))
+            .filter(webhook::Column::FailingSinceMs.is_null())
+            .exec(&txn)
+            .await?;
+        let reason = format!("every delivery attempt failed for {} days", disable_after_ms / 86_400_000);
+        endpoint
+            .col_expr(webhook::Column::Enabled, Expr::value(false))
+            .col_expr(webhook::Column::DisabledReason, Expr::value(reason))
+            .filter(webhook::Column::Enabled.eq(true))
+            .filter(webhook::Column::FailingSinceMs.lte(outcome.at_ms - disable_after_ms))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Deliveries due now or waiting for a retry, of enabled endpoints (the backlog gauge).
+pub async fn backlog(store: &Store) -> Result<i64, StoreError> {
+    let sql = "SELECT COUNT(*) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+               WHERE d.status = 'pending' AND w.enabled";
+    let row = store.reader().query_one_raw(Statement::from_string(store.backend(), sql)).await?;
+    Ok(match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    })
+}

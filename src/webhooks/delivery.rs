@@ -1,0 +1,203 @@
+//! The delivery worker: claims due deliveries ([`crate::store::webhooks::claim`]), sends them
+//! signed, records each attempt and schedules the next after a failure — immediately, then
+//! [`SCHEDULE`] with ±10 % jitter, eight attempts in all over about 28 hours. An endpoint whose
+//! every attempt has failed for [`DISABLE_AFTER`] is disabled; its owner enables it again with
+//! `PATCH /v1/webhooks/{id}`. Deliveries of one session to one endpoint go one after another,
+//! in order; others go at once, up to the replica's concurrency.
+
+use super::client::{self, Answer, KEPT_BODY_BYTES};
+use super::signature::{Secret, sign};
+use crate::state::{AppState, Clock};
+use crate::store::webhooks::{self as store, Claimed, LEASE_MS, Outcome};
+use crate::store::{Store, StoreError};
+use crate::telemetry::Metrics;
+use rand::Rng;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinHandle;
+
+/// The wait before each attempt after the first (immediate) one: the Standard Webhooks
+/// reference schedule.
+pub const SCHEDULE: [Duration; 7] = [
+    Duration::from_secs(5),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(5 * 3600),
+    Duration::from_secs(10 * 3600),
+    Duration::from_secs(10 * 3600),
+];
+/// An endpoint failing for this long without a success is disabled.
+pub const DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 3600);
+/// How often the worker looks for due deliveries without being told (retries come due so).
+const POLL: Duration = Duration::from_secs(1);
+/// After a failure to reach the database, the next look comes this much later.
+const RETRY: Duration = Duration::from_secs(2);
+
+/// When to try again after attempt `attempt` (from 1) failed at `now_ms`: `None` once all
+/// attempts are used. `unit` in [0, 1) picks the jitter.
+pub fn retry_at(attempt: i32, now_ms: i64, unit: f64) -> Option<i64> {
+    let wait = SCHEDULE.get(usize::try_from(attempt).ok()?.checked_sub(1)?)?;
+    Some(now_ms + (wait.as_millis() as f64 * (0.9 + 0.2 * unit)).round() as i64)
+}
+
+/// Runs the worker until the handle is aborted, sending up to `concurrency` deliveries at once.
+pub fn spawn(state: &Arc<AppState>, concurrency: usize) -> JoinHandle<()> {
+    let worker = Arc::new(Worker {
+        store: state.store.clone(),
+        client: client::build(state.webhook_policy),
+        policy: state.webhook_policy,
+        clock: state.clock,
+        metrics: state.metrics.clone(),
+        slots: Arc::new(Semaphore::new(concurrency)),
+        freed: Notify::new(),
+    });
+    let wake = state.deliveries.clone();
+    tokio::spawn(async move {
+        loop {
+            let wait = match worker.claim_and_send().await {
+                Ok(true) => continue,
+                Ok(false) => POLL,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming webhook deliveries failed; trying again soon");
+                    RETRY
+                }
+            };
+            if let Ok(backlog) = store::backlog(&worker.store).await {
+                worker.metrics.webhook_backlog.set(backlog);
+            }
+            tokio::select! {
+                () = wake.notified() => {}
+                () = worker.freed.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    })
+}
+
+struct Worker {
+    store: Store,
+    client: reqwest::Client,
+    policy: super::address::Policy,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+    /// One per delivery (or run of one session's deliveries) in flight.
+    slots: Arc<Semaphore>,
+    /// Told when a slot frees.
+    freed: Notify,
+}
+
+impl Worker {
+    /// Claims as many due deliveries as there are free slots and starts sending them; whether
+    /// it claimed any (then there may be more).
+    async fn claim_and_send(self: &Arc<Self>) -> Result<bool, StoreError> {
+        let free = self.slots.available_permits();
+        if free == 0 {
+            return Ok(false);
+        }
+        let claimed_at_ms = self.clock.now().timestamp_millis();
+        let claimed = store::claim(&self.store, claimed_at_ms, free as u64).await?;
+        if claimed.is_empty() {
+            return Ok(false);
+        }
+        // A session's deliveries to one endpoint, in order (claims come in `seq` order).
+        let mut runs: BTreeMap<(i64, i64), Vec<Claimed>> = BTreeMap::new();
+        for c in claimed {
+            runs.entry((c.webhook_id, c.session_pk)).or_default().push(c);
+        }
+        for run in runs.into_values() {
+            let slot = self.slots.clone().acquire_owned().await.expect("the semaphore is never closed");
+            let worker = self.clone();
+            tokio::spawn(async move {
+                for c in run {
+                    // One whose claim would run out before its attempt could end is left for
+                    // its claim to expire and be taken again.
+                    let now_ms = worker.clock.now().timestamp_millis();
+                    if now_ms + client::TIMEOUT.as_millis() as i64 > claimed_at_ms + LEASE_MS {
+                        break;
+                    }
+                    worker.deliver(&c).await;
+                }
+                drop(slot);
+                worker.freed.notify_one();
+            });
+        }
+        Ok(true)
+    }
+
+    /// Makes one attempt and records it (logging, not failing, if the record cannot be kept:
+    /// the claim then expires and the delivery is attempted again).
+    async fn deliver(&self, c: &Claimed) {
+        let outcome = self.attempt(c).await;
+        if outcome.succeeded {
+            self.metrics.webhook_succeeded.inc();
+        } else {
+            self.metrics.webhook_failed.inc();
+        }
+        if let Err(e) = store::record(&self.store, c, &outcome, DISABLE_AFTER.as_millis() as i64).await {
+            tracing::warn!(error = %e, delivery = c.delivery_id, "recording a webhook attempt failed");
+        }
+    }
+
+    async fn attempt(&self, c: &Claimed) -> Outcome {
+        let now = self.clock.now();
+        let started = Instant::now();
+        let answer = match self.policy.check_url(&c.url) {
+            // Saved under another policy, or a literal address: checked again now.
+            Err(refusal) => Answer::Error(format!("the URL is not allowed: it {refusal}")),
+            Ok(_) => {
+                let secrets: Vec<Secret> = c.secrets.iter().filter_map(|s| Secret::parse(s)).collect();
+                let id = c.message.seq.to_string();
+                let body = c.message.body();
+                let signature = sign(&secrets, &id, now.timestamp(), body.as_bytes());
+                client::post(&self.client, &c.url, &id, now.timestamp(), &signature, body).await
+            }
+        };
+        let duration_ms = started.elapsed().as_millis() as i64;
+        let at_ms = now.timestamp_millis();
+        let failed = |response_status, response_body, error| Outcome {
+            at_ms,
+            duration_ms,
+            succeeded: false,
+            response_status,
+            response_body,
+            error,
+            retry_at_ms: retry_at(c.attempt, at_ms + duration_ms, rand::rng().random()),
+        };
+        match answer {
+            Answer::Response { status, body } if (200..300).contains(&status) => Outcome {
+                at_ms,
+                duration_ms,
+                succeeded: true,
+                response_status: Some(i32::from(status)),
+                response_body: Some(body),
+                error: None,
+                retry_at_ms: None,
+            },
+            Answer::Response { status, body } => {
+                debug_assert!(body.len() <= KEPT_BODY_BYTES);
+                failed(Some(i32::from(status)), Some(body), None)
+            }
+            Answer::Error(error) => failed(None, None, Some(error)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_follow_the_schedule_with_jitter_then_stop() {
+        assert_eq!(retry_at(1, 0, 0.5), Some(5_000));
+        assert_eq!(retry_at(1, 0, 0.0), Some(4_500));
+        assert_eq!(retry_at(2, 1_000, 0.999_999), Some(1_000 + 330_000));
+        assert_eq!(retry_at(7, 0, 0.5), Some(36_000_000));
+        assert_eq!(retry_at(8, 0, 0.5), None, "eight attempts in all");
+        assert_eq!(retry_at(0, 0, 0.5), None);
+        let total: Duration = SCHEDULE.iter().sum();
+        assert_eq!(total.as_secs(), 5 + 300 + 1800 + 7200 + 18_000 + 36_000 + 36_000, "about 28 hours");
+    }
+}
