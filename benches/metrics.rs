@@ -18,7 +18,11 @@ fn metrics(c: &mut Criterion) {
             metrics.observe_request(black_box(operation), StatusCode::OK, Duration::from_micros(150));
         })
     });
-    let levels = Levels { queued_per_lane: vec![0; 4], pools: vec![("writer", 6, 2), ("reader", 16, 16)] };
+    let levels = Levels {
+        queued_per_lane: vec![0; 4],
+        pools: vec![("writer", 6, 2), ("reader", 16, 16)],
+        stream_subscribers: 100,
+    };
     c.bench_function("render a scrape", |b| b.iter(|| black_box(metrics.render(&levels)).len()));
 }
 

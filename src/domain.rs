@@ -173,6 +173,16 @@ impl QuotaMonth {
     }
 }
 
+/// ISO 8601 in UTC with milliseconds, as the contract writes it: `2026-05-04T10:00:00.000Z`.
+pub fn iso8601(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Confidences and strengths are reported to 4 decimals.
+pub fn round4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,16 +209,4 @@ mod tests {
         assert_eq!(december.key(), "2026-12");
         assert_eq!(december.reset_at(), Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
     }
-}
-
-/// ISO 8601 in UTC with milliseconds, as the contract writes it: `2026-05-04T10:00:00.000Z`.
-pub fn iso8601(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// Confidences and strengths are reported to 4 decimals.
-pub fn round4(v: f64) -> f64 {
-    (v * 10_000.0).round() / 10_000.0
 }

@@ -133,11 +133,21 @@ impl MigrationTrait for Migration {
         m.create_index(Index::create().name("outbox_seq").table(Outbox::Table).col(Outbox::Seq).unique().to_owned())
             .await?;
         m.create_index(
-            Index::create().name("outbox_tenant_seq").table(Outbox::Table).col(Outbox::TenantId).col(Outbox::Seq).to_owned(),
+            Index::create()
+                .name("outbox_tenant_seq")
+                .table(Outbox::Table)
+                .col(Outbox::TenantId)
+                .col(Outbox::Seq)
+                .to_owned(),
         )
         .await?;
         m.create_index(
-            Index::create().name("outbox_session").table(Outbox::Table).col(Outbox::SessionPk).col(Outbox::Seq).to_owned(),
+            Index::create()
+                .name("outbox_session")
+                .table(Outbox::Table)
+                .col(Outbox::SessionPk)
+                .col(Outbox::Seq)
+                .to_owned(),
         )
         .await?;
         let db = m.get_connection();

@@ -218,6 +218,12 @@ impl Example for StreamTokenResponse {
     }
 }
 
+#[derive(ApiResponse)]
+pub enum TokenCreated {
+    #[oai(status = 201)]
+    Created(Json<StreamTokenResponse>),
+}
+
 pub struct OnStream;
 impl Failures for OnStream {
     const STATUSES: &'static [u16] = &[400, 401, 403, 429, 500];
@@ -295,7 +301,7 @@ impl StreamsApi {
         state: Data<&Arc<AppState>>,
         auth: Auth,
         body: JsonBody<StreamTokenRequest>,
-    ) -> Result<Json<StreamTokenResponse>, Fails<OnStreamToken>> {
+    ) -> Result<TokenCreated, Fails<OnStreamToken>> {
         let request = body.0;
         let session = request.session_id.as_deref().map(session_id).transpose().map_err(|e| match e {
             ApiError::InvalidSessionId(why) => ApiError::invalid("session_id", format!("session id {why}")),
@@ -320,11 +326,11 @@ impl StreamsApi {
             }
             None => "/v1/stream".to_owned(),
         };
-        Ok(Json(StreamTokenResponse {
+        Ok(TokenCreated::Created(Json(StreamTokenResponse {
             url: format!("{path}?token={token}"),
             token,
             expires_at: iso8601(expires_at.timestamp_millis()),
-        }))
+        })))
     }
 }
 

@@ -40,7 +40,8 @@ pub struct WebhookOut {
     pub moods: Option<Vec<MoodLabel>>,
     #[oai(nullable)]
     pub description: Option<String>,
-    /// `false` once disabled, by you or after failing for 5 days; `PATCH` with `true` to resume.
+    /// `false` once disabled, by you or after failing for 5 days: changes meanwhile are not
+    /// sent (deliveries already pending wait). `PATCH` with `true` to resume.
     pub enabled: bool,
     /// Why it was disabled automatically.
     #[oai(nullable)]
@@ -298,9 +299,8 @@ impl WebhooksApi {
     ) -> Result<Created, Fails<OnWebhookWrite>> {
         let request = body.0;
         let url = checked_url(&state, &request.url).await?;
-        let event_types = event_types(request.event_types.unwrap_or_else(|| {
-            Kind::ALL.into_iter().map(PushEventType::of).collect()
-        }))?;
+        let event_types =
+            event_types(request.event_types.unwrap_or_else(|| Kind::ALL.into_iter().map(PushEventType::of).collect()))?;
         let description = request.description.map(description).transpose()?;
         let secret = Secret::generate();
         let new = NewWebhook {
@@ -319,11 +319,7 @@ impl WebhooksApi {
 
     /// List webhooks
     #[oai(path = "/", method = "get", operation_id = "listWebhooks")]
-    async fn list(
-        &self,
-        state: Data<&Arc<AppState>>,
-        auth: Auth,
-    ) -> Result<Json<WebhookList>, Fails<OnWebhookRead>> {
+    async fn list(&self, state: Data<&Arc<AppState>>, auth: Auth) -> Result<Json<WebhookList>, Fails<OnWebhookRead>> {
         let list = webhooks::list(&state.store, auth.tenant()).await?;
         Ok(Json(WebhookList { webhooks: list.into_iter().map(WebhookOut::from).collect() }))
     }

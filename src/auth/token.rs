@@ -200,7 +200,9 @@ impl TokenKeys {
             _ => return Err(TokenError::Invalid),
         };
         let moods = match claims.moods {
-            Some(moods) => Some(moods.iter().map(|m| m.parse().map_err(|()| TokenError::Invalid)).collect::<Result<_, _>>()?),
+            Some(moods) => {
+                Some(moods.iter().map(|m| m.parse().map_err(|()| TokenError::Invalid)).collect::<Result<_, _>>()?)
+            }
             None => None,
         };
         Ok(StreamGrant { tenant: TenantId(claims.tid), session, moods, expires_at })

@@ -5,11 +5,11 @@ use super::group::{Group, SessionWork, UserWork};
 use crate::domain::NewEvent;
 use crate::engine::{HistoryRecord, ScrollDirection};
 use crate::interventions::Choice;
+use crate::push;
 use crate::store::bulk::BulkTxn;
 use crate::store::interventions::{self, Tally};
 use crate::store::rollup::{self, Change};
 use crate::store::timeline::{self, SlotUpdate};
-use crate::push;
 use crate::store::{StoreError, insert_chunked, outbox, quota};
 use entity::{event, session, user, user_history};
 use sea_orm::ActiveValue::{NotSet, Set};
@@ -85,7 +85,9 @@ impl<'a> Group<'a> {
             let mut before = s.label_before;
             let count_before = s.state.event_count as i64 - s.records.len() as i64;
             for (i, (r, (_, received_at_ms))) in s.records.iter().zip(&s.events).enumerate() {
-                if let Some((kind, change)) = push::Change::of(s.external_id, user, before, r, count_before + 1 + i as i64) {
+                if let Some((kind, change)) =
+                    push::Change::of(s.external_id, user, before, r, count_before + 1 + i as i64)
+                {
                     rows.push(outbox::row(s.tenant.id.get(), pk, kind, &change, *received_at_ms)?);
                 }
                 before = Some(r.label);

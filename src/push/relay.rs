@@ -21,7 +21,13 @@ const RETRY: Duration = Duration::from_secs(2);
 
 /// Runs the relay until the handle is aborted; `deliveries` is told when webhook deliveries
 /// were created.
-pub fn spawn(store: Store, hub: Arc<Hub>, deliveries: Arc<Notify>, clock: Clock, metrics: Arc<Metrics>) -> JoinHandle<()> {
+pub fn spawn(
+    store: Store,
+    hub: Arc<Hub>,
+    deliveries: Arc<Notify>,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut cursor = None;
         loop {
