@@ -5,12 +5,16 @@
 # median ratio B/A, to show what a change costs the existing calls in one run.
 #
 #   A=<binary> B=<binary> bash benches/ab.sh      BACKEND=postgres ROUNDS=4 DURATION=10s …
+# CALLS names the wrk scripts measured (default "post_events.lua get_mood.lua";
+# post_new_sessions.lua starts a session with every request). B_ARGS adds server options to B;
+# B_SETUP is a shell command run once B is up, with its PORT and KEY (benches/push/dead_receiver.sh).
 # Without A, builds A from the git revision REF (default HEAD~1) in a worktree; without B, this
 # tree's release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BACKEND=${BACKEND:-sqlite}
 ROUNDS=${ROUNDS:-4}
+CALLS=${CALLS:-post_events.lua get_mood.lua}
 DURATION=${DURATION:-10s}
 REST=${REST:-10}
 PG_ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/test}
@@ -40,12 +44,15 @@ start() {
   else
     url="sqlite://$WORK/$name.db?mode=rwc"
   fi
-  RUST_LOG=warn "$bin" --database-url "$url" --bind "127.0.0.1:$port" & pids+=($!)
+  local extra=()
+  if [ "$name" = b ] && [ -n "${B_ARGS:-}" ]; then read -ra extra <<<"$B_ARGS"; fi
+  RUST_LOG=warn "$bin" --database-url "$url" --bind "127.0.0.1:$port" "${extra[@]}" & pids+=($!)
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
   local key
   key=$(curl -sf -X POST "http://127.0.0.1:$port/v1/keys/generate" -H 'Content-Type: application/json' \
     -d '{"customer_name":"Bench","plan":"pro"}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])')
   printf -v "KEY_$name" '%s' "$key"
+  if [ "$name" = b ] && [ -n "${B_SETUP:-}" ]; then PORT=$port KEY=$key bash -c "$B_SETUP"; fi
   KEY=$key wrk -t1 -c32 -d5s -s benches/wrk/post_events.lua "http://127.0.0.1:$port" >/dev/null
 }
 start a "$A" 18191
@@ -66,7 +73,7 @@ echo "B = $B"
 printf '%-8s %-6s %-9s %10s %10s  %s\n' backend round call A B "B/A"
 declare -A ratios
 for round in $(seq "$ROUNDS"); do
-  for call in post_events.lua get_mood.lua; do
+  for call in $CALLS; do
     if [ $((round % 2)) = 1 ]; then
       read -r a ap < <(measure a 18191 "$call"); read -r b bp < <(measure b 18192 "$call")
     else
@@ -77,6 +84,10 @@ for round in $(seq "$ROUNDS"); do
     printf '%-8s %-6s %-9s %10s %10s  %s%% (p99 %s / %s)\n' "$BACKEND" "#$round" "${call%.lua}" "$a" "$b" "$r" "$ap" "$bp"
   done
 done
-for call in post_events.lua get_mood.lua; do
+for call in $CALLS; do
   echo "median B/A ${call%.lua}: $(tr ' ' '\n' <<<"${ratios[$call]}" | grep . | median)%"
 done
+if [ -n "${B_SETUP:-}" ]; then
+  echo "B's webhook deliveries:"
+  curl -sf http://127.0.0.1:18192/metrics | grep '^moodring_webhook' || true
+fi

@@ -1,7 +1,7 @@
 //! moodring: infers how a person feels from what they do.
 //!
 //! Dependencies run one way: [`server`] → {[`api`], [`web`]}; [`api`] → {[`ingest`], [`reads`], [`auth`],
-//! [`policies`], [`push`], [`webhooks`]} → [`store`] → {[`domain`], [`interventions`]} → [`engine`].
+//! [`policies`], [`webhooks`]} → [`store`] → {[`domain`], [`interventions`], [`push`]} → [`engine`].
 //!
 //! - [`engine`]: the pure affect engine (state, decay, projection, signals).
 //! - [`simulate`]: simulated people and the tracker's events for them, and the model-quality
@@ -10,9 +10,10 @@
 //! - [`domain`]: values checked at the edge (tenants, plans, ids, events, quota months).
 //! - [`store`]: persistence on SQLite or PostgreSQL, always tenant-scoped.
 //! - [`ingest`]: event batches stored by group commit; [`reads`]: the hot reads, coalesced.
-//! - [`push`]: the messages announcing changes (written by ingest to the outbox), published in
-//!   commit order and handed to this replica's event streams; [`webhooks`]: their delivery to
-//!   customers' servers, signed, retried and kept off private networks.
+//! - [`push`]: the messages announcing changes (written by ingest to the outbox) and this
+//!   replica's hub, from which its event streams take them (the server's relay publishes and
+//!   feeds it); [`webhooks`]: their delivery to customers' servers, signed, retried and kept off
+//!   private networks.
 //! - [`auth`]: API keys, their cache and the failed-authentication throttle.
 //! - [`policies`]: each tenant's intervention policy, built from the store and cached briefly.
 //! - [`api`]: the HTTP API (poem-openapi), its wire types, errors and security schemes.

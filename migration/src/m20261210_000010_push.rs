@@ -1,13 +1,13 @@
 //! Push: the transactional outbox of mood changes, and the webhooks they are delivered to.
 //!
 //! Ingest writes an `outbox` row in the same transaction as the state change it announces, so
-//! a message exists exactly when its change was committed. Its `seq` (the position streams and
-//! receivers see) is given afterwards, in commit order, by whichever replica holds the one
-//! `outbox_head` row: on SQLite row ids already follow commit order (one writer); on
-//! PostgreSQL they do not (ids are drawn before commit), so each row also records its
-//! transaction (`xid`, by default) and is given a `seq` only once every transaction that could
-//! precede it has ended. Webhook deliveries are created in that same step, one per matching
-//! endpoint, and their attempts are kept for the receiver's owner to read.
+//! a message exists exactly when its change was committed. Its `seq` is the position streams
+//! and receivers see, in commit order. On SQLite (one writer) a committed row's id is already
+//! in commit order, and `seq` is the id. On PostgreSQL ids are drawn before commit, so each row
+//! also records its transaction (`xid`, by default) and is given a `seq` afterwards, by the
+//! replica holding the one `outbox_head` row, once every transaction that could precede it has
+//! ended. Webhook deliveries are created as messages are published (`outbox_head` says how far),
+//! one per matching endpoint, and their attempts are kept for the receiver's owner to read.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -113,52 +113,55 @@ fn cascade(from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoId
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.create_table(
-            Table::create()
-                .table(Outbox::Table)
-                .col(big_pk_auto(Outbox::Id))
-                .col(big_integer_null(Outbox::Seq))
-                .col(big_integer(Outbox::TenantId))
-                .col(big_integer(Outbox::SessionPk))
-                .col(string(Outbox::Kind))
-                .col(string(Outbox::Mood))
-                // The message's `data` object, as sent.
-                .col(text(Outbox::Payload))
-                .col(big_integer(Outbox::CreatedAtMs))
-                .foreign_key(&mut cascade((Outbox::Table, Outbox::TenantId), (Tenants::Table, Tenants::Id)))
-                .foreign_key(&mut cascade((Outbox::Table, Outbox::SessionPk), (Sessions::Table, Sessions::Id)))
-                .to_owned(),
-        )
-        .await?;
-        m.create_index(Index::create().name("outbox_seq").table(Outbox::Table).col(Outbox::Seq).unique().to_owned())
-            .await?;
-        m.create_index(
-            Index::create()
-                .name("outbox_tenant_seq")
-                .table(Outbox::Table)
-                .col(Outbox::TenantId)
-                .col(Outbox::Seq)
-                .to_owned(),
-        )
-        .await?;
-        m.create_index(
-            Index::create()
-                .name("outbox_session")
-                .table(Outbox::Table)
-                .col(Outbox::SessionPk)
-                .col(Outbox::Seq)
-                .to_owned(),
-        )
-        .await?;
         let db = m.get_connection();
         match m.get_database_backend() {
             DbBackend::Postgres => {
+                m.create_table(
+                    Table::create()
+                        .table(Outbox::Table)
+                        .col(big_pk_auto(Outbox::Id))
+                        .col(big_integer_null(Outbox::Seq))
+                        .col(big_integer(Outbox::TenantId))
+                        .col(big_integer(Outbox::SessionPk))
+                        .col(string(Outbox::Kind))
+                        .col(string(Outbox::Mood))
+                        // The message's `data` object, as sent.
+                        .col(text(Outbox::Payload))
+                        .col(big_integer(Outbox::CreatedAtMs))
+                        .foreign_key(&mut cascade((Outbox::Table, Outbox::SessionPk), (Sessions::Table, Sessions::Id)))
+                        .to_owned(),
+                )
+                .await?;
                 db.execute_unprepared("ALTER TABLE outbox ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id()")
                     .await?;
-                db.execute_unprepared("CREATE INDEX outbox_unsequenced ON outbox (xid, id) WHERE seq IS NULL").await?;
+                for index in [
+                    "CREATE UNIQUE INDEX outbox_seq ON outbox (seq)",
+                    "CREATE INDEX outbox_tenant_seq ON outbox (tenant_id, seq)",
+                    "CREATE INDEX outbox_session ON outbox (session_pk, seq)",
+                    "CREATE INDEX outbox_unsequenced ON outbox (xid, id) WHERE seq IS NULL",
+                ] {
+                    db.execute_unprepared(index).await?;
+                }
             }
             _ => {
-                db.execute_unprepared("CREATE INDEX outbox_unsequenced ON outbox (id) WHERE seq IS NULL").await?;
+                // One writer: a committed row's id is its place already, so `seq` is the id (a
+                // virtual column, nothing to write twice), and the indexes need not name it: an
+                // SQLite index ends with the row id. No foreign key to check on each insert: an
+                // erasure deletes a session's messages itself.
+                db.execute_unprepared(
+                    "CREATE TABLE outbox ( \
+                       id integer NOT NULL PRIMARY KEY AUTOINCREMENT, \
+                       tenant_id bigint NOT NULL, \
+                       session_pk bigint NOT NULL, \
+                       kind varchar NOT NULL, \
+                       mood varchar NOT NULL, \
+                       payload text NOT NULL, \
+                       created_at_ms bigint NOT NULL, \
+                       seq bigint GENERATED ALWAYS AS (id) VIRTUAL)",
+                )
+                .await?;
+                db.execute_unprepared("CREATE INDEX outbox_tenant ON outbox (tenant_id)").await?;
+                db.execute_unprepared("CREATE INDEX outbox_session ON outbox (session_pk)").await?;
             }
         }
         m.create_table(

@@ -178,7 +178,8 @@ pub enum StreamResponse {
 #[serde(deny_unknown_fields)]
 pub struct StreamTokenRequest {
     /// Only this session's changes (its stream, `GET /v1/sessions/{id}/mood/stream`); omit for
-    /// every session's (`GET /v1/stream`).
+    /// every session's (`GET /v1/stream`). The session need not exist yet.
+    #[oai(validator(min_length = 1, max_length = 256, pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$"))]
     #[serde(default, deserialize_with = "super::body::not_null")]
     pub session_id: Option<String>,
     /// Only changes to these moods; omit for all.
@@ -251,7 +252,8 @@ impl StreamsApi {
         auth: TenantStreamAuth,
         /// Only changes to these moods (repeat the parameter for several).
         mood: Query<Vec<MoodLabel>>,
-        /// Resume after this message id (what `EventSource` sends when it reconnects).
+        /// Resume after this message id, a non-negative integer (what `EventSource` sends when it
+        /// reconnects).
         #[oai(name = "Last-Event-ID")]
         last_event_id: Header<Option<String>>,
     ) -> Result<StreamResponse, Fails<OnStream>> {
@@ -278,7 +280,8 @@ impl StreamsApi {
         id: Path<ClientIdParam>,
         /// Only changes to these moods (repeat the parameter for several).
         mood: Query<Vec<MoodLabel>>,
-        /// Resume after this message id (what `EventSource` sends when it reconnects).
+        /// Resume after this message id, a non-negative integer (what `EventSource` sends when it
+        /// reconnects).
         #[oai(name = "Last-Event-ID")]
         last_event_id: Header<Option<String>>,
     ) -> Result<StreamResponse, Fails<OnStream>> {

@@ -425,6 +425,7 @@ impl WebhooksApi {
         /// The webhook's id (`wh_…`).
         id: Path<String>,
         /// Page size, 1–200 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<i64>>,
         /// Attempts older than this one (`next_before` of the previous page).
         before: Query<Option<i64>>,

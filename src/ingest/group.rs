@@ -32,6 +32,8 @@ pub(super) struct SessionWork<'a> {
     /// Client event ids the session has, stored or added by the group.
     pub(super) seen: HashSet<String>,
     pub(super) owner: Option<usize>,
+    /// The first of `records` made with `owner` linked (a batch of the group may link it).
+    pub(super) owner_from: usize,
     /// The new events in the order applied, each with its receipt time; `records` holds the
     /// state after each, the last one the session's as the group leaves it.
     pub(super) events: Vec<(&'a NewEvent, i64)>,
@@ -139,6 +141,7 @@ impl<'a> Group<'a> {
             stored,
             seen: HashSet::new(),
             owner: None,
+            owner_from: 0,
             events: Vec::new(),
             records: Vec::new(),
             choices: Vec::new(),
@@ -243,6 +246,9 @@ impl<'a> Group<'a> {
         };
         let s = &mut self.sessions[index];
         s.seen.extend(fresh_ids);
+        if s.owner.is_none() && owner.is_some() {
+            s.owner_from = s.records.len();
+        }
         s.owner = owner;
         let now_ms = job.now.timestamp_millis();
         s.first_now_ms.get_or_insert(now_ms);

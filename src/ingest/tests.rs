@@ -17,14 +17,14 @@ use proptest::prelude::*;
 use sea_orm::{ConnectionTrait, Database, FromQueryResult, JsonValue, Statement};
 use std::sync::Arc;
 
-pub(super) fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(T0 + 600, 0).unwrap()
 }
 
 /// A Unix time the tests' events start from.
-pub(super) const T0: i64 = 1_746_352_800;
+pub(crate) const T0: i64 = 1_746_352_800;
 
-async fn store() -> (Store, String, FreshDatabase) {
+pub(crate) async fn store() -> (Store, String, FreshDatabase) {
     let database = fresh_database().await;
     let url = database.url.clone();
     let options = StoreOptions { url: url.clone(), max_connections: 4, sqlite_synchronous_full: false };
@@ -33,7 +33,7 @@ async fn store() -> (Store, String, FreshDatabase) {
     (store, url, database)
 }
 
-async fn tenant(store: &Store, name: &str) -> Tenant {
+pub(crate) async fn tenant(store: &Store, name: &str) -> Tenant {
     let key = ApiKey::generate();
     let new = NewTenant { name, email: None, plan: Plan::Starter, key_lookup: key.lookup(), key_hash: "-" };
     Tenant { id: tenants::create(store, new, now()).await.unwrap(), plan: Plan::Starter }
@@ -52,7 +52,7 @@ async fn use_quota_but(url: &str, tenant: &Tenant, left: i64) {
     .unwrap();
 }
 
-pub(super) fn event(kind: EventKind, ts_s: i64, event_id: Option<&str>) -> NewEvent {
+pub(crate) fn event(kind: EventKind, ts_s: i64, event_id: Option<&str>) -> NewEvent {
     NewEvent { event: Event::new(kind, ts_s * 1000), event_id: event_id.map(str::to_owned), url: None, message: None }
 }
 
@@ -61,7 +61,7 @@ pub(crate) fn table() -> Arc<Policy> {
     Arc::new(Policy::table(&Models::default().session))
 }
 
-pub(super) fn job(tenant: &Tenant, session: &str, user: Option<&str>, events: Vec<NewEvent>) -> Job {
+pub(crate) fn job(tenant: &Tenant, session: &str, user: Option<&str>, events: Vec<NewEvent>) -> Job {
     Job {
         policy: table(),
         tenant: tenant.clone(),
@@ -96,6 +96,9 @@ async fn dump(url: &str) -> Vec<JsonValue> {
          CAST(SUM(disengaged) AS BIGINT) AS disengaged, CAST(SUM(focused) AS BIGINT) AS focused, \
          CAST(SUM(neutral) AS BIGINT) AS neutral FROM mood_rollup GROUP BY tenant_id ORDER BY tenant_id",
         "SELECT tenant_id, month, used FROM quota_usage ORDER BY tenant_id, month",
+        // The messages: the same changes, however the batches were grouped.
+        "SELECT s.tenant_id, s.external_id, o.kind, o.mood, o.payload, o.created_at_ms FROM outbox o \
+         JOIN sessions s ON s.id = o.session_pk ORDER BY s.tenant_id, s.external_id, o.id",
     ];
     let mut out = Vec::new();
     for sql in queries {

@@ -81,10 +81,11 @@ impl<'a> Group<'a> {
         let mut rows = Vec::new();
         for s in moved {
             let pk = s.pk.expect("written above");
-            let user = s.owner.map(|u| self.users[u].external_id.as_str());
+            let owner = s.owner.map(|u| self.users[u].external_id.as_str());
             let mut before = s.label_before;
             let count_before = s.state.event_count as i64 - s.records.len() as i64;
             for (i, (r, (_, received_at_ms))) in s.records.iter().zip(&s.events).enumerate() {
+                let user = owner.filter(|_| i >= s.owner_from);
                 if let Some((kind, change)) =
                     push::Change::of(s.external_id, user, before, r, count_before + 1 + i as i64)
                 {

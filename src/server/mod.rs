@@ -2,6 +2,7 @@
 //! serve the routes.
 
 mod compactor;
+mod relay;
 mod routes;
 mod sweeper;
 mod workers;
@@ -10,8 +11,8 @@ use crate::api::body::BodyLimit;
 use crate::engine::Models;
 use crate::state::{AppState, Clock};
 use crate::store::{Store, StoreOptions};
+use crate::webhooks;
 use crate::webhooks::address::Policy;
-use crate::{push, webhooks};
 use sea_orm::DbBackend;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -91,14 +92,23 @@ impl Bound {
                 .compaction
                 .filter(|_| state.store.backend() == DbBackend::Postgres)
                 .map(|every| compactor::spawn(state.store.clone(), state.metrics.clone(), every)),
-            Some(push::relay::spawn(
+            Some(relay::spawn(
                 state.store.clone(),
                 state.hub.clone(),
                 state.deliveries.clone(),
                 state.clock,
                 state.metrics.clone(),
             )),
-            (options.webhook_concurrency > 0).then(|| webhooks::delivery::spawn(&state, options.webhook_concurrency)),
+            (options.webhook_concurrency > 0).then(|| {
+                webhooks::delivery::spawn(
+                    state.store.clone(),
+                    state.webhook_policy,
+                    state.clock,
+                    state.metrics.clone(),
+                    state.deliveries.clone(),
+                    options.webhook_concurrency,
+                )
+            }),
         ];
         let background = background.into_iter().flatten().map(Stopped).collect();
         let workers = Workers::start(options.workers, local_addr, state.clone(), options.body_limit).await?;

@@ -2,14 +2,14 @@
 //! ingest in the transaction that makes the change, then put in commit order and fanned out to
 //! webhook deliveries by [`publish`], and read in that order by streams.
 //!
-//! **Commit order.** A message's `seq` is given after its transaction committed, by the one
-//! publisher holding the `outbox_head` row at a time, so `seq` grows in the order messages
-//! become visible and a reader that has seen `seq` n has seen every message before it. On
-//! SQLite (one writer) a committed message's row id is already in commit order. On PostgreSQL
-//! ids are drawn before commit, so a message is given its `seq` only once every transaction
-//! that could precede it has ended: its writing transaction (`xid`) is older than the oldest
-//! one still running (`pg_snapshot_xmin`), and messages are ordered by transaction, then id.
-//! A later transaction always has a newer `xid`, so nothing can appear behind a given `seq`.
+//! **Commit order.** `seq` grows in the order messages become visible, so a reader that has
+//! seen `seq` n has seen every message before it. On SQLite (one writer) a committed message's
+//! row id is already in commit order, and `seq` is the id. On PostgreSQL ids are drawn before
+//! commit, so a message's `seq` is given after its transaction committed, by the one publisher
+//! holding the `outbox_head` row at a time, and only once every transaction that could precede
+//! it has ended: its writing transaction (`xid`) is older than the oldest one still running
+//! (`pg_snapshot_xmin`); messages are ordered by transaction, then id. A later transaction
+//! always has a newer `xid`, so nothing can appear behind a given `seq`.
 
 use super::{Store, StoreError, insert_chunked};
 use crate::domain::{SessionId, Tenant, TenantId};
@@ -68,21 +68,27 @@ impl Store {
 /// What one publishing step did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Published {
-    /// Messages given their place.
-    pub sequenced: usize,
+    /// Messages published: placed (PostgreSQL; SQLite's are placed when committed) and their
+    /// deliveries created.
+    pub published: usize,
     /// Webhook deliveries created for them.
     pub deliveries: usize,
 }
 
-/// Whether any committed message waits for its place (cheap: a partial index).
-pub async fn unsequenced(store: &Store) -> Result<bool, StoreError> {
-    let sql = "SELECT 1 FROM outbox WHERE seq IS NULL LIMIT 1";
+/// Whether any committed message waits to be published: on PostgreSQL, for its place (a
+/// partial index); on SQLite, for its deliveries (placed after `outbox_head`).
+pub async fn unpublished(store: &Store) -> Result<bool, StoreError> {
+    let sql = match store.backend() {
+        DbBackend::Postgres => "SELECT 1 FROM outbox WHERE seq IS NULL LIMIT 1",
+        _ => "SELECT 1 FROM outbox WHERE id > (SELECT last_seq FROM outbox_head WHERE id = 1) LIMIT 1",
+    };
     Ok(store.reader().query_one_raw(Statement::from_string(store.backend(), sql)).await?.is_some())
 }
 
-/// Gives the messages whose place is settled their `seq`, in commit order, and creates a
-/// delivery for each endpoint that wants it, in one transaction; `None` if another replica
-/// is doing so now (it will have taken these messages too).
+/// Publishes the committed messages: on PostgreSQL gives those whose place is settled their
+/// `seq`, in commit order; on either backend creates a delivery for each endpoint that wants
+/// them and moves `outbox_head` past them, in one transaction. `None` if another replica is
+/// publishing now (it will have taken these messages too).
 pub async fn publish(store: &Store, now_ms: i64) -> Result<Option<Published>, StoreError> {
     let backend = store.backend();
     let txn = store.begin_write().await?;
@@ -94,55 +100,48 @@ pub async fn publish(store: &Store, now_ms: i64) -> Result<Option<Published>, St
         return Ok(None);
     };
     let last: i64 = head.try_get_by_index(0)?;
-    let settled = match backend {
+    let publish = match backend {
+        // One statement: the settled messages numbered in commit order, from `last + 1`.
         DbBackend::Postgres => {
-            "SELECT id, tenant_id, session_pk, kind, mood FROM outbox \
-             WHERE seq IS NULL AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid, id LIMIT $1"
+            "UPDATE outbox SET seq = $1 + placed.n FROM ( \
+               SELECT id, row_number() OVER (ORDER BY xid, id) AS n FROM outbox \
+               WHERE seq IS NULL AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid, id LIMIT $2) placed \
+             WHERE outbox.id = placed.id \
+             RETURNING outbox.id, outbox.tenant_id, outbox.session_pk, outbox.kind, outbox.mood, outbox.seq"
         }
-        _ => "SELECT id, tenant_id, session_pk, kind, mood FROM outbox WHERE seq IS NULL ORDER BY id LIMIT ?",
+        // Placed when committed: those after the head.
+        _ => "SELECT id, tenant_id, session_pk, kind, mood, seq FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
     };
-    let rows = txn
-        .query_all_raw(Statement::from_sql_and_values(backend, settled, [Value::from(PUBLISH_BATCH as i64)]))
-        .await?;
+    let values = [Value::from(last), Value::from(PUBLISH_BATCH as i64)];
+    let rows = txn.query_all_raw(Statement::from_sql_and_values(backend, publish, values)).await?;
     if rows.is_empty() {
         return Ok(Some(Published::default()));
     }
-    let messages: Vec<Unplaced> = rows.iter().map(Unplaced::from_row).collect::<Result<_, _>>()?;
-    // Integers only, written into the statement: one statement for the whole batch.
-    let values: Vec<String> =
-        messages.iter().enumerate().map(|(i, m)| format!("({}, {})", m.id, last + 1 + i as i64)).collect();
-    let place = format!(
-        "WITH placed (id, seq) AS (VALUES {}) \
-         UPDATE outbox SET seq = (SELECT placed.seq FROM placed WHERE placed.id = outbox.id) \
-         WHERE id IN (SELECT id FROM placed)",
-        values.join(", ")
-    );
-    txn.execute_raw(Statement::from_string(backend, place)).await?;
-    let deliveries = fan_out(&txn, &messages, last, now_ms).await?;
-    let new_last = last + messages.len() as i64;
+    let mut messages: Vec<Placed> = rows.iter().map(Placed::from_row).collect::<Result<_, _>>()?;
+    messages.sort_unstable_by_key(|m| m.seq);
+    let deliveries = fan_out(&txn, &messages, now_ms).await?;
+    let new_last = messages.last().map_or(last, |m| m.seq);
     txn.execute_raw(Statement::from_sql_and_values(
         backend,
-        match backend {
-            DbBackend::Postgres => "UPDATE outbox_head SET last_seq = $1 WHERE id = 1",
-            _ => "UPDATE outbox_head SET last_seq = ? WHERE id = 1",
-        },
+        format!("UPDATE outbox_head SET last_seq = {} WHERE id = 1", placeholder(backend, 1)),
         [Value::from(new_last)],
     ))
     .await?;
     txn.commit().await?;
-    Ok(Some(Published { sequenced: messages.len(), deliveries }))
+    Ok(Some(Published { published: messages.len(), deliveries }))
 }
 
-/// A committed message without its place yet.
-struct Unplaced {
+/// A message just given its place.
+struct Placed {
     id: i64,
     tenant_id: i64,
     session_pk: i64,
     kind: Option<Kind>,
     mood: String,
+    seq: i64,
 }
 
-impl Unplaced {
+impl Placed {
     fn from_row(row: &QueryResult) -> Result<Self, StoreError> {
         let kind: String = row.try_get_by_index(3)?;
         Ok(Self {
@@ -151,18 +150,13 @@ impl Unplaced {
             session_pk: row.try_get_by_index(2)?,
             kind: kind.parse().ok(),
             mood: row.try_get_by_index(4)?,
+            seq: row.try_get_by_index(5)?,
         })
     }
 }
 
-/// Creates the deliveries of `messages` (placed from `last + 1` on) to their tenants' enabled
-/// endpoints that want them.
-async fn fan_out(
-    txn: &impl ConnectionTrait,
-    messages: &[Unplaced],
-    last: i64,
-    now_ms: i64,
-) -> Result<usize, StoreError> {
+/// Creates the deliveries of `messages` to their tenants' enabled endpoints that want them.
+async fn fan_out(txn: &impl ConnectionTrait, messages: &[Placed], now_ms: i64) -> Result<usize, StoreError> {
     let mut tenants: Vec<i64> = messages.iter().map(|m| m.tenant_id).collect();
     tenants.sort_unstable();
     tenants.dedup();
@@ -175,7 +169,7 @@ async fn fan_out(
         by_tenant.entry(e.tenant_id).or_default().push(e);
     }
     let mut rows = Vec::new();
-    for (i, m) in messages.iter().enumerate() {
+    for m in messages {
         let (Some(kind), Ok(mood)) = (m.kind, m.mood.parse::<Mood>()) else { continue };
         for e in by_tenant.get(&m.tenant_id).into_iter().flatten().filter(|e| e.wants(kind, mood)) {
             rows.push(webhook_delivery::ActiveModel {
@@ -184,7 +178,7 @@ async fn fan_out(
                 webhook_id: Set(e.id),
                 outbox_id: Set(m.id),
                 session_pk: Set(m.session_pk),
-                seq: Set(last + 1 + i as i64),
+                seq: Set(m.seq),
                 status: Set(super::webhooks::PENDING.to_owned()),
                 attempts: Set(0),
                 next_attempt_ms: Set(now_ms),
@@ -216,9 +210,10 @@ pub async fn after(store: &Store, seq: i64, limit: u64) -> Result<Vec<Message>, 
     let backend = store.backend();
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM outbox o JOIN sessions s ON s.id = o.session_pk \
-         WHERE o.seq > {} ORDER BY o.seq LIMIT {}",
+         WHERE o.{pos} > {} ORDER BY o.{pos} LIMIT {}",
         placeholder(backend, 1),
-        placeholder(backend, 2)
+        placeholder(backend, 2),
+        pos = position(backend),
     );
     let values = [Value::from(seq), Value::from(limit as i64)];
     let rows = store.reader().query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
@@ -238,16 +233,17 @@ pub async fn replay(
     let mut values = vec![Value::from(tenant.id.get()), Value::from(seq)];
     let mut sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM outbox o JOIN sessions s ON s.id = o.session_pk \
-         WHERE o.tenant_id = {} AND o.seq > {}",
+         WHERE o.tenant_id = {} AND o.{pos} > {}",
         placeholder(backend, 1),
-        placeholder(backend, 2)
+        placeholder(backend, 2),
+        pos = position(backend),
     );
     if let Some(session) = session {
         values.push(Value::from(session.as_str()));
         sql += &format!(" AND s.tenant_id = o.tenant_id AND s.external_id = {}", placeholder(backend, values.len()));
     }
     values.push(Value::from(limit as i64));
-    sql += &format!(" ORDER BY o.seq LIMIT {}", placeholder(backend, values.len()));
+    sql += &format!(" ORDER BY o.{} LIMIT {}", position(backend), placeholder(backend, values.len()));
     let rows = store.reader().query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     rows.iter().map(message).collect()
 }
@@ -258,9 +254,10 @@ pub async fn replay(
 pub(super) async fn first_since(store: &Store, tenant: TenantId, since_ms: i64) -> Result<i64, StoreError> {
     let backend = store.backend();
     let sql = format!(
-        "SELECT seq FROM outbox WHERE tenant_id = {} AND seq IS NOT NULL AND created_at_ms >= {} ORDER BY seq LIMIT 1",
+        "SELECT seq FROM outbox WHERE tenant_id = {} AND seq IS NOT NULL AND created_at_ms >= {} ORDER BY {pos} LIMIT 1",
         placeholder(backend, 1),
-        placeholder(backend, 2)
+        placeholder(backend, 2),
+        pos = position(backend),
     );
     let values = [Value::from(tenant.get()), Value::from(since_ms)];
     let row = store.reader().query_one_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
@@ -268,6 +265,15 @@ pub(super) async fn first_since(store: &Store, tenant: TenantId, since_ms: i64) 
         Some(row) => row.try_get_by_index(0)?,
         None => i64::MAX,
     })
+}
+
+/// The column that orders messages in the statements, as the indexes have it: `seq` on
+/// PostgreSQL, the row id on SQLite (where `seq` is the id, and every index ends with it).
+pub(super) fn position(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => "seq",
+        _ => "id",
+    }
 }
 
 /// The `n`th bound parameter (from 1) as the backend writes it.

@@ -23,7 +23,7 @@ use super::{Store, StoreError, outbox, sessions};
 use crate::domain::TenantId;
 use entity::{event, session, session_slot, tenant, user_history};
 use sea_orm::sea_query::{DeleteStatement, Expr, ExprTrait, LockBehavior, LockType, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 use std::time::Instant;
 
 pub const DEFAULT_DAYS: i32 = 90;
@@ -124,12 +124,13 @@ pub async fn sweep(store: &Store, now_ms: i64) -> Result<Swept, StoreError> {
         let kept_from = outbox::first_since(store, tenant, since_ms).await?;
         swept.messages += trim(store, || {
             use entity::outbox::Column as C;
+            let position = if store.backend() == DbBackend::Postgres { C::Seq } else { C::Id };
             let batch = entity::outbox::Entity::find()
                 .select_only()
                 .column(C::Id)
                 .filter(C::TenantId.eq(tenant.get()))
-                .filter(C::Seq.lt(kept_from))
-                .order_by_asc(C::Seq)
+                .filter(position.lt(kept_from))
+                .order_by_asc(position)
                 .limit(ROWS_PER_BATCH)
                 .into_query();
             Query::delete().from_table(entity::outbox::Entity).and_where(Expr::col(C::Id).in_subquery(batch)).to_owned()

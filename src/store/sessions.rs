@@ -8,7 +8,7 @@ use crate::domain::{QuotaMonth, SessionId, Tenant, TenantId};
 use crate::engine::{AffectState, Models, Mood, SignalId, SuggestedAction, project};
 use crate::interventions::Context;
 use chrono::{DateTime, Utc};
-use entity::{event, feedback, session, session_slot, user_history};
+use entity::{event, feedback, outbox, session, session_slot, user_history};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, Value};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
@@ -199,6 +199,8 @@ pub(super) async fn erase_many(
     feedback::Entity::delete_many().filter(feedback::Column::SessionId.is_in(pks.clone())).exec(db).await?;
     session_slot::Entity::delete_many().filter(session_slot::Column::SessionId.is_in(pks.clone())).exec(db).await?;
     user_history::Entity::delete_many().filter(user_history::Column::SessionId.is_in(pks.clone())).exec(db).await?;
+    // With their webhook deliveries and attempts (foreign keys' cascades).
+    outbox::Entity::delete_many().filter(outbox::Column::SessionPk.is_in(pks.clone())).exec(db).await?;
     session::Entity::delete_many().filter(session::Column::Id.is_in(pks)).exec(db).await?;
     rollup::apply_many(db, changes).await
 }

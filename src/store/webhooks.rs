@@ -284,9 +284,11 @@ pub async fn resend(
 ) -> Result<Option<()>, StoreError> {
     let txn = store.begin_write().await?;
     let Some(endpoint) = find_row(&txn, tenant, public_id).await? else { return Ok(None) };
+    use entity::outbox::Column as C;
+    let position = if store.backend() == DbBackend::Postgres { C::Seq } else { C::Id };
     let Some(message) = entity::outbox::Entity::find()
-        .filter(entity::outbox::Column::TenantId.eq(tenant.id.get()))
-        .filter(entity::outbox::Column::Seq.eq(seq))
+        .filter(C::TenantId.eq(tenant.id.get()))
+        .filter(position.eq(seq))
         .one(&txn)
         .await?
     else {
@@ -576,4 +578,85 @@ pub async fn backlog(store: &Store) -> Result<i64, StoreError> {
         Some(row) => row.try_get_by_index(0)?,
         None => 0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EventKind, Models};
+    use crate::ingest::tests::{T0, event, job, store, tenant};
+    use crate::ingest::{SessionStates, write_one};
+    use crate::store::outbox;
+
+    const DAY_MS: i64 = 86_400_000;
+
+    fn failed(at_ms: i64, retry_at_ms: Option<i64>) -> Outcome {
+        Outcome {
+            at_ms,
+            duration_ms: 15_000,
+            succeeded: false,
+            response_status: None,
+            response_body: None,
+            error: Some("no answer within 15 s".into()),
+            retry_at_ms,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_failing_for_days_is_disabled_and_a_success_clears_its_failures() {
+        let (store, _url, _db) = store().await;
+        let t = tenant(&store, "T").await;
+        let new = NewWebhook {
+            public_id: "wh_test".into(),
+            url: "https://example.com/hook".into(),
+            event_types: Kind::ALL.to_vec(),
+            moods: None,
+            description: None,
+            secret: crate::webhooks::signature::Secret::generate().reveal(),
+        };
+        create(&store, &t, new, 0).await.unwrap().unwrap();
+        let batch = job(&t, "s", None, vec![event(EventKind::Click, T0, None)]);
+        write_one(&store, &Models::default(), &batch, &mut SessionStates::default()).await.unwrap();
+        let t0 = T0 * 1000;
+        let published = outbox::publish(&store, t0).await.unwrap().unwrap();
+        assert_eq!((published.published, published.deliveries), (1, 1));
+        let disable_after = 5 * DAY_MS;
+
+        let claimed = claim(&store, t0, 10).await.unwrap();
+        assert_eq!((claimed.len(), claimed[0].attempt, claimed[0].message.seq), (1, 1, 1));
+        assert!(claim(&store, t0, 10).await.unwrap().is_empty(), "claimed: nobody else takes it");
+        record(&store, &claimed[0], &failed(t0, Some(t0 + 5_000)), disable_after).await.unwrap();
+        let hook = get(&store, &t, "wh_test").await.unwrap().unwrap();
+        assert_eq!((hook.enabled, hook.failing_since_ms), (true, Some(t0)));
+        assert!(claim(&store, t0 + 4_999, 10).await.unwrap().is_empty(), "not due yet");
+
+        // Still failing five days later: disabled, and nothing is claimed for it any more.
+        let later = t0 + disable_after;
+        let claimed = claim(&store, later, 10).await.unwrap();
+        assert_eq!(claimed[0].attempt, 2);
+        record(&store, &claimed[0], &failed(later, Some(later + 300_000)), disable_after).await.unwrap();
+        let hook = get(&store, &t, "wh_test").await.unwrap().unwrap();
+        assert!(!hook.enabled);
+        assert_eq!(hook.disabled_reason.as_deref(), Some("every delivery attempt failed for 5 days"));
+        assert!(claim(&store, later + DAY_MS, 10).await.unwrap().is_empty());
+        assert_eq!(backlog(&store).await.unwrap(), 0, "the backlog counts enabled endpoints");
+
+        // Enabled again: its failures forgotten, the waiting delivery goes out; a success.
+        let update = WebhookUpdate { enabled: Some(true), ..WebhookUpdate::default() };
+        let hook = update_hook(&store, &t, update, later).await;
+        assert_eq!((hook.enabled, hook.disabled_reason, hook.failing_since_ms), (true, None, None));
+        assert_eq!(backlog(&store).await.unwrap(), 1);
+        let claimed = claim(&store, later + DAY_MS, 10).await.unwrap();
+        let success = Outcome { succeeded: true, response_status: Some(204), error: None, ..failed(later, None) };
+        record(&store, &claimed[0], &success, disable_after).await.unwrap();
+        let page = attempts(&store, &t, "wh_test", None, 10).await.unwrap().unwrap();
+        let summary: Vec<(i32, bool, &str)> =
+            page.iter().map(|a| (a.attempt, a.succeeded, a.delivery_status.as_str())).collect();
+        assert_eq!(summary, [(3, true, DELIVERED), (2, false, DELIVERED), (1, false, DELIVERED)]);
+        assert_eq!(backlog(&store).await.unwrap(), 0);
+    }
+
+    async fn update_hook(store: &Store, t: &Tenant, u: WebhookUpdate, now_ms: i64) -> Webhook {
+        update(store, t, "wh_test", u, now_ms).await.unwrap().unwrap()
+    }
 }

@@ -5,9 +5,10 @@
 //! `PATCH /v1/webhooks/{id}`. Deliveries of one session to one endpoint go one after another,
 //! in order; others go at once, up to the replica's concurrency.
 
+use super::address::Policy;
 use super::client::{self, Answer, KEPT_BODY_BYTES};
 use super::signature::{Secret, sign};
-use crate::state::{AppState, Clock};
+use crate::state::Clock;
 use crate::store::webhooks::{self as store, Claimed, LEASE_MS, Outcome};
 use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
@@ -35,6 +36,8 @@ pub const DISABLE_AFTER: Duration = Duration::from_secs(5 * 24 * 3600);
 const POLL: Duration = Duration::from_secs(1);
 /// After a failure to reach the database, the next look comes this much later.
 const RETRY: Duration = Duration::from_secs(2);
+/// How often the backlog gauge is counted.
+const BACKLOG_EVERY: Duration = Duration::from_secs(5);
 
 /// When to try again after attempt `attempt` (from 1) failed at `now_ms`: `None` once all
 /// attempts are used. `unit` in [0, 1) picks the jitter.
@@ -43,19 +46,27 @@ pub fn retry_at(attempt: i32, now_ms: i64, unit: f64) -> Option<i64> {
     Some(now_ms + (wait.as_millis() as f64 * (0.9 + 0.2 * unit)).round() as i64)
 }
 
-/// Runs the worker until the handle is aborted, sending up to `concurrency` deliveries at once.
-pub fn spawn(state: &Arc<AppState>, concurrency: usize) -> JoinHandle<()> {
+/// Runs the worker until the handle is aborted, sending up to `concurrency` deliveries at once
+/// to receivers `policy` allows; `wake` is told when deliveries may be due.
+pub fn spawn(
+    store: Store,
+    policy: Policy,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+    wake: Arc<Notify>,
+    concurrency: usize,
+) -> JoinHandle<()> {
     let worker = Arc::new(Worker {
-        store: state.store.clone(),
-        client: client::build(state.webhook_policy),
-        policy: state.webhook_policy,
-        clock: state.clock,
-        metrics: state.metrics.clone(),
+        store,
+        client: client::build(policy),
+        policy,
+        clock,
+        metrics,
         slots: Arc::new(Semaphore::new(concurrency)),
         freed: Notify::new(),
     });
-    let wake = state.deliveries.clone();
     tokio::spawn(async move {
+        let mut last_count = None;
         loop {
             let wait = match worker.claim_and_send().await {
                 Ok(true) => continue,
@@ -65,8 +76,12 @@ pub fn spawn(state: &Arc<AppState>, concurrency: usize) -> JoinHandle<()> {
                     RETRY
                 }
             };
-            if let Ok(backlog) = store::backlog(&worker.store).await {
+            // Counted now and then: the count costs the backlog's rows.
+            if last_count.is_none_or(|at: Instant| at.elapsed() >= BACKLOG_EVERY)
+                && let Ok(backlog) = store::backlog(&worker.store).await
+            {
                 worker.metrics.webhook_backlog.set(backlog);
+                last_count = Some(Instant::now());
             }
             tokio::select! {
                 () = wake.notified() => {}
@@ -80,7 +95,7 @@ pub fn spawn(state: &Arc<AppState>, concurrency: usize) -> JoinHandle<()> {
 struct Worker {
     store: Store,
     client: reqwest::Client,
-    policy: super::address::Policy,
+    policy: Policy,
     clock: Clock,
     metrics: Arc<Metrics>,
     /// One per delivery (or run of one session's deliveries) in flight.

@@ -248,3 +248,32 @@ async fn a_stream_on_one_replica_sees_changes_ingested_through_another() {
     a.stop();
     b.stop();
 }
+
+/// Stopping a server (SIGTERM) ends its open streams at once, so their clients reconnect
+/// elsewhere, instead of holding the shutdown for its 30 s grace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_server_ends_its_streams() {
+    let database = fresh_database().await;
+    let mut server = start_binary_with(&database.url, &[]);
+    let http = reqwest::Client::new();
+    let key = sign_up(&http, &server.base, json!({"customer_name": "S", "plan": "pro"})).await;
+    let mut stream = Sse::open(&http, &format!("{}/v1/stream", server.base), &[("x-api-key", &key)]).await;
+    assert_eq!(stream.status, 200);
+    let pid = server.child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert_eq!(stream.next(Duration::from_secs(10)).await, None, "the stream ended");
+    let exited = tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = server.child.kill();
+        None
+    })
+    .await
+    .unwrap();
+    assert!(exited.is_some_and(|s| s.success()), "the server exits promptly: {exited:?}");
+}

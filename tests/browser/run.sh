@@ -25,9 +25,9 @@ export ARTIFACTS="${ARTIFACTS:-$ROOT/tests/browser/artifacts}"
 trap 'rm -rf "$WORK"' EXIT
 
 echo "== browser tests on SQLite"
-(cd tests/browser && MOODRING_DATABASE_URL="sqlite://$WORK/browser.db?mode=rwc" node --test --test-concurrency=1 tracker.test.mjs dashboard.test.mjs)
+(cd tests/browser && MOODRING_DATABASE_URL="sqlite://$WORK/browser.db?mode=rwc" node --test --test-concurrency=1 tracker.test.mjs dashboard.test.mjs streams.test.mjs)
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
   echo "== browser tests on PostgreSQL"
   psql "$TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS moodring_browser" -c "CREATE DATABASE moodring_browser"
-  (cd tests/browser && MOODRING_DATABASE_URL="${TEST_DATABASE_URL%/*}/moodring_browser" node --test --test-concurrency=1 tracker.test.mjs dashboard.test.mjs)
+  (cd tests/browser && MOODRING_DATABASE_URL="${TEST_DATABASE_URL%/*}/moodring_browser" node --test --test-concurrency=1 tracker.test.mjs dashboard.test.mjs streams.test.mjs)
 fi

@@ -1,8 +1,8 @@
-//! Each replica's relay between the outbox and its streams (see [`super`]): publishes committed
+//! Each replica's relay between the outbox and its streams (see [`crate::push`]): publishes committed
 //! messages when told some were written here, or when it looks on its own (messages written
 //! through another replica), then hands what was placed since its last look to the hub.
 
-use super::Hub;
+use crate::push::Hub;
 use crate::state::Clock;
 use crate::store::{Store, outbox};
 use crate::telemetry::Metrics;
@@ -14,6 +14,8 @@ use tokio::task::JoinHandle;
 /// How often a relay looks without being told: the longest a change written through another
 /// replica (or whose place waited for another transaction) takes to be seen here.
 const POLL: Duration = Duration::from_millis(200);
+/// After publishing, the relay waits this long before publishing again.
+const GATHER: Duration = Duration::from_millis(50);
 /// Messages read from the outbox at a time.
 const READ_BATCH: u64 = 1000;
 /// After a failure (the database away, say), the next look comes this much later.
@@ -32,7 +34,12 @@ pub fn spawn(
         let mut cursor = None;
         loop {
             match step(&store, &hub, &deliveries, clock, &metrics, &mut cursor).await {
-                Ok(()) => {
+                Ok(published) => {
+                    if published {
+                        // Lets the commits meanwhile gather into the next step's one transaction
+                        // instead of each making one (SQLite has a single writer).
+                        tokio::time::sleep(GATHER).await;
+                    }
                     tokio::select! {
                         () = store.outbox_written().notified() => {}
                         () = tokio::time::sleep(POLL) => {}
@@ -54,27 +61,29 @@ async fn step(
     clock: Clock,
     metrics: &Metrics,
     cursor: &mut Option<i64>,
-) -> Result<(), crate::store::StoreError> {
+) -> Result<bool, crate::store::StoreError> {
     if cursor.is_none() {
         // Streams that start later read what came before them from the outbox themselves.
         *cursor = Some(outbox::head(store).await?);
     }
-    while outbox::unsequenced(store).await? {
+    let mut placed = false;
+    while outbox::unpublished(store).await? {
         let Some(published) = outbox::publish(store, clock.now().timestamp_millis()).await? else {
             break; // another replica is publishing
         };
-        metrics.outbox_published.inc_by(published.sequenced as u64);
+        placed |= published.published > 0;
+        metrics.outbox_published.inc_by(published.published as u64);
         if published.deliveries > 0 {
             deliveries.notify_one();
         }
-        if published.sequenced == 0 {
+        if published.published == 0 {
             break; // committed, but behind a transaction still running
         }
     }
     let Some(seen) = cursor.as_mut() else { unreachable!("set above") };
     if hub.is_idle() {
         *seen = outbox::head(store).await?;
-        return Ok(());
+        return Ok(placed);
     }
     loop {
         let messages = outbox::after(store, *seen, READ_BATCH).await?;
@@ -84,7 +93,7 @@ async fn step(
             hub.publish(Arc::new(message));
         }
         if !full {
-            return Ok(());
+            return Ok(placed);
         }
     }
 }
