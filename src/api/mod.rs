@@ -95,7 +95,14 @@ pub fn spec_json() -> String {
 /// Request bodies that refuse fields they do not know (serde's `deny_unknown_fields`: a typo in
 /// a setting must not pass silently). poem-openapi's own `deny_unknown_fields` does not say so
 /// in the schema, so the spec gets `additionalProperties: false` for them.
-const DENY_UNKNOWN_FIELDS: [&str; 3] = ["InterventionSettingsUpdate", "MinConfidenceUpdate", "RetentionUpdate"];
+const DENY_UNKNOWN_FIELDS: [&str; 6] = [
+    "InterventionSettingsUpdate",
+    "MinConfidenceUpdate",
+    "RetentionUpdate",
+    "StreamTokenRequest",
+    "WebhookRequest",
+    "WebhookPatch",
+];
 
 /// Client generators name an enum's members after its values; time zone names such as
 /// `Etc/GMT+1` and `Etc/GMT-1` would collide once reduced to identifiers (openapi-python-client
