@@ -14,7 +14,7 @@ if [ -z "${BIN:-}" ]; then
   cargo build --release --quiet --bin moodring
   BIN=${CARGO_TARGET_DIR:-target}/release/moodring
 fi
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)"  # 5,000 streams and their clients need more descriptors than the default
 WORK=$(mktemp -d /var/tmp/moodring-streams.XXXX)
 if [ "$BACKEND" = postgres ]; then
   psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS moodring_streams" -c "CREATE DATABASE moodring_streams"

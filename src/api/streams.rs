@@ -426,8 +426,11 @@ impl Follower {
                 continue;
             }
             if self.replay {
+                // Boxed: a stream waits on the hub almost all its life, and its future should
+                // not be as large as a database query's all that time.
                 let missed =
-                    outbox::replay(&self.store, &self.tenant, self.session.as_ref(), self.seen, REPLAY_BATCH).await?;
+                    Box::pin(outbox::replay(&self.store, &self.tenant, self.session.as_ref(), self.seen, REPLAY_BATCH))
+                        .await?;
                 self.replay = missed.len() as u64 == REPLAY_BATCH;
                 self.pending.extend(missed.into_iter().map(Arc::new));
                 continue;

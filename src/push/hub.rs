@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 /// Messages a topic holds for a subscriber that has not taken them yet; one that falls further
-/// behind reads what it missed from the outbox.
-const BACKLOG: usize = 256;
+/// behind reads what it missed from the outbox. A channel allocates its slots up front, and a
+/// session's stream (a browser page each) rarely has more than a few messages waiting.
+const TENANT_BACKLOG: usize = 256;
+const SESSION_BACKLOG: usize = 16;
 
 /// What a stream listens to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -28,7 +30,11 @@ impl Hub {
     /// Starts listening to `topic`: messages handed to the hub from now on.
     pub fn subscribe(self: &Arc<Self>, topic: Topic) -> Subscription {
         let mut topics = self.topics.lock().unwrap_or_else(|p| p.into_inner());
-        let receiver = topics.entry(topic.clone()).or_insert_with(|| broadcast::channel(BACKLOG).0).subscribe();
+        let backlog = match topic {
+            Topic::Tenant(_) => TENANT_BACKLOG,
+            Topic::Session(..) => SESSION_BACKLOG,
+        };
+        let receiver = topics.entry(topic.clone()).or_insert_with(|| broadcast::channel(backlog).0).subscribe();
         Subscription { receiver, topic, hub: self.clone() }
     }
 
@@ -126,7 +132,7 @@ mod tests {
         let mut second = hub.subscribe(Topic::Tenant(1));
         drop(first);
         assert!(!hub.is_idle());
-        for seq in 0..BACKLOG as i64 + 3 {
+        for seq in 0..TENANT_BACKLOG as i64 + 3 {
             hub.publish(message(seq, 1, "a"));
         }
         assert_eq!(second.next().await.unwrap_err(), 3);
