@@ -203,7 +203,9 @@ pub async fn head(store: &Store) -> Result<i64, StoreError> {
     })
 }
 
-const MESSAGE_COLUMNS: &str = "o.seq, o.kind, o.tenant_id, s.external_id, o.mood, o.created_at_ms, o.payload";
+/// A message's columns (`o`: the outbox, `s`: its session), as [`message_at`] reads them.
+pub(super) const MESSAGE_COLUMNS: &str =
+    "o.seq, o.kind, o.tenant_id, s.external_id, o.mood, o.created_at_ms, o.payload";
 
 /// Every tenant's messages placed after `seq`, in order, at most `limit`.
 pub async fn after(store: &Store, seq: i64, limit: u64) -> Result<Vec<Message>, StoreError> {
@@ -284,17 +286,22 @@ pub(super) fn placeholder(backend: DbBackend, n: usize) -> String {
     }
 }
 
-fn message(row: &QueryResult) -> Result<Message, StoreError> {
+/// The message in a row's columns from `first` on, as [`MESSAGE_COLUMNS`] lists them.
+pub(super) fn message_at(row: &QueryResult, first: usize) -> Result<Message, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("outbox {what}"));
-    let kind: String = row.try_get_by_index(1)?;
-    let mood: String = row.try_get_by_index(4)?;
+    let kind: String = row.try_get_by_index(first + 1)?;
+    let mood: String = row.try_get_by_index(first + 4)?;
     Ok(Message {
-        seq: row.try_get_by_index(0)?,
+        seq: row.try_get_by_index(first)?,
         kind: kind.parse().map_err(|()| corrupt("kind"))?,
-        tenant_id: row.try_get_by_index(2)?,
-        session_id: row.try_get_by_index(3)?,
+        tenant_id: row.try_get_by_index(first + 2)?,
+        session_id: row.try_get_by_index(first + 3)?,
         mood: mood.parse().map_err(|()| corrupt("mood"))?,
-        created_at_ms: row.try_get_by_index(5)?,
-        data: row.try_get_by_index(6)?,
+        created_at_ms: row.try_get_by_index(first + 5)?,
+        data: row.try_get_by_index(first + 6)?,
     })
+}
+
+fn message(row: &QueryResult) -> Result<Message, StoreError> {
+    message_at(row, 0)
 }
