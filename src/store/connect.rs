@@ -45,10 +45,10 @@ impl Store {
             };
             // Writes find rows by unique keys, which any plan uses, and PostgreSQL may keep a
             // generic plan per prepared statement after five runs: planning each multi-row
-            // INSERT afresh cost 15–30 % of ingest throughput. Writers: the lanes, two more for
-            // the other writes (feedback, erasure, keys), and two for push (the outbox's
-            // publisher and the webhook deliveries).
-            let writer = Database::connect(pool(ingest_lanes as u32 + 4)).await?;
+            // INSERT afresh cost 15–30 % of ingest throughput. Writers: the lanes, and two more
+            // for the other writes (feedback, erasure, keys, and push: the outbox's publisher
+            // and the webhook deliveries, a transaction now and then each).
+            let writer = Database::connect(pool(ingest_lanes as u32 + 2)).await?;
             // Reads filter and aggregate, where a generic plan made while the tables were tiny
             // (a sequential scan) would be kept as they grow: plan every read with its values.
             let mut reads = pool(options.max_connections);

@@ -254,7 +254,7 @@ async fn a_stream_on_one_replica_sees_changes_ingested_through_another() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopping_server_ends_its_streams() {
     let database = fresh_database().await;
-    let mut server = start_binary_with(&database.url, &[]);
+    let mut server = start_binary_with(&database.url, &["--db-max-connections", "4"]);
     let http = reqwest::Client::new();
     let key = sign_up(&http, &server.base, json!({"customer_name": "S", "plan": "pro"})).await;
     let mut stream = Sse::open(&http, &format!("{}/v1/stream", server.base), &[("x-api-key", &key)]).await;

@@ -337,7 +337,9 @@ async fn receivers_on_private_networks_are_refused_when_saved_and_when_sent_to()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_delivers_every_acknowledged_change_after_restart() {
     let database = fresh_database().await;
-    let server = start_binary_with(&database.url, &["--webhook-allow-private", "--webhook-concurrency", "0"]);
+    // Small pools: the suite's servers share PostgreSQL's 100 connections.
+    let first = ["--webhook-allow-private", "--webhook-concurrency", "0", "--db-max-connections", "4"];
+    let server = start_binary_with(&database.url, &first);
     let http = reqwest::Client::new();
     let key = sign_up(&http, &server.base, json!({"customer_name": "K", "plan": "pro"})).await;
     let receiver = Receiver::start().await;
@@ -362,7 +364,7 @@ async fn a_killed_server_delivers_every_acknowledged_change_after_restart() {
     server.stop();
     assert!(receiver.received().is_empty());
 
-    let server = start_binary_with(&database.url, &["--webhook-allow-private"]);
+    let server = start_binary_with(&database.url, &["--webhook-allow-private", "--db-max-connections", "4"]);
     let expected = messages(&http, &server.base, &key).await;
     assert_eq!(assert_chains(&expected).len(), 6);
     receiver.wait_for(expected.len(), WAIT).await;
