@@ -10,7 +10,7 @@ use super::wire::{MoodLabel, iso8601};
 use crate::engine::Mood;
 use crate::push::Kind;
 use crate::state::AppState;
-use crate::store::webhooks::{self, Attempt, MAX_PER_TENANT, NewWebhook, Webhook, WebhookUpdate};
+use crate::store::webhooks::{self, Attempt, MAX_PER_TENANT, NewWebhook, Resend, Webhook, WebhookUpdate};
 use crate::webhooks::signature::Secret;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -456,13 +456,12 @@ impl WebhooksApi {
         message_id: Path<i64>,
     ) -> Result<Accepted, Fails<OnWebhookWrite>> {
         let tenant = auth.tenant();
-        if webhooks::get(&state.store, tenant, &id.0).await?.is_none() {
-            return Err(ApiError::WebhookNotFound(id.0.clone()).into());
-        }
         let now_ms = state.clock.now().timestamp_millis();
-        webhooks::resend(&state.store, tenant, &id.0, message_id.0, now_ms)
-            .await?
-            .ok_or(ApiError::MessageNotFound(message_id.0))?;
+        match webhooks::resend(&state.store, tenant, &id.0, message_id.0, now_ms).await? {
+            Resend::Queued => {}
+            Resend::NoSuchWebhook => return Err(ApiError::WebhookNotFound(id.0.clone()).into()),
+            Resend::NoSuchMessage => return Err(ApiError::MessageNotFound(message_id.0).into()),
+        }
         state.deliveries.notify_one();
         Ok(Accepted::Accepted(Json(Resent { message_id: message_id.0, delivery_status: DeliveryStatus::Pending })))
     }
