@@ -17,17 +17,18 @@ use crate::push::{Kind, Message, Subscription, Topic};
 use crate::state::AppState;
 use crate::store::{Store, outbox};
 use futures_util::stream::{BoxStream, StreamExt};
+use poem::IntoResponse;
 use poem::web::Data;
 use poem::web::sse::Event;
 use poem_openapi::param::{Header, Path, Query};
-use poem_openapi::payload::{EventStream, Json};
-use poem_openapi::registry::{MetaSchemaRef, Registry};
-use poem_openapi::types::{Example, ToJSON, Type};
+use poem_openapi::payload::{Json, Payload};
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::{Example, Type};
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde::Deserialize;
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 /// A comment line this often keeps proxies from closing a quiet stream.
@@ -126,39 +127,46 @@ impl Example for PushMessage {
     }
 }
 
-/// A message on its way to a stream: written as the stored JSON, documented as
-/// [`PushMessage`].
-pub struct Pushed(Arc<Message>);
+/// A stream's messages as `text/event-stream` (documented as an array of [`PushMessage`], as
+/// poem-openapi documents its `EventStream`). Written here rather than with poem's SSE, which
+/// reads the events back through a 4 KiB buffer per stream (benches/RESULTS.md, session 24).
+pub struct MessageStream(BoxStream<'static, Arc<Message>>);
 
-impl Type for Pushed {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = Self;
-    type RawElementValueType = Self;
-
-    fn name() -> Cow<'static, str> {
-        PushMessage::name()
-    }
+impl Payload for MessageStream {
+    const CONTENT_TYPE: &'static str = "text/event-stream";
 
     fn schema_ref() -> MetaSchemaRef {
-        PushMessage::schema_ref()
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            items: Some(Box::new(PushMessage::schema_ref())),
+            ..MetaSchema::new_with_format("array", "event-stream")
+        }))
     }
 
     fn register(registry: &mut Registry) {
         PushMessage::register(registry);
     }
-
-    fn as_raw_value(&self) -> Option<&Self> {
-        Some(self)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self> + 'a> {
-        Box::new(self.as_raw_value().into_iter())
-    }
 }
 
-impl ToJSON for Pushed {
-    fn to_json(&self) -> Option<serde_json::Value> {
-        serde_json::from_str(&self.0.body()).ok()
+impl IntoResponse for MessageStream {
+    fn into_response(self) -> poem::Response {
+        let Self(mut messages) = self;
+        let mut quiet = tokio::time::interval_at(tokio::time::Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+        let frames = futures_util::stream::poll_fn(move |cx| {
+            if let Poll::Ready(message) = messages.poll_next_unpin(cx) {
+                quiet.reset();
+                return Poll::Ready(message.map(|m| {
+                    let event = Event::message(m.body()).id(m.seq.to_string()).event_type(m.kind.as_str());
+                    Ok::<_, std::io::Error>(event.to_string())
+                }));
+            }
+            quiet.poll_tick(cx).map(|_| Some(Ok(":\n\n".to_owned())))
+        });
+        poem::Response::builder()
+            .content_type(Self::CONTENT_TYPE)
+            .header("Cache-Control", "no-cache")
+            // Tells nginx not to buffer the stream.
+            .header("X-Accel-Buffering", "no")
+            .body(poem::Body::from_bytes_stream(frames))
     }
 }
 
@@ -169,7 +177,7 @@ pub enum StreamResponse {
     /// The stream. Send `Last-Event-ID` (EventSource does when it reconnects) to receive first
     /// what was placed after that id, as far as the outbox keeps it (3 days).
     #[oai(status = 200)]
-    Ok(EventStream<BoxStream<'static, Pushed>>),
+    Ok(MessageStream),
 }
 
 /// A stream token to ask for.
@@ -384,7 +392,7 @@ async fn open(
     let mut draining = state.draining.subscribe();
     let stream = futures_util::stream::unfold(follower, |mut f| async move {
         match f.next().await {
-            Ok(message) => Some((Pushed(message), f)),
+            Ok(message) => Some((message, f)),
             Err(e) => {
                 tracing::warn!(error = %e, "a stream could not read the outbox; closing it");
                 None
@@ -396,9 +404,7 @@ async fn open(
         let _ = draining.wait_for(|draining| *draining).await;
     })
     .boxed();
-    Ok(StreamResponse::Ok(EventStream::new(stream).keep_alive(KEEP_ALIVE).to_event(|Pushed(message)| {
-        Event::message(message.body()).id(message.seq.to_string()).event_type(message.kind.as_str())
-    })))
+    Ok(StreamResponse::Ok(MessageStream(stream)))
 }
 
 /// A stream's reader: the hub's messages in order, from the outbox when it resumes or falls

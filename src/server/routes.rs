@@ -6,6 +6,7 @@ use crate::reads::Reads;
 use crate::state::AppState;
 use crate::telemetry::Levels;
 use crate::web;
+use poem::endpoint::BoxEndpoint;
 use poem::http::Method;
 use poem::middleware::Cors;
 use poem::web::Data;
@@ -13,14 +14,26 @@ use poem::{Endpoint, EndpointExt, Request, Response, Route};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
+/// The docs: Swagger UI and the spec, built once and shared by the workers (the page embeds the
+/// whole spec: megabytes a worker otherwise).
+#[derive(Clone)]
+pub struct Docs {
+    ui: Arc<BoxEndpoint<'static>>,
+    spec: bytes::Bytes,
+}
+
+impl Docs {
+    pub fn new() -> Self {
+        Self { ui: Arc::new(api::service().swagger_ui().map_to_response().boxed()), spec: api::spec_json().into() }
+    }
+}
+
 /// The whole HTTP surface: the API, `/docs`, `/openapi.json`, CORS, and the edge middleware
 /// outermost so that every response, preflights and errors included, is covered. `reads` are
 /// the serving worker's own (where the hottest reads go to be answered together).
-pub fn routes(state: Arc<AppState>, reads: Arc<Reads>, body_limit: BodyLimit) -> impl Endpoint {
+pub fn routes(state: Arc<AppState>, reads: Arc<Reads>, body_limit: BodyLimit, docs: Docs) -> impl Endpoint {
     let edge = Edge(state.metrics.clone());
-    let api = api::service();
-    let docs = api.swagger_ui();
-    let spec = bytes::Bytes::from(api::spec_json());
+    let spec = docs.spec.clone();
     let spec = poem::endpoint::make_sync(move |_| {
         poem::Response::builder().content_type("application/json; charset=utf-8").body(spec.clone())
     });
@@ -30,7 +43,7 @@ pub fn routes(state: Arc<AppState>, reads: Arc<Reads>, body_limit: BodyLimit) ->
         .expose_headers(["x-request-id", "retry-after"])
         .max_age(86_400);
     Route::new()
-        .nest("/docs", docs)
+        .nest("/docs", docs.ui)
         .at("/openapi.json", spec)
         .at("/v1/tracker.js", web::tracker())
         .at("/v1/tracker/:file", web::tracker_hashed())
@@ -38,7 +51,7 @@ pub fn routes(state: Arc<AppState>, reads: Arc<Reads>, body_limit: BodyLimit) ->
         .at("/dashboard/", web::dashboard())
         .at("/dashboard/assets/:file", web::dashboard_asset())
         .at("/metrics", poem::get(metrics))
-        .nest("/", api)
+        .nest("/", api::service())
         .with(api::AuthGuard)
         .data(state)
         .data(reads)

@@ -9,17 +9,23 @@
 //! The rest — the accept loop, the ingest committer, the connection pools — runs on the
 //! process's multi-threaded runtime as before; workers await its tasks like any future.
 
-use super::routes::routes;
+use super::routes::{Docs, routes};
 use crate::api::body::BodyLimit;
 use crate::reads::Reads;
 use crate::state::AppState;
-use poem::Server;
+use http_body_util::combinators::BoxBody;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use poem::Endpoint;
 use poem::http::uri::Scheme;
-use poem::listener::Acceptor;
 use poem::web::{LocalAddr, RemoteAddr};
+use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -49,11 +55,19 @@ impl Workers {
         let (stop, stop_rx) = watch::channel(false);
         let mut workers = Self { inboxes: Vec::new(), next: 0, stop, stopped: Vec::new() };
         let mut ready = Vec::new();
+        let docs = Docs::new();
         for n in 0..count.get() {
             let (inbox, connections) = mpsc::unbounded_channel();
             let (ready_tx, ready_rx) = oneshot::channel();
             let (stopped_tx, stopped_rx) = oneshot::channel();
-            let worker = Worker { connections, local, state: state.clone(), body_limit, stop: stop_rx.clone() };
+            let worker = Worker {
+                connections,
+                local,
+                state: state.clone(),
+                body_limit,
+                docs: docs.clone(),
+                stop: stop_rx.clone(),
+            };
             std::thread::Builder::new().name(format!("moodring-http-{n}")).spawn(move || {
                 let _ = stopped_tx.send(worker.run(ready_tx));
             })?;
@@ -93,6 +107,7 @@ struct Worker {
     local: SocketAddr,
     state: Arc<AppState>,
     body_limit: BodyLimit,
+    docs: Docs,
     stop: watch::Receiver<bool>,
 }
 
@@ -105,49 +120,84 @@ impl Worker {
                 Ok(reads) => Arc::new(reads),
                 Err(e) => {
                     let _ = ready.send(Err(e.into()));
-                    return Ok(());
+                    return;
                 }
             };
             let _ = ready.send(Ok(()));
-            let mut stop = self.stop;
-            let acceptor = Handed { connections: self.connections, local: LocalAddr(self.local.into()) };
-            Server::new_with_acceptor(acceptor)
-                .run_with_graceful_shutdown(
-                    routes(self.state, reads, self.body_limit),
-                    async move {
-                        let _ = stop.wait_for(|stop| *stop).await;
-                    },
-                    Some(GRACE),
-                )
-                .await
-        })
-    }
-}
-
-/// A worker's connections, as the accept loop hands them over.
-struct Handed {
-    connections: mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
-    local: LocalAddr,
-}
-
-impl Acceptor for Handed {
-    type Io = TcpStream;
-
-    fn local_addr(&self) -> Vec<LocalAddr> {
-        vec![self.local.clone()]
-    }
-
-    async fn accept(&mut self) -> io::Result<(TcpStream, LocalAddr, RemoteAddr, Scheme)> {
-        loop {
-            let Some((stream, peer)) = self.connections.recv().await else {
-                // The accept loop is gone: the worker is stopping, by its own signal. (poem's
-                // server retries a failed accept at once, so this must not fail.)
-                return std::future::pending().await;
-            };
-            match TcpStream::from_std(stream) {
-                Ok(stream) => return Ok((stream, self.local.clone(), RemoteAddr(peer.into()), Scheme::HTTP)),
-                Err(e) => tracing::warn!(error = %e, "a connection could not be registered with its worker"),
+            let endpoint = Arc::new(routes(self.state, reads, self.body_limit, self.docs));
+            let local = LocalAddr(self.local.into());
+            let (mut connections, stop) = (self.connections, self.stop);
+            let mut stopping = stop.clone();
+            // Each connection holds a clone; `recv` answers once they are all gone.
+            let (alive, mut all_closed) = mpsc::channel::<()>(1);
+            loop {
+                tokio::select! {
+                    _ = stopping.wait_for(|stop| *stop) => break,
+                    handed = connections.recv() => {
+                        // The accept loop is gone: the worker is stopping, by its own signal.
+                        let Some((stream, peer)) = handed else { break };
+                        match TcpStream::from_std(stream) {
+                            Ok(stream) => {
+                                let connection = Connection {
+                                    endpoint: endpoint.clone(),
+                                    local: local.clone(),
+                                    remote: RemoteAddr(peer.into()),
+                                    stop: stop.clone(),
+                                    _alive: alive.clone(),
+                                };
+                                tokio::spawn(connection.serve(stream));
+                            }
+                            Err(e) => tracing::warn!(error = %e, "a connection could not be registered with its worker"),
+                        }
+                    }
+                }
             }
-        }
+            drop(alive);
+            // Connections still open after the grace period are dropped with the runtime.
+            let _ = tokio::time::timeout(GRACE, all_closed.recv()).await;
+        });
+        Ok(())
     }
 }
+
+/// One HTTP/1.1 connection, served by hyper as poem's own server would serve it (the request
+/// and response convert as there) but without its HTTP/2 detection and the per-connection state
+/// around it: an idle connection costs hyper's two buffers and little more, which is what
+/// thousands of open event streams are (benches/push/streams.sh). Plain-text HTTP/2 (h2c with
+/// prior knowledge), which no browser speaks, is not offered; a proxy in front speaks HTTP/2 to
+/// clients if wanted.
+struct Connection<E> {
+    endpoint: Arc<E>,
+    local: LocalAddr,
+    remote: RemoteAddr,
+    stop: watch::Receiver<bool>,
+    /// Held while the connection is open (see [`Worker::run`]).
+    _alive: mpsc::Sender<()>,
+}
+
+impl<E: Endpoint + 'static> Connection<E> {
+    /// Serves requests until the client closes; once the worker stops, finishes the request in
+    /// flight and closes.
+    async fn serve(self, stream: TcpStream) {
+        let Self { endpoint, local, remote, mut stop, _alive } = self;
+        let service = service_fn(move |request: hyper::Request<Incoming>| {
+            let endpoint = endpoint.clone();
+            let request = poem::Request::from((request, local.clone(), remote.clone(), Scheme::HTTP));
+            // Boxed: hyper keeps a box the size of this future for the connection's whole life,
+            // and the routes' future is several kilobytes (benches/RESULTS.md, session 24).
+            let response = Box::pin(async move { endpoint.get_response(request).await });
+            async move { Ok::<_, Infallible>(HyperResponse::from(response.await)) }
+        });
+        let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+        let mut connection = pin!(connection);
+        tokio::select! {
+            _ = connection.as_mut() => return,
+            _ = stop.wait_for(|stop| *stop) => {}
+        }
+        connection.as_mut().graceful_shutdown();
+        let _ = connection.await;
+    }
+}
+
+/// What hyper sends: poem's response, converted as poem's server converts it.
+type HyperResponse = hyper::Response<BoxBody<bytes::Bytes, io::Error>>;
