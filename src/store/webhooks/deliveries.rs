@@ -357,9 +357,10 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn an_endpoint_failing_for_days_is_disabled_and_a_success_clears_its_failures() {
-        let (store, _url, _db) = store().await;
+    /// A store with one endpoint and one published message for it (a session's start): its
+    /// tenant and the time it was published.
+    async fn one_delivery() -> (Store, Tenant, i64, crate::testing::FreshDatabase) {
+        let (store, _url, db) = store().await;
         let t = tenant(&store, "T").await;
         let new = NewWebhook {
             public_id: "wh_test".into(),
@@ -384,6 +385,24 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
         assert_eq!((published.published, published.deliveries), (1, 1));
+        (store, t, t0, db)
+    }
+
+    #[tokio::test]
+    async fn a_delivery_whose_sender_died_is_claimed_again_when_its_lease_ends() {
+        let (store, _t, t0, _db) = one_delivery().await;
+        let claimed = claim(&store, t0, 10).await.unwrap();
+        assert_eq!((claimed.len(), claimed[0].attempt), (1, 1));
+        // The claiming replica is killed: it never records an outcome.
+        assert!(claim(&store, t0 + LEASE_MS - 1, 10).await.unwrap().is_empty(), "still leased");
+        let again = claim(&store, t0 + LEASE_MS, 10).await.unwrap();
+        assert_eq!((again.len(), again[0].attempt, again[0].message.seq), (1, 2, claimed[0].message.seq));
+        assert_eq!(backlog(&store).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_failing_for_days_is_disabled_and_a_success_clears_its_failures() {
+        let (store, t, t0, _db) = one_delivery().await;
         let disable_after = 5 * DAY_MS;
 
         let claimed = claim(&store, t0, 10).await.unwrap();
