@@ -62,10 +62,11 @@ async fn step(
     metrics: &Metrics,
     cursor: &mut Option<i64>,
 ) -> Result<bool, crate::store::StoreError> {
-    if cursor.is_none() {
+    let seen = match cursor {
+        Some(seen) => seen,
         // Streams that start later read what came before them from the outbox themselves.
-        *cursor = Some(outbox::head(store).await?);
-    }
+        None => cursor.insert(outbox::head(store).await?),
+    };
     let mut placed = false;
     while outbox::unpublished(store).await? {
         let Some(published) = outbox::publish(store, clock.now().timestamp_millis()).await? else {
@@ -80,7 +81,6 @@ async fn step(
             break; // committed, but behind a transaction still running
         }
     }
-    let Some(seen) = cursor.as_mut() else { unreachable!("set above") };
     if hub.is_idle() {
         *seen = outbox::head(store).await?;
         return Ok(placed);
