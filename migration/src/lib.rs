@@ -14,6 +14,7 @@ mod m20261207_000007_interventions;
 mod m20261208_000008_retention;
 mod m20261209_000009_slot_rollup;
 mod m20261210_000010_push;
+mod m20261211_000011_outbox_order;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000008_retention::Migration),
             Box::new(m20261209_000009_slot_rollup::Migration),
             Box::new(m20261210_000010_push::Migration),
+            Box::new(m20261211_000011_outbox_order::Migration),
         ]
     }
 }

@@ -78,7 +78,7 @@ async fn step(
             deliveries.notify_one();
         }
         if published.published == 0 {
-            break; // committed, but behind a transaction still running
+            break; // another replica published them since
         }
     }
     if hub.is_idle() {

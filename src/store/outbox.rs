@@ -6,10 +6,15 @@
 //! seen `seq` n has seen every message before it. On SQLite (one writer) a committed message's
 //! row id is already in commit order, and `seq` is the id. On PostgreSQL ids are drawn before
 //! commit, so a message's `seq` is given after its transaction committed, by the one publisher
-//! holding the `outbox_head` row at a time, and only once every transaction that could precede
-//! it has ended: its writing transaction (`xid`) is older than the oldest one still running
-//! (`pg_snapshot_xmin`); messages are ordered by transaction, then id. A later transaction
-//! always has a newer `xid`, so nothing can appear behind a given `seq`.
+//! holding the `outbox_head` row at a time: the committed messages not placed yet, in the order
+//! they were written (`ordinal`, drawn from a sequence as each row is inserted).
+//!
+//! **A session's order.** Ingest inserts a group's messages after it holds the locks of its
+//! sessions (their rows, or the unique index for a new one), which it keeps until it commits.
+//! A later change of a session is therefore written after the earlier one committed: it has a
+//! greater ordinal, and a publisher that sees it sees the earlier one too. (Transaction ids
+//! would not do: a group takes its `xid` at its first lock, possibly before it waits for
+//! another group to release the session.)
 
 use super::{Store, StoreError, insert_chunked};
 use crate::domain::{SessionId, Tenant, TenantId};
@@ -85,8 +90,8 @@ pub async fn unpublished(store: &Store) -> Result<bool, StoreError> {
     Ok(store.reader().query_one_raw(Statement::from_string(store.backend(), sql)).await?.is_some())
 }
 
-/// Publishes the committed messages: on PostgreSQL gives those whose place is settled their
-/// `seq`, in commit order; on either backend creates a delivery for each endpoint that wants
+/// Publishes the committed messages: on PostgreSQL gives them their `seq`, in the order they
+/// were written; on either backend creates a delivery for each endpoint that wants
 /// them and moves `outbox_head` past them, in one transaction. `None` if another replica is
 /// publishing now (it will have taken these messages too).
 pub async fn publish(store: &Store, now_ms: i64) -> Result<Option<Published>, StoreError> {
@@ -101,11 +106,12 @@ pub async fn publish(store: &Store, now_ms: i64) -> Result<Option<Published>, St
     };
     let last: i64 = head.try_get_by_index(0)?;
     let publish = match backend {
-        // One statement: the settled messages numbered in commit order, from `last + 1`.
+        // One statement: the committed messages numbered in the order they were written, from
+        // `last + 1` (rows from before `ordinal` existed first).
         DbBackend::Postgres => {
             "UPDATE outbox SET seq = $1 + placed.n FROM ( \
-               SELECT id, row_number() OVER (ORDER BY xid, id) AS n FROM outbox \
-               WHERE seq IS NULL AND xid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY xid, id LIMIT $2) placed \
+               SELECT id, row_number() OVER (ORDER BY ordinal NULLS FIRST, id) AS n FROM outbox \
+               WHERE seq IS NULL ORDER BY ordinal NULLS FIRST, id LIMIT $2) placed \
              WHERE outbox.id = placed.id \
              RETURNING outbox.id, outbox.tenant_id, outbox.session_pk, outbox.kind, outbox.mood, outbox.seq"
         }
@@ -304,4 +310,54 @@ pub(super) fn message_at(row: &QueryResult, first: usize) -> Result<Message, Sto
 
 fn message(row: &QueryResult) -> Result<Message, StoreError> {
     message_at(row, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{EventKind, Models};
+    use crate::ingest::tests::{T0, event, job, store, tenant};
+    use crate::ingest::{SessionStates, write_one};
+    use sea_orm::{Database, TransactionTrait};
+
+    /// Two replicas write to one session at once; the one whose transaction began first (it
+    /// locked another session of its group first) waits for the session and writes its change
+    /// second. The changes are placed in the order they were written.
+    #[tokio::test]
+    async fn a_session_s_changes_are_placed_in_the_order_written_not_the_order_their_transactions_began() {
+        let (store, url, _db) = store().await;
+        if store.backend() != DbBackend::Postgres {
+            return; // one writer: transactions cannot interleave
+        }
+        let t = tenant(&store, "T").await;
+        let batch = job(&t, "s", None, vec![event(EventKind::Click, T0, None)]);
+        write_one(&store, &Models::default(), &batch, &mut SessionStates::default()).await.unwrap();
+        assert_eq!(publish(&store, 0).await.unwrap().unwrap().published, 1, "session.started");
+
+        let db = Database::connect(&url).await.unwrap();
+        let insert = |payload: &str| {
+            format!(
+                "INSERT INTO outbox (tenant_id, session_pk, kind, mood, payload, created_at_ms) \
+                 SELECT tenant_id, id, 'mood.changed', 'frustrated', '{payload}', 0 FROM sessions"
+            )
+        };
+        let began_first = db.begin().await.unwrap();
+        began_first.execute_unprepared("SELECT pg_current_xact_id()").await.unwrap();
+        let began_second = db.begin().await.unwrap();
+        began_second.execute_unprepared(&insert("written first")).await.unwrap();
+        began_second.commit().await.unwrap();
+        began_first.execute_unprepared(&insert("written second")).await.unwrap();
+        began_first.commit().await.unwrap();
+
+        assert_eq!(publish(&store, 0).await.unwrap().unwrap().published, 2);
+        let placed = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT payload FROM outbox WHERE kind = 'mood.changed' ORDER BY seq",
+            ))
+            .await
+            .unwrap();
+        let payloads: Vec<String> = placed.iter().map(|row| row.try_get_by_index(0).unwrap()).collect();
+        assert_eq!(payloads, ["written first", "written second"]);
+    }
 }
