@@ -6,8 +6,9 @@
 #
 #   A=<binary> B=<binary> bash benches/ab.sh      BACKEND=postgres ROUNDS=4 DURATION=10s …
 # CALLS names the wrk scripts measured (default "post_events.lua get_mood.lua";
-# post_new_sessions.lua starts a session with every request). B_ARGS adds server options to B;
-# B_SETUP is a shell command run once B is up, with its PORT and KEY (benches/push/dead_receiver.sh).
+# post_new_sessions.lua starts a session with every request). A_ARGS / B_ARGS add server options
+# to A / B; A_SETUP / B_SETUP is a shell command run once that server is up, with its PORT and KEY
+# (benches/push/dead_receiver.sh).
 # Without A, builds A from the git revision REF (default HEAD~1) in a worktree; without B, this
 # tree's release build.
 set -euo pipefail
@@ -45,14 +46,15 @@ start() {
     url="sqlite://$WORK/$name.db?mode=rwc"
   fi
   local extra=()
-  if [ "$name" = b ] && [ -n "${B_ARGS:-}" ]; then read -ra extra <<<"$B_ARGS"; fi
+  local args_var="${name^^}_ARGS" setup_var="${name^^}_SETUP"
+  if [ -n "${!args_var:-}" ]; then read -ra extra <<<"${!args_var}"; fi
   RUST_LOG=warn "$bin" --database-url "$url" --bind "127.0.0.1:$port" "${extra[@]}" & pids+=($!)
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
   local key
   key=$(curl -sf -X POST "http://127.0.0.1:$port/v1/keys/generate" -H 'Content-Type: application/json' \
     -d '{"customer_name":"Bench","plan":"pro"}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])')
   printf -v "KEY_$name" '%s' "$key"
-  if [ "$name" = b ] && [ -n "${B_SETUP:-}" ]; then PORT=$port KEY=$key bash -c "$B_SETUP"; fi
+  if [ -n "${!setup_var:-}" ]; then PORT=$port KEY=$key bash -c "${!setup_var}"; fi
   KEY=$key wrk -t1 -c32 -d5s -s benches/wrk/post_events.lua "http://127.0.0.1:$port" >/dev/null
 }
 start a "$A" 18191
@@ -87,7 +89,10 @@ done
 for call in $CALLS; do
   echo "median B/A ${call%.lua}: $(tr ' ' '\n' <<<"${ratios[$call]}" | grep . | median)%"
 done
-if [ -n "${B_SETUP:-}" ]; then
-  echo "B's webhook deliveries:"
-  curl -sf http://127.0.0.1:18192/metrics | grep '^moodring_webhook' || true
-fi
+for name in a b; do
+  setup_var="${name^^}_SETUP"
+  if [ -n "${!setup_var:-}" ]; then
+    echo "${name^^}'s webhook deliveries:"
+    curl -sf "http://127.0.0.1:1819$([ $name = a ] && echo 1 || echo 2)/metrics" | grep '^moodring_webhook' || true
+  fi
+done
