@@ -1,7 +1,9 @@
 //! The server killed with SIGKILL in the middle of sustained ingest, then restarted: every
 //! acknowledged event is there, no batch is half-stored, states equal replays.
 
-use crate::helpers::{T0, assert_state_is_replay, export, fresh_database, get_json, sign_up, start_binary};
+use crate::helpers::{
+    T0, assert_state_is_replay, export, fresh_database, get_json, http_client, sign_up, start_binary,
+};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -12,7 +14,7 @@ async fn a_killed_server_keeps_every_acknowledged_batch_whole() {
     let url = database.url.clone();
     let server = start_binary(&url);
     let base = server.base.clone();
-    let http = reqwest::Client::new();
+    let http = http_client();
     let key = sign_up(&http, &base, json!({"customer_name": "Crash", "plan": "pro"})).await;
 
     // 16 writers post 5-event batches to 4 sessions until the server dies.

@@ -78,7 +78,7 @@ pub async fn spawn_on(database: Arc<FreshDatabase>, options: &ServerOptions) -> 
     let addr = bound.local_addr();
     tokio::spawn(bound.run_until(std::future::pending()));
     let database_url = database.url.clone();
-    TestApp { base: format!("http://{addr}"), http: reqwest::Client::new(), database_url, _database: database }
+    TestApp { base: format!("http://{addr}"), http: http_client(), database_url, _database: database }
 }
 
 impl TestApp {
@@ -86,7 +86,7 @@ impl TestApp {
     pub fn another_client(&self) -> TestApp {
         TestApp {
             base: self.base.clone(),
-            http: reqwest::Client::new(),
+            http: http_client(),
             database_url: self.database_url.clone(),
             _database: self._database.clone(),
         }
@@ -363,6 +363,14 @@ impl Process {
     }
 }
 
+/// An HTTP client for the tests. reqwest is built without a TLS provider of its own (the
+/// server's webhook client brings ring), so the process's default is set first: a test that
+/// starts no server in-process would otherwise panic building it.
+pub fn http_client() -> reqwest::Client {
+    moodring::webhooks::client::use_ring();
+    reqwest::Client::new()
+}
+
 /// Signs up on a server (`POST /v1/keys/generate` with `body`) and returns the new key.
 pub async fn sign_up(http: &reqwest::Client, base: &str, body: Value) -> String {
     let r: Value =
@@ -374,6 +382,13 @@ pub async fn sign_up(http: &reqwest::Client, base: &str, body: Value) -> String 
 pub async fn export(http: &reqwest::Client, base: &str, key: &str, from: i64, to: i64) -> String {
     let url = format!("{base}/v1/analytics/export?from={from}&to={to}");
     http.get(url).header("x-api-key", key).send().await.unwrap().text().await.unwrap()
+}
+
+/// POSTs JSON to a server with a key: the status and the JSON answer (`null` if none).
+pub async fn post_json(http: &reqwest::Client, base: &str, key: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = http.post(format!("{base}{path}")).header("x-api-key", key).json(&body).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
 }
 
 /// GETs JSON from a server with a key.

@@ -1,6 +1,6 @@
 //! What the real binary writes to its log: no keys, ever; a request id on every request line.
 
-use crate::helpers::{sign_up, start_binary};
+use crate::helpers::{http_client, sign_up, start_binary};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -8,7 +8,7 @@ async fn logs_never_contain_keys() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_binary(&format!("sqlite://{}/log.db?mode=rwc", dir.path().display()));
     let base = server.base.clone();
-    let http = reqwest::Client::new();
+    let http = http_client();
     let key = sign_up(&http, &base, json!({"customer_name": "Log Co", "email": "ops@log.example"})).await;
     let wrong = format!("{}{}", &key[..19], "0".repeat(48));
     let events = json!({"events": [{"type": "error", "message": "card 4242 declined", "url": "https://shop.example/pay?token=abc"}]});

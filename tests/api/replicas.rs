@@ -2,21 +2,14 @@
 //! race), written to by 32 concurrent clients split across both.
 
 use crate::helpers::{
-    T0, assert_state_is_replay, export, fresh_database, get_json, sign_up, start_binary, start_binary_with,
+    T0, assert_state_is_replay, export, fresh_database, get_json, http_client, post_json, sign_up, start_binary,
+    start_binary_with,
 };
 use futures::StreamExt;
 use serde_json::{Value, json};
 
 async fn post(http: &reqwest::Client, base: &str, key: &str, session: &str, body: Value) -> (u16, Value) {
-    let r = http
-        .post(format!("{base}/v1/sessions/{session}/events"))
-        .header("x-api-key", key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    post_json(http, base, key, &format!("/v1/sessions/{session}/events"), body).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,7 +22,7 @@ async fn two_replicas_lose_nothing_and_share_the_quota() {
         (t1.join().unwrap(), t2.join().unwrap())
     };
     let bases = [a.base.clone(), b.base.clone()];
-    let http = reqwest::Client::new();
+    let http = http_client();
     let signup = |plan: &'static str| sign_up(&http, &bases[0], json!({"customer_name": "R", "plan": plan}));
 
     // 32 writers, alternating replicas: one shared session and fresh ones.
@@ -91,7 +84,7 @@ async fn a_read_after_another_replicas_acknowledgement_sees_it() {
     let database = fresh_database().await;
     let url = database.url.clone();
     let (writer, reader) = (start_binary(&url), start_binary(&url));
-    let http = reqwest::Client::new();
+    let http = http_client();
     let key = sign_up(&http, &writer.base, json!({"customer_name": "R", "plan": "pro"})).await;
     for round in 1..=5i64 {
         let click = json!({"events": [{"type": "click", "ts": T0 + round}]});
@@ -142,7 +135,7 @@ async fn every_replica_verifies_every_token_across_a_rotation() {
     // Small pools and one worker: the suite's other tests share PostgreSQL's connections.
     let small = ["--db-max-connections", "4", "--workers", "1"];
     let a = start_binary_with(&url, &small);
-    let http = reqwest::Client::new();
+    let http = http_client();
     let key = sign_up(&http, &a.base, json!({"customer_name": "Replicas"})).await;
     let mint = |base: String, session: &'static str| {
         let (http, key) = (http.clone(), key.clone());

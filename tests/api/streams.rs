@@ -2,7 +2,9 @@
 //! after `Last-Event-ID` without loss; opened only with a secret key in a header or a token
 //! made for streams in the URL; seen on every replica.
 
-use crate::helpers::{T0, TestApp, fresh_database, meltdown, sign_up, spawn, start_binary_with};
+use crate::helpers::{
+    T0, TestApp, fresh_database, http_client, meltdown, post_json, sign_up, spawn, start_binary_with,
+};
 use crate::push_support::{Sse, SseEvent};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -224,20 +226,15 @@ async fn a_stream_on_one_replica_sees_changes_ingested_through_another() {
     let database = fresh_database().await;
     let a = start_binary_with(&database.url, &["--db-max-connections", "4"]);
     let b = start_binary_with(&database.url, &["--db-max-connections", "4"]);
-    let http = reqwest::Client::new();
+    let http = http_client();
     let key = sign_up(&http, &a.base, json!({"customer_name": "R", "plan": "pro"})).await;
     let mut on_b = Sse::open(&http, &format!("{}/v1/stream", b.base), &[("x-api-key", &key)]).await;
     let mut on_a = Sse::open(&http, &format!("{}/v1/stream", a.base), &[("x-api-key", &key)]).await;
     for n in 0..6 {
         let base = if n % 2 == 0 { &a.base } else { &b.base };
-        let r = http
-            .post(format!("{base}/v1/sessions/r{n}/events"))
-            .header("x-api-key", &key)
-            .json(&json!({"events": meltdown()}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        let (status, _) =
+            post_json(&http, base, &key, &format!("/v1/sessions/r{n}/events"), json!({"events": meltdown()})).await;
+        assert_eq!(status, 200);
     }
     let mut seen_b = vec![on_b.next(WAIT).await.expect("a change written through A reaches B")];
     seen_b.extend(on_b.drain(QUIET).await);
@@ -255,7 +252,7 @@ async fn a_stream_on_one_replica_sees_changes_ingested_through_another() {
 async fn a_stopping_server_ends_its_streams() {
     let database = fresh_database().await;
     let mut server = start_binary_with(&database.url, &["--db-max-connections", "4"]);
-    let http = reqwest::Client::new();
+    let http = http_client();
     let key = sign_up(&http, &server.base, json!({"customer_name": "S", "plan": "pro"})).await;
     let mut stream = Sse::open(&http, &format!("{}/v1/stream", server.base), &[("x-api-key", &key)]).await;
     assert_eq!(stream.status, 200);

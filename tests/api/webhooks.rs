@@ -2,7 +2,9 @@
 //! private address unless the server allows it; nothing lost when the server is killed; no
 //! message twice across replicas; managed by their own customer only.
 
-use crate::helpers::{T0, TestApp, fresh_database, meltdown, options, sign_up, spawn, spawn_on, start_binary_with};
+use crate::helpers::{
+    T0, TestApp, fresh_database, http_client, meltdown, options, post_json, sign_up, spawn, spawn_on, start_binary_with,
+};
 use crate::push_support::{Received, Receiver, Sse, SseEvent};
 use crate::streams::assert_chains;
 use moodring::server::ServerOptions;
@@ -333,26 +335,15 @@ async fn a_killed_server_delivers_every_acknowledged_change_after_restart() {
     // Small pools: the suite's servers share PostgreSQL's 100 connections.
     let first = ["--webhook-allow-private", "--webhook-concurrency", "0", "--db-max-connections", "4"];
     let server = start_binary_with(&database.url, &first);
-    let http = reqwest::Client::new();
+    let http = http_client();
     let key = sign_up(&http, &server.base, json!({"customer_name": "K", "plan": "pro"})).await;
     let receiver = Receiver::start().await;
-    let r = http
-        .post(format!("{}/v1/webhooks", server.base))
-        .header("x-api-key", &key)
-        .json(&json!({"url": receiver.url}))
-        .send()
-        .await
-        .unwrap();
-    let secret = r.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_owned();
+    let secret = create_on(&http, &server.base, &key, &receiver.url).await;
     for n in 0..6 {
-        let r = http
-            .post(format!("{}/v1/sessions/k{n}/events", server.base))
-            .header("x-api-key", &key)
-            .json(&json!({"events": meltdown()}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        let (status, _) =
+            post_json(&http, &server.base, &key, &format!("/v1/sessions/k{n}/events"), json!({"events": meltdown()}))
+                .await;
+        assert_eq!(status, 200);
     }
     server.stop();
     assert!(receiver.received().is_empty());
@@ -372,31 +363,18 @@ async fn two_replicas_never_deliver_a_message_twice() {
     let database = fresh_database().await;
     let args = ["--webhook-allow-private", "--db-max-connections", "4"];
     let (a, b) = (start_binary_with(&database.url, &args), start_binary_with(&database.url, &args));
-    let http = reqwest::Client::new();
+    let http = http_client();
     let key = sign_up(&http, &a.base, json!({"customer_name": "R", "plan": "pro"})).await;
     let receiver = Receiver::start().await;
-    let r = http
-        .post(format!("{}/v1/webhooks", b.base))
-        .header("x-api-key", &key)
-        .json(&json!({"url": receiver.url}))
-        .send()
-        .await
-        .unwrap();
-    let secret = r.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_owned();
+    let secret = create_on(&http, &b.base, &key, &receiver.url).await;
     let posts: Vec<_> = (0..16)
         .map(|n| {
             let (http, key, base) =
                 (http.clone(), key.clone(), if n % 2 == 0 { a.base.clone() } else { b.base.clone() });
             tokio::spawn(async move {
                 for chunk in meltdown().as_array().unwrap().chunks(3) {
-                    let r = http
-                        .post(format!("{base}/v1/sessions/t{n}/events"))
-                        .header("x-api-key", &key)
-                        .json(&json!({"events": chunk}))
-                        .send()
-                        .await
-                        .unwrap();
-                    assert_eq!(r.status(), 200);
+                    let path = format!("/v1/sessions/t{n}/events");
+                    assert_eq!(post_json(&http, &base, &key, &path, json!({"events": chunk})).await.0, 200);
                 }
             })
         })
@@ -425,4 +403,11 @@ async fn listed_attempts(app: &TestApp, key: &str, id: &str, n: usize) -> Value 
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A webhook to `url` created on a server started as a binary: its signing secret.
+async fn create_on(http: &reqwest::Client, base: &str, key: &str, url: &str) -> String {
+    let (status, hook) = post_json(http, base, key, "/v1/webhooks", json!({"url": url})).await;
+    assert_eq!(status, 201, "{hook}");
+    hook["secret"].as_str().unwrap().to_owned()
 }

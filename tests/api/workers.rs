@@ -1,7 +1,7 @@
 //! The HTTP workers (src/workers.rs): each connection is served by one of them, in turn, with
 //! reads of its own; none may answer from anything a write on another worker could contradict.
 
-use crate::helpers::{TestApp, distribution, fresh_database, options, spawn};
+use crate::helpers::{TestApp, distribution, fresh_database, http_client, options, spawn};
 use moodring::server::Bound;
 use serde_json::{Value, json};
 
@@ -43,7 +43,7 @@ async fn a_stopped_server_stops_every_worker() {
         let _ = stopped.await;
     }));
     // Two connections, one per worker, left open.
-    let (a, b) = (reqwest::Client::new(), reqwest::Client::new());
+    let (a, b) = (http_client(), http_client());
     for client in [&a, &b] {
         assert_eq!(client.get(format!("http://{addr}/health")).send().await.unwrap().status(), 200);
     }
