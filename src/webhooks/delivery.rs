@@ -16,7 +16,7 @@ use rand::Rng;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
 /// The wait before each attempt after the first (immediate) one: the Standard Webhooks
@@ -38,6 +38,8 @@ const POLL: Duration = Duration::from_secs(1);
 const RETRY: Duration = Duration::from_secs(2);
 /// How often the backlog gauge is counted.
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
+/// Attempts recorded in one transaction at most.
+const RECORD_BATCH: usize = 256;
 
 /// When to try again after attempt `attempt` (from 1) failed at `now_ms`: `None` once all
 /// attempts are used. `unit` in [0, 1) picks the jitter.
@@ -56,8 +58,11 @@ pub fn spawn(
     wake: Arc<Notify>,
     concurrency: usize,
 ) -> JoinHandle<()> {
+    let (outcomes, to_record) = mpsc::unbounded_channel();
+    tokio::spawn(record_attempts(store.clone(), to_record));
     let worker = Arc::new(Worker {
         store,
+        outcomes,
         client: client::build(policy),
         policy,
         clock,
@@ -94,6 +99,8 @@ pub fn spawn(
 
 struct Worker {
     store: Store,
+    /// To [`record_attempts`].
+    outcomes: mpsc::UnboundedSender<(Claimed, Outcome)>,
     client: reqwest::Client,
     policy: Policy,
     clock: Clock,
@@ -133,7 +140,7 @@ impl Worker {
                     if now_ms + client::TIMEOUT.as_millis() as i64 > claimed_at_ms + LEASE_MS {
                         break;
                     }
-                    worker.deliver(&c).await;
+                    worker.deliver(c).await;
                 }
                 drop(slot);
                 worker.freed.notify_one();
@@ -142,18 +149,15 @@ impl Worker {
         Ok(true)
     }
 
-    /// Makes one attempt and records it (logging, not failing, if the record cannot be kept:
-    /// the claim then expires and the delivery is attempted again).
-    async fn deliver(&self, c: &Claimed) {
-        let outcome = self.attempt(c).await;
+    /// Makes one attempt and hands it to be recorded.
+    async fn deliver(&self, c: Claimed) {
+        let outcome = self.attempt(&c).await;
         if outcome.succeeded {
             self.metrics.webhook_succeeded.inc();
         } else {
             self.metrics.webhook_failed.inc();
         }
-        if let Err(e) = store::record(&self.store, c, &outcome, DISABLE_AFTER.as_millis() as i64).await {
-            tracing::warn!(error = %e, delivery = c.delivery_id, "recording a webhook attempt failed");
-        }
+        let _ = self.outcomes.send((c, outcome));
     }
 
     async fn attempt(&self, c: &Claimed) -> Outcome {
@@ -197,6 +201,22 @@ impl Worker {
             }
             Answer::Error(error) => failed(None, None, Some(error)),
         }
+    }
+}
+
+/// Records the attempts as they end, as many as have ended in one transaction: on SQLite each
+/// transaction takes the one writer from ingest, and one per attempt halved ingest when every
+/// request was a delivery (benches/RESULTS.md, session 24). Ends once the worker is gone and
+/// every attempt is recorded. An attempt whose record cannot be kept is logged; its claim then
+/// expires and the delivery is attempted again.
+async fn record_attempts(store: Store, mut outcomes: mpsc::UnboundedReceiver<(Claimed, Outcome)>) {
+    let mut ended = Vec::with_capacity(RECORD_BATCH);
+    while outcomes.recv_many(&mut ended, RECORD_BATCH).await > 0 {
+        let attempts: Vec<(&Claimed, &Outcome)> = ended.iter().map(|(c, o)| (c, o)).collect();
+        if let Err(e) = store::record(&store, &attempts, DISABLE_AFTER.as_millis() as i64).await {
+            tracing::warn!(error = %e, attempts = attempts.len(), "recording webhook attempts failed");
+        }
+        ended.clear();
     }
 }
 

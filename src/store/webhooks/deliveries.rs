@@ -256,16 +256,24 @@ pub struct Outcome {
     pub retry_at_ms: Option<i64>,
 }
 
-/// Records an attempt on a claimed delivery and settles it: delivered, due again at
-/// `retry_at_ms`, or failed. A success clears the endpoint's failures; a failure marks since
-/// when it fails, and disables it once that is `disable_after_ms` ago.
-pub async fn record(
-    store: &Store,
+/// Records attempts on claimed deliveries, in one transaction, and settles each: delivered,
+/// due again at `retry_at_ms`, or failed. A success clears its endpoint's failures; a failure
+/// marks since when it fails, and disables it once that is `disable_after_ms` ago.
+pub async fn record(store: &Store, attempts: &[(&Claimed, &Outcome)], disable_after_ms: i64) -> Result<(), StoreError> {
+    let txn = store.writer.begin().await?;
+    for (claimed, outcome) in attempts {
+        record_one(&txn, claimed, outcome, disable_after_ms).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn record_one(
+    txn: &impl ConnectionTrait,
     claimed: &Claimed,
     outcome: &Outcome,
     disable_after_ms: i64,
 ) -> Result<(), StoreError> {
-    let txn = store.writer.begin().await?;
     webhook_attempt::ActiveModel {
         id: NotSet,
         tenant_id: Set(claimed.tenant_id),
@@ -279,7 +287,7 @@ pub async fn record(
         response_body: Set(outcome.response_body.clone()),
         error: Set(outcome.error.clone()),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let finished = outcome.at_ms + outcome.duration_ms;
     let (status, next, finished_at) = match (outcome.succeeded, outcome.retry_at_ms) {
@@ -293,21 +301,21 @@ pub async fn record(
         .col_expr(webhook_delivery::Column::FinishedAtMs, Expr::value(finished_at))
         .col_expr(webhook_delivery::Column::ClaimedUntilMs, Expr::value(Option::<i64>::None))
         .filter(webhook_delivery::Column::Id.eq(claimed.delivery_id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     let endpoint = webhook::Entity::update_many().filter(webhook::Column::Id.eq(claimed.webhook_id));
     if outcome.succeeded {
         endpoint
             .col_expr(webhook::Column::FailingSinceMs, Expr::value(Option::<i64>::None))
             .filter(webhook::Column::FailingSinceMs.is_not_null())
-            .exec(&txn)
+            .exec(txn)
             .await?;
     } else {
         webhook::Entity::update_many()
             .col_expr(webhook::Column::FailingSinceMs, Expr::value(outcome.at_ms))
             .filter(webhook::Column::Id.eq(claimed.webhook_id))
             .filter(webhook::Column::FailingSinceMs.is_null())
-            .exec(&txn)
+            .exec(txn)
             .await?;
         let reason = format!("every delivery attempt failed for {} days", disable_after_ms / 86_400_000);
         endpoint
@@ -315,10 +323,9 @@ pub async fn record(
             .col_expr(webhook::Column::DisabledReason, Expr::value(reason))
             .filter(webhook::Column::Enabled.eq(true))
             .filter(webhook::Column::FailingSinceMs.lte(outcome.at_ms - disable_after_ms))
-            .exec(&txn)
+            .exec(txn)
             .await?;
     }
-    txn.commit().await?;
     Ok(())
 }
 
@@ -399,7 +406,7 @@ mod tests {
         let claimed = claim(&store, t0, 10).await.unwrap();
         assert_eq!((claimed.len(), claimed[0].attempt, claimed[0].message.seq), (1, 1, 1));
         assert!(claim(&store, t0, 10).await.unwrap().is_empty(), "claimed: nobody else takes it");
-        record(&store, &claimed[0], &failed(t0, Some(t0 + 5_000)), disable_after).await.unwrap();
+        record(&store, &[(&claimed[0], &failed(t0, Some(t0 + 5_000)))], disable_after).await.unwrap();
         let hook = get(&store, &t, "wh_test").await.unwrap().unwrap();
         assert_eq!((hook.enabled, hook.failing_since_ms), (true, Some(t0)));
         assert!(claim(&store, t0 + 4_999, 10).await.unwrap().is_empty(), "not due yet");
@@ -408,7 +415,7 @@ mod tests {
         let later = t0 + disable_after;
         let claimed = claim(&store, later, 10).await.unwrap();
         assert_eq!(claimed[0].attempt, 2);
-        record(&store, &claimed[0], &failed(later, Some(later + 300_000)), disable_after).await.unwrap();
+        record(&store, &[(&claimed[0], &failed(later, Some(later + 300_000)))], disable_after).await.unwrap();
         let hook = get(&store, &t, "wh_test").await.unwrap().unwrap();
         assert!(!hook.enabled);
         assert_eq!(hook.disabled_reason.as_deref(), Some("every delivery attempt failed for 5 days"));
@@ -422,7 +429,7 @@ mod tests {
         assert_eq!(backlog(&store).await.unwrap(), 1);
         let claimed = claim(&store, later + DAY_MS, 10).await.unwrap();
         let success = Outcome { succeeded: true, response_status: Some(204), error: None, ..failed(later, None) };
-        record(&store, &claimed[0], &success, disable_after).await.unwrap();
+        record(&store, &[(&claimed[0], &success)], disable_after).await.unwrap();
         let page = attempts(&store, &t, "wh_test", None, 10).await.unwrap().unwrap();
         let summary: Vec<(i32, bool, &str)> =
             page.iter().map(|a| (a.attempt, a.succeeded, a.delivery_status.as_str())).collect();
