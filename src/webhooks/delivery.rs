@@ -3,7 +3,9 @@
 //! [`SCHEDULE`] with ±10 % jitter, eight attempts in all over about 28 hours. An endpoint whose
 //! every attempt has failed for [`DISABLE_AFTER`] is disabled; its owner enables it again with
 //! `PATCH /v1/webhooks/{id}`. Deliveries of one session to one endpoint go one after another,
-//! in order; others go at once, up to the replica's concurrency.
+//! in order; others go at once, up to the replica's concurrency, of which an endpoint holds a
+//! quarter at most unless its last attempt succeeded within [`FAST`]: a receiver that hangs
+//! delays its own deliveries, not other endpoints'.
 
 use super::address::Policy;
 use super::client::{self, Answer, KEPT_BODY_BYTES};
@@ -13,8 +15,8 @@ use crate::store::webhooks::{self as store, Claimed, LEASE_MS, Outcome};
 use crate::store::{Store, StoreError};
 use crate::telemetry::Metrics;
 use rand::Rng;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::JoinHandle;
@@ -38,6 +40,8 @@ const POLL: Duration = Duration::from_secs(1);
 const RETRY: Duration = Duration::from_secs(2);
 /// How often the backlog gauge is counted.
 const BACKLOG_EVERY: Duration = Duration::from_secs(5);
+/// An endpoint whose last attempt succeeded within this may hold every slot; others a quarter.
+const FAST: Duration = Duration::from_secs(1);
 /// Attempts recorded in one transaction at most.
 const RECORD_BATCH: usize = 256;
 
@@ -49,7 +53,8 @@ pub fn retry_at(attempt: i32, now_ms: i64, unit: f64) -> Option<i64> {
 }
 
 /// Runs the worker until the handle is aborted, sending up to `concurrency` deliveries at once
-/// to receivers `policy` allows; `wake` is told when deliveries may be due.
+/// to receivers `policy` allows, at most a quarter of them to an endpoint not known to answer
+/// quickly; `wake` is told when deliveries may be due.
 pub fn spawn(
     store: Store,
     policy: Policy,
@@ -68,33 +73,81 @@ pub fn spawn(
         clock,
         metrics,
         slots: Arc::new(Semaphore::new(concurrency)),
+        batch: (concurrency / 4).max(1),
+        per_endpoint: (concurrency / 4).max(1),
+        endpoints: Mutex::default(),
         freed: Notify::new(),
     });
     tokio::spawn(async move {
-        let mut last_count = None;
+        let mut last_count: Option<Instant> = None;
+        let mut woken = Woken::Due;
         loop {
-            let wait = match worker.claim_and_send().await {
-                Ok(true) => continue,
+            // Counted now and then, busy or not: the count costs the backlog's rows.
+            if last_count.is_none_or(|at| at.elapsed() >= BACKLOG_EVERY)
+                && let Ok(backlog) = store::backlog(&worker.store).await
+            {
+                worker.metrics.webhook_backlog.set(backlog);
+                last_count = Some(Instant::now());
+            }
+            let wait = match worker.claim_and_send(woken).await {
+                Ok(true) => {
+                    woken = Woken::Due;
+                    continue;
+                }
                 Ok(false) => POLL,
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming webhook deliveries failed; trying again soon");
                     RETRY
                 }
             };
-            // Counted now and then: the count costs the backlog's rows.
-            if last_count.is_none_or(|at: Instant| at.elapsed() >= BACKLOG_EVERY)
-                && let Ok(backlog) = store::backlog(&worker.store).await
-            {
-                worker.metrics.webhook_backlog.set(backlog);
-                last_count = Some(Instant::now());
-            }
-            tokio::select! {
-                () = wake.notified() => {}
-                () = worker.freed.notified() => {}
-                () = tokio::time::sleep(wait) => {}
-            }
+            woken = tokio::select! {
+                () = wake.notified() => Woken::Due,
+                () = worker.freed.notified() => Woken::Freed,
+                () = tokio::time::sleep(wait) => Woken::Due,
+            };
         }
     })
+}
+
+/// The endpoints this worker sends to.
+#[derive(Default)]
+struct Endpoints {
+    /// Slots held per endpoint.
+    held: HashMap<i64, usize>,
+    /// Those whose last attempt here succeeded within [`FAST`]: they may hold every slot.
+    fast: HashSet<i64>,
+}
+
+impl Endpoints {
+    fn full(&self, webhook: i64, per_endpoint: usize) -> bool {
+        !self.fast.contains(&webhook) && self.held.get(&webhook).is_some_and(|&n| n >= per_endpoint)
+    }
+
+    fn release(&mut self, webhook: i64) {
+        if let Some(held) = self.held.get_mut(&webhook) {
+            *held -= 1;
+            if *held == 0 {
+                self.held.remove(&webhook);
+            }
+        }
+    }
+
+    fn answered(&mut self, webhook: i64, fast: bool) {
+        if fast {
+            self.fast.insert(webhook);
+        } else {
+            self.fast.remove(&webhook);
+        }
+    }
+}
+
+/// Why the worker looks for deliveries.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Woken {
+    /// Some may have come due (new messages, a retry's time, a poll).
+    Due,
+    /// A slot freed: worth a claim once [`Worker::batch`] are free.
+    Freed,
 }
 
 struct Worker {
@@ -107,6 +160,13 @@ struct Worker {
     metrics: Arc<Metrics>,
     /// One per delivery (or run of one session's deliveries) in flight.
     slots: Arc<Semaphore>,
+    /// Free slots a claim waits for after a slot freed: a claim per freed slot costs a
+    /// statement per delivery (benches/RESULTS.md, session 25).
+    batch: usize,
+    /// Slots an endpoint not known to answer quickly may hold, so a slow or dead receiver
+    /// leaves the others theirs.
+    per_endpoint: usize,
+    endpoints: Mutex<Endpoints>,
     /// Told when a slot frees.
     freed: Notify,
 }
@@ -114,13 +174,17 @@ struct Worker {
 impl Worker {
     /// Claims as many due deliveries as there are free slots and starts sending them; whether
     /// it claimed any (then there may be more).
-    async fn claim_and_send(self: &Arc<Self>) -> Result<bool, StoreError> {
+    async fn claim_and_send(self: &Arc<Self>, woken: Woken) -> Result<bool, StoreError> {
         let free = self.slots.available_permits();
-        if free == 0 {
+        if free == 0 || (woken == Woken::Freed && free < self.batch) {
             return Ok(false);
         }
+        let full: Vec<i64> = {
+            let endpoints = self.endpoints.lock().expect("never poisoned");
+            endpoints.held.keys().copied().filter(|&id| endpoints.full(id, self.per_endpoint)).collect()
+        };
         let claimed_at_ms = self.clock.now().timestamp_millis();
-        let claimed = store::claim(&self.store, claimed_at_ms, free as u64).await?;
+        let claimed = store::claim(&self.store, claimed_at_ms, free as u64, &full).await?;
         if claimed.is_empty() {
             return Ok(false);
         }
@@ -129,19 +193,37 @@ impl Worker {
         for c in claimed {
             runs.entry((c.webhook_id, c.session_pk)).or_default().push(c);
         }
-        for run in runs.into_values() {
+        // Runs beyond their endpoint's share go back.
+        let mut spare = Vec::new();
+        let mut started = Vec::new();
+        {
+            let mut endpoints = self.endpoints.lock().expect("never poisoned");
+            for ((webhook, _), run) in runs {
+                if endpoints.full(webhook, self.per_endpoint) {
+                    spare.extend(run.iter().map(|c| c.delivery_id));
+                } else {
+                    *endpoints.held.entry(webhook).or_default() += 1;
+                    started.push((webhook, run));
+                }
+            }
+        }
+        self.give_back(&spare, claimed_at_ms).await;
+        for (webhook, run) in started {
             let slot = self.slots.clone().acquire_owned().await.expect("the semaphore is never closed");
             let worker = self.clone();
             tokio::spawn(async move {
-                for c in run {
-                    // One whose claim would run out before its attempt could end is left for
-                    // its claim to expire and be taken again.
+                let mut run = run.into_iter();
+                for c in run.by_ref() {
+                    // One whose claim would run out before its attempt could end goes back.
                     let now_ms = worker.clock.now().timestamp_millis();
                     if now_ms + client::TIMEOUT.as_millis() as i64 > claimed_at_ms + LEASE_MS {
+                        let rest: Vec<i64> = std::iter::once(&c).chain(run.as_slice()).map(|c| c.delivery_id).collect();
+                        worker.give_back(&rest, claimed_at_ms).await;
                         break;
                     }
                     worker.deliver(c).await;
                 }
+                worker.endpoints.lock().expect("never poisoned").release(webhook);
                 drop(slot);
                 worker.freed.notify_one();
             });
@@ -149,9 +231,19 @@ impl Worker {
         Ok(true)
     }
 
+    /// Releases claimed deliveries this worker will not attempt; if that fails, their claim
+    /// expires and they are taken again then.
+    async fn give_back(&self, deliveries: &[i64], claimed_at_ms: i64) {
+        if let Err(e) = store::release(&self.store, deliveries, claimed_at_ms).await {
+            tracing::warn!(error = %e, deliveries = deliveries.len(), "giving webhook deliveries back failed");
+        }
+    }
+
     /// Makes one attempt and hands it to be recorded.
     async fn deliver(&self, c: Claimed) {
         let outcome = self.attempt(&c).await;
+        let fast = outcome.succeeded && outcome.duration_ms <= FAST.as_millis() as i64;
+        self.endpoints.lock().expect("never poisoned").answered(c.webhook_id, fast);
         if outcome.succeeded {
             self.metrics.webhook_succeeded.inc();
         } else {

@@ -275,6 +275,34 @@ async fn webhooks_are_their_customers_own_and_checked_on_the_way_in() {
     app.get(&format!("/v1/webhooks/{id}"), &key).await.expect(404, not_found);
 }
 
+/// One customer's receiver hangs (every attempt waits out its 15 s): it holds a quarter of the
+/// sender's slots at most, and another endpoint's deliveries go out meanwhile.
+#[tokio::test]
+async fn a_receiver_that_hangs_delays_only_its_own_deliveries() {
+    let database = Arc::new(fresh_database().await);
+    let app = spawn_on(database.clone(), &ServerOptions { webhook_concurrency: 4, ..options(&database.url) }).await;
+    let key = app.key("pro").await;
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hanging_url = format!("http://{}/hook", hanging.local_addr().unwrap());
+    let _held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((connection, _)) = hanging.accept().await {
+            open.push(connection);
+        }
+    });
+    create(&app, &key, json!({"url": hanging_url})).await;
+    let receiver = Receiver::start().await;
+    let (_, secret) = create(&app, &key, json!({"url": receiver.url})).await;
+    for n in 0..8 {
+        assert_eq!(app.post_events(&key, &format!("h{n}"), json!(meltdown())).await.status, 200);
+    }
+    let expected = messages(&app.http, &app.base, &key).await;
+    assert_eq!(assert_chains(&expected).len(), 8);
+    // Well before the hanging attempts time out.
+    receiver.wait_for(expected.len(), Duration::from_secs(8)).await;
+    assert_delivered(&receiver.received(), &expected, &secret);
+}
+
 /// A server that does not allow private receivers.
 async fn public_only(database: Arc<moodring::testing::FreshDatabase>, concurrency: usize) -> TestApp {
     let options = ServerOptions {

@@ -172,23 +172,29 @@ pub struct Claimed {
     pub message: Message,
 }
 
-/// Claims up to `limit` due deliveries of enabled endpoints for [`LEASE_MS`], oldest due
-/// first.
-pub async fn claim(store: &Store, now_ms: i64, limit: u64) -> Result<Vec<Claimed>, StoreError> {
+/// Claims up to `limit` due deliveries of enabled endpoints, except those of the endpoints
+/// `skip`, for [`LEASE_MS`], oldest due first, in `seq` order.
+pub async fn claim(store: &Store, now_ms: i64, limit: u64, skip: &[i64]) -> Result<Vec<Claimed>, StoreError> {
     let backend = store.backend();
     let p = |n| crate::store::outbox::placeholder(backend, n);
     let lock = if backend == DbBackend::Postgres { "FOR UPDATE OF d SKIP LOCKED" } else { "" };
+    let skip = if skip.is_empty() {
+        String::new()
+    } else {
+        let ids: Vec<String> = skip.iter().map(i64::to_string).collect();
+        format!("AND d.webhook_id NOT IN ({}) ", ids.join(", "))
+    };
     // `now` is bound once per use: SQLite's `?` cannot be repeated.
-    let sql = format!(
+    let update = format!(
         "UPDATE webhook_deliveries SET claimed_until_ms = {lease}, attempts = attempts + 1 WHERE id IN ( \
            SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-           WHERE d.status = 'pending' AND d.next_attempt_ms <= {now1} AND w.enabled \
+           WHERE d.status = 'pending' AND d.next_attempt_ms <= {now1} AND w.enabled {skip}\
              AND (d.claimed_until_ms IS NULL OR d.claimed_until_ms <= {now2}) \
              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id \
                AND e.session_pk = d.session_pk AND e.seq < d.seq AND e.status = 'pending' \
                AND e.claimed_until_ms > {now3}) \
            ORDER BY d.next_attempt_ms, d.seq LIMIT {limit} {lock}) \
-         RETURNING id",
+         RETURNING id, webhook_id, tenant_id, session_pk, attempts, outbox_id, seq",
         lease = p(1),
         now1 = p(2),
         now2 = p(3),
@@ -197,29 +203,58 @@ pub async fn claim(store: &Store, now_ms: i64, limit: u64) -> Result<Vec<Claimed
     );
     let values: [Value; 5] =
         [(now_ms + LEASE_MS).into(), now_ms.into(), now_ms.into(), now_ms.into(), (limit as i64).into()];
-    let txn = store.writer.begin().await?;
-    let ids: Vec<i64> = txn
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?
-        .iter()
-        .map(|row| row.try_get_by_index(0))
-        .collect::<Result<_, _>>()?;
-    txn.commit().await?;
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-    let sql = format!(
-        "SELECT d.id, d.webhook_id, d.tenant_id, d.session_pk, d.attempts, w.url, w.secret, w.previous_secret, \
-           w.previous_secret_until_ms, {} \
-         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
-           JOIN outbox o ON o.id = d.outbox_id JOIN sessions s ON s.id = o.session_pk \
-         WHERE d.id IN ({}) ORDER BY d.seq",
-        crate::store::outbox::MESSAGE_COLUMNS,
-        list.join(", ")
-    );
-    let rows = store.writer.query_all_raw(Statement::from_string(backend, sql)).await?;
+    // What is sent, for the claimed rows `c`.
+    let read = |claimed: &str| {
+        format!(
+            "SELECT c.id, c.webhook_id, c.tenant_id, c.session_pk, c.attempts, w.url, w.secret, w.previous_secret, \
+               w.previous_secret_until_ms, {} \
+             FROM {claimed} JOIN webhooks w ON w.id = c.webhook_id \
+               JOIN outbox o ON o.id = c.outbox_id JOIN sessions s ON s.id = o.session_pk \
+             ORDER BY c.seq",
+            crate::store::outbox::MESSAGE_COLUMNS,
+        )
+    };
+    let rows = if backend == DbBackend::Postgres {
+        // One statement, one round trip, its own transaction.
+        let sql = format!("WITH c AS ({update}) {}", read("c"));
+        store.writer.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?
+    } else {
+        // SQLite has no UPDATE in WITH: the claim, then what it claimed, on the one writer.
+        let txn = store.writer.begin().await?;
+        let ids: Vec<i64> = txn
+            .query_all_raw(Statement::from_sql_and_values(backend, update, values))
+            .await?
+            .iter()
+            .map(|row| row.try_get_by_index(0))
+            .collect::<Result<_, _>>()?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let claimed = format!("(SELECT * FROM webhook_deliveries WHERE id IN ({})) c", list.join(", "));
+        let rows = txn.query_all_raw(Statement::from_string(backend, read(&claimed))).await?;
+        txn.commit().await?;
+        rows
+    };
     rows.iter().map(|row| claimed(row, now_ms)).collect()
+}
+
+/// Gives claimed deliveries that were not attempted back, as if never claimed (their claim was
+/// made at `claimed_at_ms`): due again at once, their attempt numbers unused.
+pub async fn release(store: &Store, deliveries: &[i64], claimed_at_ms: i64) -> Result<(), StoreError> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = deliveries.iter().map(i64::to_string).collect();
+    let sql = format!(
+        "UPDATE webhook_deliveries SET claimed_until_ms = NULL, attempts = attempts - 1 \
+         WHERE id IN ({}) AND claimed_until_ms = {} AND status = 'pending'",
+        ids.join(", "),
+        crate::store::outbox::placeholder(store.backend(), 1)
+    );
+    let values = [Value::from(claimed_at_ms + LEASE_MS)];
+    store.writer.execute_raw(Statement::from_sql_and_values(store.backend(), sql, values)).await?;
+    Ok(())
 }
 
 fn claimed(row: &QueryResult, now_ms: i64) -> Result<Claimed, StoreError> {
@@ -389,13 +424,26 @@ mod tests {
     #[tokio::test]
     async fn a_delivery_whose_sender_died_is_claimed_again_when_its_lease_ends() {
         let (store, _t, t0, _db) = one_delivery().await;
-        let claimed = claim(&store, t0, 10).await.unwrap();
+        let claimed = claim(&store, t0, 10, &[]).await.unwrap();
         assert_eq!((claimed.len(), claimed[0].attempt), (1, 1));
         // The claiming replica is killed: it never records an outcome.
-        assert!(claim(&store, t0 + LEASE_MS - 1, 10).await.unwrap().is_empty(), "still leased");
-        let again = claim(&store, t0 + LEASE_MS, 10).await.unwrap();
+        assert!(claim(&store, t0 + LEASE_MS - 1, 10, &[]).await.unwrap().is_empty(), "still leased");
+        let again = claim(&store, t0 + LEASE_MS, 10, &[]).await.unwrap();
         assert_eq!((again.len(), again[0].attempt, again[0].message.seq), (1, 2, claimed[0].message.seq));
         assert_eq!(backlog(&store).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_delivery_given_back_unattempted_keeps_its_attempt_number_and_skipped_endpoints_wait() {
+        let (store, _t, t0, _db) = one_delivery().await;
+        let claimed = claim(&store, t0, 10, &[]).await.unwrap();
+        assert_eq!((claimed.len(), claimed[0].attempt), (1, 1));
+        release(&store, &[claimed[0].delivery_id], t0 + 1).await.unwrap();
+        assert!(claim(&store, t0 + 2, 10, &[]).await.unwrap().is_empty(), "another claim's lease: kept");
+        release(&store, &[claimed[0].delivery_id], t0).await.unwrap();
+        assert!(claim(&store, t0 + 2, 10, &[claimed[0].webhook_id]).await.unwrap().is_empty(), "skipped");
+        let again = claim(&store, t0 + 2, 10, &[claimed[0].webhook_id + 1]).await.unwrap();
+        assert_eq!((again.len(), again[0].attempt, again[0].delivery_id), (1, 1, claimed[0].delivery_id));
     }
 
     #[tokio::test]
@@ -403,23 +451,23 @@ mod tests {
         let (store, t, t0, _db) = one_delivery().await;
         let disable_after = 5 * DAY_MS;
 
-        let claimed = claim(&store, t0, 10).await.unwrap();
+        let claimed = claim(&store, t0, 10, &[]).await.unwrap();
         assert_eq!((claimed.len(), claimed[0].attempt, claimed[0].message.seq), (1, 1, 1));
-        assert!(claim(&store, t0, 10).await.unwrap().is_empty(), "claimed: nobody else takes it");
+        assert!(claim(&store, t0, 10, &[]).await.unwrap().is_empty(), "claimed: nobody else takes it");
         record(&store, &[(&claimed[0], &failed(t0, Some(t0 + 5_000)))], disable_after).await.unwrap();
         let hook = get(&store, &t, "wh_test").await.unwrap().unwrap();
         assert_eq!((hook.enabled, hook.failing_since_ms), (true, Some(t0)));
-        assert!(claim(&store, t0 + 4_999, 10).await.unwrap().is_empty(), "not due yet");
+        assert!(claim(&store, t0 + 4_999, 10, &[]).await.unwrap().is_empty(), "not due yet");
 
         // Still failing five days later: disabled, and nothing is claimed for it any more.
         let later = t0 + disable_after;
-        let claimed = claim(&store, later, 10).await.unwrap();
+        let claimed = claim(&store, later, 10, &[]).await.unwrap();
         assert_eq!(claimed[0].attempt, 2);
         record(&store, &[(&claimed[0], &failed(later, Some(later + 300_000)))], disable_after).await.unwrap();
         let hook = get(&store, &t, "wh_test").await.unwrap().unwrap();
         assert!(!hook.enabled);
         assert_eq!(hook.disabled_reason.as_deref(), Some("every delivery attempt failed for 5 days"));
-        assert!(claim(&store, later + DAY_MS, 10).await.unwrap().is_empty());
+        assert!(claim(&store, later + DAY_MS, 10, &[]).await.unwrap().is_empty());
         assert_eq!(backlog(&store).await.unwrap(), 0, "the backlog counts enabled endpoints");
 
         // Enabled again: its failures forgotten, the waiting delivery goes out; a success.
@@ -427,7 +475,7 @@ mod tests {
         let hook = update_hook(&store, &t, update, later).await;
         assert_eq!((hook.enabled, hook.disabled_reason, hook.failing_since_ms), (true, None, None));
         assert_eq!(backlog(&store).await.unwrap(), 1);
-        let claimed = claim(&store, later + DAY_MS, 10).await.unwrap();
+        let claimed = claim(&store, later + DAY_MS, 10, &[]).await.unwrap();
         let success = Outcome { succeeded: true, response_status: Some(204), error: None, ..failed(later, None) };
         record(&store, &[(&claimed[0], &success)], disable_after).await.unwrap();
         let page = attempts(&store, &t, "wh_test", None, 10).await.unwrap().unwrap();
