@@ -15,6 +15,7 @@ mod m20261208_000008_retention;
 mod m20261209_000009_slot_rollup;
 mod m20261210_000010_push;
 mod m20261211_000011_outbox_order;
+mod m20261212_000012_delivery_claims;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000009_slot_rollup::Migration),
             Box::new(m20261210_000010_push::Migration),
             Box::new(m20261211_000011_outbox_order::Migration),
+            Box::new(m20261212_000012_delivery_claims::Migration),
         ]
     }
 }

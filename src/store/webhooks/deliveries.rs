@@ -192,7 +192,7 @@ pub async fn claim(store: &Store, now_ms: i64, limit: u64, skip: &[i64]) -> Resu
              AND (d.claimed_until_ms IS NULL OR d.claimed_until_ms <= {now2}) \
              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id \
                AND e.session_pk = d.session_pk AND e.seq < d.seq AND e.status = 'pending' \
-               AND e.claimed_until_ms > {now3}) \
+               AND e.claimed_until_ms IS NOT NULL AND e.claimed_until_ms > {now3}) \
            ORDER BY d.next_attempt_ms, d.seq LIMIT {limit} {lock}) \
          RETURNING id, webhook_id, tenant_id, session_pk, attempts, outbox_id, seq",
         lease = p(1),
