@@ -13,6 +13,7 @@ use crate::domain::Tenant;
 use crate::push::Message;
 use crate::store::{Store, StoreError};
 use entity::{webhook, webhook_attempt, webhook_delivery};
+use std::collections::{BTreeMap, BTreeSet};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, Value};
 use sea_orm::{
@@ -293,23 +294,17 @@ pub struct Outcome {
 
 /// Records attempts on claimed deliveries, in one transaction, and settles each: delivered,
 /// due again at `retry_at_ms`, or failed. A success clears its endpoint's failures; a failure
-/// marks since when it fails, and disables it once that is `disable_after_ms` ago.
+/// marks since when it fails, and disables it once that is `disable_after_ms` ago. The
+/// attempts (in the order they ended) take a few statements whatever their number: one insert,
+/// one update of the deliveries, and one or two per endpoint (on SQLite every statement holds
+/// the one writer ingest needs).
 pub async fn record(store: &Store, attempts: &[(&Claimed, &Outcome)], disable_after_ms: i64) -> Result<(), StoreError> {
-    let txn = store.writer.begin().await?;
-    for (claimed, outcome) in attempts {
-        record_one(&txn, claimed, outcome, disable_after_ms).await?;
+    if attempts.is_empty() {
+        return Ok(());
     }
-    txn.commit().await?;
-    Ok(())
-}
-
-async fn record_one(
-    txn: &impl ConnectionTrait,
-    claimed: &Claimed,
-    outcome: &Outcome,
-    disable_after_ms: i64,
-) -> Result<(), StoreError> {
-    webhook_attempt::ActiveModel {
+    let backend = store.backend();
+    let txn = store.writer.begin().await?;
+    let rows = attempts.iter().map(|(claimed, outcome)| webhook_attempt::ActiveModel {
         id: NotSet,
         tenant_id: Set(claimed.tenant_id),
         webhook_id: Set(claimed.webhook_id),
@@ -321,47 +316,94 @@ async fn record_one(
         response_status: Set(outcome.response_status),
         response_body: Set(outcome.response_body.clone()),
         error: Set(outcome.error.clone()),
+    });
+    crate::store::insert_chunked(&txn, rows.collect(), None).await?;
+
+    // The deliveries settled, in one `UPDATE … FROM (VALUES …)`.
+    for chunk in attempts.chunks(1000) {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+        let mut tuples = Vec::with_capacity(chunk.len());
+        for (claimed, outcome) in chunk {
+            let finished = outcome.at_ms + outcome.duration_ms;
+            let (status, next, finished_at) = match (outcome.succeeded, outcome.retry_at_ms) {
+                (true, _) => (DELIVERED, finished, Some(finished)),
+                (false, Some(retry)) => (PENDING, retry, None),
+                (false, None) => (FAILED, finished, Some(finished)),
+            };
+            let n = values.len();
+            let p = |k: usize| crate::store::outbox::placeholder(backend, n + k);
+            tuples.push(format!("({}, {}, {}, {})", p(1), p(2), p(3), p(4)));
+            values.extend([claimed.delivery_id.into(), status.into(), next.into(), finished_at.into()]);
+        }
+        let sql = format!(
+            "UPDATE webhook_deliveries SET status = v.column2, next_attempt_ms = v.column3, \
+               finished_at_ms = v.column4, claimed_until_ms = NULL \
+             FROM (VALUES {}) AS v WHERE webhook_deliveries.id = v.column1",
+            tuples.join(", ")
+        );
+        txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     }
-    .insert(txn)
-    .await?;
-    let finished = outcome.at_ms + outcome.duration_ms;
-    let (status, next, finished_at) = match (outcome.succeeded, outcome.retry_at_ms) {
-        (true, _) => (DELIVERED, finished, Some(finished)),
-        (false, Some(retry)) => (PENDING, retry, None),
-        (false, None) => (FAILED, finished, Some(finished)),
-    };
-    webhook_delivery::Entity::update_many()
-        .col_expr(webhook_delivery::Column::Status, Expr::value(status))
-        .col_expr(webhook_delivery::Column::NextAttemptMs, Expr::value(next))
-        .col_expr(webhook_delivery::Column::FinishedAtMs, Expr::value(finished_at))
-        .col_expr(webhook_delivery::Column::ClaimedUntilMs, Expr::value(Option::<i64>::None))
-        .filter(webhook_delivery::Column::Id.eq(claimed.delivery_id))
-        .exec(txn)
-        .await?;
-    let endpoint = webhook::Entity::update_many().filter(webhook::Column::Id.eq(claimed.webhook_id));
-    if outcome.succeeded {
-        endpoint
-            .col_expr(webhook::Column::FailingSinceMs, Expr::value(Option::<i64>::None))
-            .filter(webhook::Column::FailingSinceMs.is_not_null())
-            .exec(txn)
-            .await?;
-    } else {
-        webhook::Entity::update_many()
-            .col_expr(webhook::Column::FailingSinceMs, Expr::value(outcome.at_ms))
-            .filter(webhook::Column::Id.eq(claimed.webhook_id))
-            .filter(webhook::Column::FailingSinceMs.is_null())
-            .exec(txn)
-            .await?;
+
+    for (webhook_id, failing) in endpoint_failures(attempts) {
+        let endpoint = webhook::Entity::update_many().filter(webhook::Column::Id.eq(webhook_id));
+        let Some(failing) = failing else {
+            endpoint
+                .col_expr(webhook::Column::FailingSinceMs, Expr::value(Option::<i64>::None))
+                .filter(webhook::Column::FailingSinceMs.is_not_null())
+                .exec(&txn)
+                .await?;
+            continue;
+        };
+        let since = webhook::Entity::update_many()
+            .col_expr(webhook::Column::FailingSinceMs, Expr::value(failing.since_ms))
+            .filter(webhook::Column::Id.eq(webhook_id));
+        // After a success in the batch the endpoint fails since the first failure after it.
+        let since = if failing.after_success { since } else { since.filter(webhook::Column::FailingSinceMs.is_null()) };
+        since.exec(&txn).await?;
         let reason = format!("every delivery attempt failed for {} days", disable_after_ms / 86_400_000);
         endpoint
             .col_expr(webhook::Column::Enabled, Expr::value(false))
             .col_expr(webhook::Column::DisabledReason, Expr::value(reason))
             .filter(webhook::Column::Enabled.eq(true))
-            .filter(webhook::Column::FailingSinceMs.lte(outcome.at_ms - disable_after_ms))
-            .exec(txn)
+            .filter(webhook::Column::FailingSinceMs.lte(failing.last_ms - disable_after_ms))
+            .exec(&txn)
             .await?;
     }
+    txn.commit().await?;
     Ok(())
+}
+
+/// How an endpoint's attempts in a batch end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Failing {
+    /// The first failure after the batch's last success (or of the batch, if none succeeded).
+    since_ms: i64,
+    /// Whether a success came before it in the batch (then the endpoint's earlier failures no
+    /// longer count).
+    after_success: bool,
+    /// The last failure.
+    last_ms: i64,
+}
+
+/// Per endpoint, in the order the attempts ended: `None` if the last attempt succeeded, else
+/// how it fails.
+fn endpoint_failures(attempts: &[(&Claimed, &Outcome)]) -> BTreeMap<i64, Option<Failing>> {
+    let mut endpoints: BTreeMap<i64, Option<Failing>> = BTreeMap::new();
+    let mut succeeded: BTreeSet<i64> = BTreeSet::new();
+    for (claimed, outcome) in attempts {
+        let state = endpoints.entry(claimed.webhook_id).or_default();
+        if outcome.succeeded {
+            *state = None;
+            succeeded.insert(claimed.webhook_id);
+        } else {
+            let at = outcome.at_ms;
+            *state = Some(match *state {
+                Some(f) => Failing { last_ms: at, ..f },
+                None => Failing { since_ms: at, after_success: succeeded.contains(&claimed.webhook_id), last_ms: at },
+            });
+        }
+    }
+    endpoints
 }
 
 /// Deliveries due now or waiting for a retry, of enabled endpoints (the backlog gauge).
@@ -483,6 +525,42 @@ mod tests {
             page.iter().map(|a| (a.attempt, a.succeeded, a.delivery_status.as_str())).collect();
         assert_eq!(summary, [(3, true, DELIVERED), (2, false, DELIVERED), (1, false, DELIVERED)]);
         assert_eq!(backlog(&store).await.unwrap(), 0);
+    }
+
+    #[test]
+    fn a_batch_ends_each_endpoint_as_its_last_attempts_do() {
+        let message = crate::push::Message {
+            seq: 1,
+            kind: Kind::SessionStarted,
+            tenant_id: 1,
+            session_id: "s".into(),
+            mood: crate::engine::Mood::Neutral,
+            created_at_ms: 0,
+            data: "{}".into(),
+        };
+        let claimed = |webhook_id| Claimed {
+            delivery_id: 1,
+            webhook_id,
+            tenant_id: 1,
+            session_pk: 1,
+            attempt: 1,
+            url: String::new(),
+            secrets: Vec::new(),
+            message: message.clone(),
+        };
+        let ok = |at_ms| Outcome { succeeded: true, error: None, ..failed(at_ms, None) };
+        let (a, b, c) = (claimed(1), claimed(2), claimed(3));
+        let (f10, f20, s30, f40, f50) = (failed(10, None), failed(20, None), ok(30), failed(40, None), failed(50, None));
+        let batch = [(&a, &f10), (&b, &s30), (&a, &f20), (&c, &f10), (&c, &s30), (&c, &f40), (&c, &f50), (&b, &f10), (&b, &s30)];
+        let ends: Vec<(i64, Option<Failing>)> = endpoint_failures(&batch).into_iter().collect();
+        assert_eq!(
+            ends,
+            [
+                (1, Some(Failing { since_ms: 10, after_success: false, last_ms: 20 })),
+                (2, None),
+                (3, Some(Failing { since_ms: 40, after_success: true, last_ms: 50 })),
+            ]
+        );
     }
 
     async fn update_hook(store: &Store, t: &Tenant, u: WebhookUpdate, now_ms: i64) -> Webhook {
