@@ -13,13 +13,13 @@ use crate::domain::Tenant;
 use crate::push::Message;
 use crate::store::{Store, StoreError};
 use entity::{webhook, webhook_attempt, webhook_delivery};
-use std::collections::{BTreeMap, BTreeSet};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Expr, Value};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryResult, Statement,
     TransactionTrait,
 };
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
@@ -550,8 +550,19 @@ mod tests {
         };
         let ok = |at_ms| Outcome { succeeded: true, error: None, ..failed(at_ms, None) };
         let (a, b, c) = (claimed(1), claimed(2), claimed(3));
-        let (f10, f20, s30, f40, f50) = (failed(10, None), failed(20, None), ok(30), failed(40, None), failed(50, None));
-        let batch = [(&a, &f10), (&b, &s30), (&a, &f20), (&c, &f10), (&c, &s30), (&c, &f40), (&c, &f50), (&b, &f10), (&b, &s30)];
+        let (f10, f20, s30, f40, f50) =
+            (failed(10, None), failed(20, None), ok(30), failed(40, None), failed(50, None));
+        let batch = [
+            (&a, &f10),
+            (&b, &s30),
+            (&a, &f20),
+            (&c, &f10),
+            (&c, &s30),
+            (&c, &f40),
+            (&c, &f50),
+            (&b, &f10),
+            (&b, &s30),
+        ];
         let ends: Vec<(i64, Option<Failing>)> = endpoint_failures(&batch).into_iter().collect();
         assert_eq!(
             ends,

@@ -4,7 +4,8 @@
 mod deliveries;
 
 pub use deliveries::{
-    Attempt, Claimed, DELIVERED, FAILED, LEASE_MS, Outcome, PENDING, Resend, attempts, backlog, claim, record, release, resend,
+    Attempt, Claimed, DELIVERED, FAILED, LEASE_MS, Outcome, PENDING, Resend, attempts, backlog, claim, record, release,
+    resend,
 };
 
 use super::{Store, StoreError};
