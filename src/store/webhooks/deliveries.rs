@@ -4,9 +4,11 @@
 //! A delivery is claimed for a lease ([`LEASE_MS`], longer than any attempt may take) by
 //! setting `claimed_until_ms`: on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so replicas never
 //! take the same delivery; a worker that dies mid-attempt leaves its claim to expire and the
-//! delivery to be taken again (at least once). A delivery is not claimed while an earlier one of
-//! the same session to the same endpoint is being attempted, so a session's messages go out in
-//! order while they succeed.
+//! delivery to be taken again (at least once), and one that will not attempt a delivery it
+//! claimed gives it back ([`release`]). A delivery is not claimed while an earlier one of the
+//! same session to the same endpoint is being attempted (the partial index
+//! `webhook_deliveries_in_flight` keeps that check as small as the attempts under way), so a
+//! session's messages go out in order while they succeed.
 
 use super::find_row;
 use crate::domain::Tenant;
