@@ -73,8 +73,7 @@ pub fn spawn(
         clock,
         metrics,
         slots: Arc::new(Semaphore::new(concurrency)),
-        batch: (concurrency / 4).max(1),
-        per_endpoint: (concurrency / 4).max(1),
+        quarter: (concurrency / 4).max(1),
         endpoints: Mutex::default(),
         freed: Notify::new(),
     });
@@ -146,7 +145,7 @@ impl Endpoints {
 enum Woken {
     /// Some may have come due (new messages, a retry's time, a poll).
     Due,
-    /// A slot freed: worth a claim once [`Worker::batch`] are free.
+    /// A slot freed: worth a claim once [`Worker::quarter`] are free.
     Freed,
 }
 
@@ -160,12 +159,11 @@ struct Worker {
     metrics: Arc<Metrics>,
     /// One per delivery (or run of one session's deliveries) in flight.
     slots: Arc<Semaphore>,
-    /// Free slots a claim waits for after a slot freed: a claim per freed slot costs a
-    /// statement per delivery (benches/RESULTS.md, session 25).
-    batch: usize,
-    /// Slots an endpoint not known to answer quickly may hold, so a slow or dead receiver
+    /// A quarter of the slots: as many as must be free before a claim after a slot freed (a
+    /// claim per freed slot cost a statement per delivery, benches/RESULTS.md, session 25), and
+    /// as many as an endpoint not known to answer quickly may hold, so a slow or dead receiver
     /// leaves the others theirs.
-    per_endpoint: usize,
+    quarter: usize,
     endpoints: Mutex<Endpoints>,
     /// Told when a slot frees.
     freed: Notify,
@@ -176,12 +174,12 @@ impl Worker {
     /// it claimed any (then there may be more).
     async fn claim_and_send(self: &Arc<Self>, woken: Woken) -> Result<bool, StoreError> {
         let free = self.slots.available_permits();
-        if free == 0 || (woken == Woken::Freed && free < self.batch) {
+        if free == 0 || (woken == Woken::Freed && free < self.quarter) {
             return Ok(false);
         }
         let full: Vec<i64> = {
             let endpoints = self.endpoints.lock().expect("never poisoned");
-            endpoints.held.keys().copied().filter(|&id| endpoints.full(id, self.per_endpoint)).collect()
+            endpoints.held.keys().copied().filter(|&id| endpoints.full(id, self.quarter)).collect()
         };
         let claimed_at_ms = self.clock.now().timestamp_millis();
         let claimed = store::claim(&self.store, claimed_at_ms, free as u64, &full).await?;
@@ -199,7 +197,7 @@ impl Worker {
         {
             let mut endpoints = self.endpoints.lock().expect("never poisoned");
             for ((webhook, _), run) in runs {
-                if endpoints.full(webhook, self.per_endpoint) {
+                if endpoints.full(webhook, self.quarter) {
                     spare.extend(run.iter().map(|c| c.delivery_id));
                 } else {
                     *endpoints.held.entry(webhook).or_default() += 1;

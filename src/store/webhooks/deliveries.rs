@@ -181,12 +181,7 @@ pub async fn claim(store: &Store, now_ms: i64, limit: u64, skip: &[i64]) -> Resu
     let backend = store.backend();
     let p = |n| crate::store::outbox::placeholder(backend, n);
     let lock = if backend == DbBackend::Postgres { "FOR UPDATE OF d SKIP LOCKED" } else { "" };
-    let skip = if skip.is_empty() {
-        String::new()
-    } else {
-        let ids: Vec<String> = skip.iter().map(i64::to_string).collect();
-        format!("AND d.webhook_id NOT IN ({}) ", ids.join(", "))
-    };
+    let skip = if skip.is_empty() { String::new() } else { format!("AND d.webhook_id NOT IN ({}) ", id_list(skip)) };
     // `now` is bound once per use: SQLite's `?` cannot be repeated.
     let update = format!(
         "UPDATE webhook_deliveries SET claimed_until_ms = {lease}, attempts = attempts + 1 WHERE id IN ( \
@@ -233,8 +228,7 @@ pub async fn claim(store: &Store, now_ms: i64, limit: u64, skip: &[i64]) -> Resu
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        let claimed = format!("(SELECT * FROM webhook_deliveries WHERE id IN ({})) c", list.join(", "));
+        let claimed = format!("(SELECT * FROM webhook_deliveries WHERE id IN ({})) c", id_list(&ids));
         let rows = txn.query_all_raw(Statement::from_string(backend, read(&claimed))).await?;
         txn.commit().await?;
         rows
@@ -248,16 +242,20 @@ pub async fn release(store: &Store, deliveries: &[i64], claimed_at_ms: i64) -> R
     if deliveries.is_empty() {
         return Ok(());
     }
-    let ids: Vec<String> = deliveries.iter().map(i64::to_string).collect();
     let sql = format!(
         "UPDATE webhook_deliveries SET claimed_until_ms = NULL, attempts = attempts - 1 \
          WHERE id IN ({}) AND claimed_until_ms = {} AND status = 'pending'",
-        ids.join(", "),
+        id_list(deliveries),
         crate::store::outbox::placeholder(store.backend(), 1)
     );
     let values = [Value::from(claimed_at_ms + LEASE_MS)];
     store.writer.execute_raw(Statement::from_sql_and_values(store.backend(), sql, values)).await?;
     Ok(())
+}
+
+/// Ids written into SQL, `1, 2, 3` (numbers: nothing to escape, and no bound parameter per id).
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
 }
 
 fn claimed(row: &QueryResult, now_ms: i64) -> Result<Claimed, StoreError> {
@@ -347,23 +345,21 @@ pub async fn record(store: &Store, attempts: &[(&Claimed, &Outcome)], disable_af
     }
 
     for (webhook_id, failing) in endpoint_failures(attempts) {
-        let endpoint = webhook::Entity::update_many().filter(webhook::Column::Id.eq(webhook_id));
+        let endpoint = || webhook::Entity::update_many().filter(webhook::Column::Id.eq(webhook_id));
         let Some(failing) = failing else {
-            endpoint
+            endpoint()
                 .col_expr(webhook::Column::FailingSinceMs, Expr::value(Option::<i64>::None))
                 .filter(webhook::Column::FailingSinceMs.is_not_null())
                 .exec(&txn)
                 .await?;
             continue;
         };
-        let since = webhook::Entity::update_many()
-            .col_expr(webhook::Column::FailingSinceMs, Expr::value(failing.since_ms))
-            .filter(webhook::Column::Id.eq(webhook_id));
+        let since = endpoint().col_expr(webhook::Column::FailingSinceMs, Expr::value(failing.since_ms));
         // After a success in the batch the endpoint fails since the first failure after it.
         let since = if failing.after_success { since } else { since.filter(webhook::Column::FailingSinceMs.is_null()) };
         since.exec(&txn).await?;
         let reason = format!("every delivery attempt failed for {} days", disable_after_ms / 86_400_000);
-        endpoint
+        endpoint()
             .col_expr(webhook::Column::Enabled, Expr::value(false))
             .col_expr(webhook::Column::DisabledReason, Expr::value(reason))
             .filter(webhook::Column::Enabled.eq(true))
