@@ -12,8 +12,11 @@
 //! `--example simulate`.
 
 use clap::Parser;
-use moodring::engine::{AffectState, Calibration, Dims, Model, Models, Mood, posterior};
+use moodring::engine::scenarios::{self, Scenario};
+use moodring::engine::{AffectState, Calibration, Dims, EventKind, Model, Models, Mood, posterior};
 use moodring::simulate::{Session, read, sessions};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 /// Fits a session model's numbers to simulated sessions.
 #[derive(Parser)]
@@ -39,6 +42,15 @@ struct Args {
     /// per unit of posterior on `frustrated`.
     #[arg(long, default_value_t = 20.0)]
     false_alarm_cost: f64,
+    /// Calibrate `frustrated` answers by their count of trouble signs, in this many curves (the
+    /// last for that many or more); 0 for one curve.
+    #[arg(long, default_value_t = 0)]
+    trouble_curves: usize,
+    /// Weight of the labelled scenarios (`moodring::engine::scenarios`): the mean shortfall of
+    /// each one's posterior on its label from leading every other label by a factor of three,
+    /// under the model and 32 copies with its impulses and half-lives scaled by ±20 %.
+    #[arg(long, default_value_t = 0.0)]
+    scenario_weight: f64,
 }
 
 /// One scored answer to fit: the event's position in its session, and the truth.
@@ -127,6 +139,53 @@ fn bounds(origin: &[(f64, Kind)]) -> Vec<(f64, f64)> {
 /// Weight of the pull toward the starting numbers (per squared unit of change).
 const PULL: f64 = 0.01;
 
+/// How far (in log posterior) a scenario's label should lead the next label: a factor of three.
+const SCENARIO_MARGIN: f64 = 1.0986;
+
+/// Copies of a model with every impulse and half-life scaled by its own factor in [0.8, 1.2],
+/// as the engine's robustness test does (with other draws): the labels must not hang on the
+/// third decimal of a number.
+const PERTURBED: usize = 32;
+
+/// The factors of [`PERTURBED`] copies: per copy, one per impulse (the fast scroll's last) and
+/// one per half-life. Drawn once, so every trial of the search meets the same copies.
+fn perturbations() -> Vec<([f64; EventKind::COUNT + 1], [f64; 4])> {
+    let mut rng = ChaCha8Rng::seed_from_u64(0xf17);
+    (0..PERTURBED)
+        .map(|_| {
+            (std::array::from_fn(|_| rng.random_range(0.8..=1.2)), std::array::from_fn(|_| rng.random_range(0.8..=1.2)))
+        })
+        .collect()
+}
+
+/// The scenarios' mean shortfall from leading by [`SCENARIO_MARGIN`], under the model and its
+/// perturbed copies (scenarios the evidence rule answers are left out: their posterior does not
+/// decide them).
+fn scenario_shortfall(
+    model: &Model,
+    scenarios: &[Scenario],
+    perturbed: &[([f64; EventKind::COUNT + 1], [f64; 4])],
+) -> f64 {
+    let copies = std::iter::once(model.clone()).chain(perturbed.iter().map(|(impulse, half_life)| {
+        let mut m = model.clone();
+        for (d, f) in m.impulse.iter_mut().chain([&mut m.scaling.fast_scroll_impulse]).zip(impulse) {
+            *d *= *f;
+        }
+        m.half_life_s.iter_mut().zip(half_life).for_each(|(h, f)| *h *= f);
+        m
+    }));
+    let mut shortfalls = Vec::new();
+    for m in copies {
+        for s in scenarios.iter().filter(|s| s.events.len() as u64 >= m.min_events) {
+            let p = s.read(&m).posterior;
+            let want = s.label.index();
+            let rival = (0..Mood::COUNT).filter(|&k| k != want).map(|k| p[k]).fold(0.0, f64::max);
+            shortfalls.push((SCENARIO_MARGIN - (p[want].max(1e-12).ln() - rival.max(1e-12).ln())).max(0.0));
+        }
+    }
+    shortfalls.iter().sum::<f64>() / shortfalls.len().max(1) as f64
+}
+
 /// Class-balanced mean cross-entropy of the posterior, plus the false-alarm cost, plus a small pull toward the start so
 /// numbers the data does not need stay where reasoning put them.
 fn loss(
@@ -191,9 +250,16 @@ fn main() {
 
     let origin: Vec<f64> = params(&start).iter().map(|p| p.0).collect();
     let limits = bounds(&params(&start));
+    let (scenarios, perturbed) = (scenarios::all(), perturbations());
     let objective = |v: &[f64]| {
         let pull: f64 = v.iter().zip(&origin).map(|(x, o)| (x - o) * (x - o)).sum();
-        loss(&with_params(&start, v), &sessions, &targets, &weights, a.false_alarm_cost) + PULL * pull
+        let model = with_params(&start, v);
+        let judged = if a.scenario_weight > 0.0 {
+            a.scenario_weight * scenario_shortfall(&model, &scenarios, &perturbed)
+        } else {
+            0.0
+        };
+        loss(&model, &sessions, &targets, &weights, a.false_alarm_cost) + PULL * pull + judged
     };
     let mut best = match &a.start {
         Some(path) => {
@@ -207,7 +273,10 @@ fn main() {
         *x = x.clamp(*lo, *hi);
     }
     let mut best_loss = objective(&best);
-    eprintln!("start: loss {best_loss:.5}");
+    eprintln!(
+        "start: loss {best_loss:.5}, scenarios {:.5}",
+        scenario_shortfall(&with_params(&start, &best), &scenarios, &perturbed)
+    );
     let mut step: Vec<f64> = origin.iter().map(|_| 0.08).collect();
     for sweep in 0..a.sweeps {
         let mut improved = 0;
@@ -230,13 +299,14 @@ fn main() {
                 }
             }
         }
-        eprintln!("sweep {sweep}: loss {best_loss:.5}, {improved} moves");
+        let shortfall = scenario_shortfall(&with_params(&start, &best), &scenarios, &perturbed);
+        eprintln!("sweep {sweep}: loss {best_loss:.5}, scenarios {shortfall:.5}, {improved} moves");
         if improved == 0 && step.iter().all(|s| *s < 1e-3) {
             break;
         }
     }
     let mut fitted = rounded(&with_params(&start, &best));
-    fitted.calibration = calibrate(&fitted, &sessions);
+    fitted.calibration = calibrate(&fitted, &sessions, a.trouble_curves);
     println!("{}", table(&fitted));
     if let Some(path) = &a.out {
         std::fs::write(path, serde_json::to_string_pretty(&fitted).unwrap()).expect("--out is writable");
@@ -248,46 +318,55 @@ const PER_BIN: usize = 400;
 const MAX_KNOTS: usize = 16;
 
 /// The calibration of `model`'s confidence on `sessions`: per label (and for the evidence rule's
-/// `neutral`), the answers sorted by raw confidence in bins of equal count, each bin's mean raw
-/// confidence against its share of right answers, made increasing by pooling adjacent violators.
-fn calibrate(model: &Model, sessions: &[Session]) -> Calibration {
+/// `neutral`, and with `trouble_curves`, for `frustrated` per count of trouble signs), the answers
+/// sorted by raw confidence in bins of equal count, each bin's mean raw confidence against its
+/// share of right answers, made increasing by pooling adjacent violators.
+fn calibrate(model: &Model, sessions: &[Session], trouble_curves: usize) -> Calibration {
     // Raw confidences: `posterior × evidence`, and the evidence factor itself for the rule's
     // answers (an identity curve over it).
     let identity = Calibration { insufficient: vec![(1.0, 1.0)], ..Calibration::default() };
     let raw = Model { calibration: identity, ..model.clone() };
-    let mut groups: Vec<Vec<(f64, bool)>> = vec![Vec::new(); Mood::COUNT + 1];
+    // Groups: the labels, the evidence rule's answers, then `frustrated` by trouble count.
+    let rule = Mood::COUNT;
+    let mut groups: Vec<Vec<(f64, bool)>> = vec![Vec::new(); rule + 1 + trouble_curves];
     for (i, s) in sessions.iter().enumerate() {
         for (n, p) in read(&raw, i, s).iter().enumerate().filter(|(_, p)| p.scored) {
-            let by_rule = (n as u64) + 1 < raw.min_events;
-            let group = if by_rule { Mood::COUNT } else { p.label.index() };
+            let group = match p.label {
+                _ if (n as u64) + 1 < raw.min_events => rule,
+                Mood::Frustrated if trouble_curves > 0 => rule + 1 + p.trouble.min(trouble_curves - 1),
+                label => label.index(),
+            };
             groups[group].push((p.confidence, p.correct()));
         }
     }
-    let mut curves = groups.into_iter().map(|mut g| {
-        g.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let bins = (g.len() / PER_BIN).clamp(1, MAX_KNOTS);
-        let size = g.len().div_ceil(bins).max(1);
-        let points: Vec<(f64, f64, f64)> = g
-            .chunks(size)
-            .map(|c| {
-                let n = c.len() as f64;
-                (c.iter().map(|p| p.0).sum::<f64>() / n, c.iter().filter(|p| p.1).count() as f64 / n, n)
-            })
-            .collect();
-        let mut knots = increasing(points);
-        // The curve starts at the lowest raw confidence seen, at the first block's accuracy.
-        if let (Some(lowest), Some(first)) = (g.first(), knots.first().copied()) {
-            knots.insert(0, (lowest.0, first.1));
-        }
-        let mut knots: Vec<(f64, f64)> = knots.into_iter().map(|(x, y)| (round(x, 3), round(y, 3))).collect();
-        knots.dedup_by(|b, a| b.0 <= a.0);
-        // A level stretch needs only its ends.
-        let level =
-            |k: &[(f64, f64)], i: usize| i > 0 && i + 1 < k.len() && k[i - 1].1 == k[i].1 && k[i].1 == k[i + 1].1;
-        (0..knots.len()).filter(|&i| !level(&knots, i)).map(|i| knots[i]).collect()
-    });
+    let mut curves = groups.into_iter().map(curve);
     let by_label = std::array::from_fn(|_| curves.next().unwrap());
-    Calibration { by_label, insufficient: curves.next().unwrap() }
+    let insufficient = curves.next().unwrap();
+    Calibration { by_label, insufficient, frustrated_by_trouble: curves.collect() }
+}
+
+/// The increasing curve through one group's answers (raw confidence, right).
+fn curve(mut g: Vec<(f64, bool)>) -> Vec<(f64, f64)> {
+    g.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let bins = (g.len() / PER_BIN).clamp(1, MAX_KNOTS);
+    let size = g.len().div_ceil(bins).max(1);
+    let points: Vec<(f64, f64, f64)> = g
+        .chunks(size)
+        .map(|c| {
+            let n = c.len() as f64;
+            (c.iter().map(|p| p.0).sum::<f64>() / n, c.iter().filter(|p| p.1).count() as f64 / n, n)
+        })
+        .collect();
+    let mut knots = increasing(points);
+    // The curve starts at the lowest raw confidence seen, at the first block's accuracy.
+    if let (Some(lowest), Some(first)) = (g.first(), knots.first().copied()) {
+        knots.insert(0, (lowest.0, first.1));
+    }
+    let mut knots: Vec<(f64, f64)> = knots.into_iter().map(|(x, y)| (round(x, 3), round(y, 3))).collect();
+    knots.dedup_by(|b, a| b.0 <= a.0);
+    // A level stretch needs only its ends.
+    let level = |k: &[(f64, f64)], i: usize| i > 0 && i + 1 < k.len() && k[i - 1].1 == k[i].1 && k[i].1 == k[i + 1].1;
+    (0..knots.len()).filter(|&i| !level(&knots, i)).map(|i| knots[i]).collect()
 }
 
 /// Pool adjacent violators: the increasing sequence closest to `points` (x, y, weight) in
@@ -340,7 +419,6 @@ fn rounded(m: &Model) -> Model {
 
 /// The fitted numbers as they would be written in `src/engine/model.rs`.
 fn table(m: &Model) -> String {
-    use moodring::engine::EventKind;
     // `+ 0.0` turns a rounded -0.00 into 0.00.
     let d = |v: &Dims| format!("d({:.2}, {:.2}, {:.2}, {:.2})", v[0] + 0.0, v[1] + 0.0, v[2] + 0.0, v[3] + 0.0);
     let mut out = String::from("impulses:\n");
@@ -377,5 +455,8 @@ fn table(m: &Model) -> String {
         out += &format!("    (Mood::{mood:?}, &{knots:?}),\n");
     }
     out += &format!("    insufficient: &{:?}\n", m.calibration.insufficient);
+    for (n, knots) in m.calibration.frustrated_by_trouble.iter().enumerate() {
+        out += &format!("    frustrated, {n} trouble signs: &{knots:?},\n");
+    }
     out
 }

@@ -129,6 +129,7 @@ mod history;
 mod model;
 mod mood;
 mod projection;
+pub mod scenarios;
 mod signals;
 mod state;
 mod summary;

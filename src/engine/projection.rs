@@ -10,10 +10,14 @@ use super::state::AffectState;
 pub struct Projection {
     pub label: Mood,
     /// The raw confidence `π_label · (1 − e^(−n_eff / evidence_scale))` through the model's
-    /// calibration: the share of such answers that are right. In [0, 1]; 0 with no events.
+    /// calibration (for `frustrated`, the curve of its count of trouble signs where the model
+    /// has them): the share of such answers that are right. In [0, 1]; 0 with no events.
     pub confidence: f64,
     /// Softmax posterior over the seven prototypes, indexed by [`Mood::index`].
     pub posterior: [f64; Mood::COUNT],
+    /// Signs of trouble in the window (errors, rage clicks): what a `frustrated` answer's
+    /// calibration reads besides the raw confidence.
+    pub trouble: usize,
     /// Fired signals that support the label, strongest support first.
     pub signals: Vec<Signal>,
     pub action: SuggestedAction,
@@ -73,14 +77,17 @@ pub fn project_at(model: &Model, state: &AffectState, at_ms: i64) -> (AffectStat
 }
 
 fn finish(model: &Model, state: &AffectState, posterior: [f64; Mood::COUNT], label: Mood) -> Projection {
+    let now = state.last_decay_at_ms.unwrap_or(0);
+    let fired = signals::detect(model, state, now);
+    let trouble = fired.trouble;
     let evidence = 1.0 - (-state.effective_count / model.evidence_scale).exp();
     let by_rule = state.event_count < model.min_events;
-    let confidence = model.calibration.confidence(label, by_rule, posterior[label.index()], evidence).clamp(0.0, 1.0);
+    let confidence =
+        model.calibration.confidence(label, by_rule, trouble, posterior[label.index()], evidence).clamp(0.0, 1.0);
     let wanted = label.action();
     let action = if confidence >= model.action_min_confidence(wanted) { wanted } else { SuggestedAction::NoAction };
-    let now = state.last_decay_at_ms.unwrap_or(0);
-    let signals = rank(model, signals::detect(model, state, now), label);
-    Projection { label, confidence, posterior, signals, action }
+    let signals = rank(model, fired, label);
+    Projection { label, confidence, posterior, trouble, signals, action }
 }
 
 /// Keeps the signals that support `label` (all of them for `neutral`), strongest support first;

@@ -259,12 +259,17 @@ impl Tally {
 pub struct Fired {
     slots: [Signal; SignalId::ALL.len()],
     len: usize,
+    /// Signs of trouble within `recent_s`: each error, each rage click, and a tight cluster of
+    /// clicks as one. What a `frustrated` answer's calibration reads (see [`Calibration`]).
+    ///
+    /// [`Calibration`]: super::model::Calibration
+    pub trouble: usize,
 }
 
 impl Fired {
     fn new() -> Self {
         let unused = Signal { id: SignalId::InsufficientData, strength: 0.0, values: Values::new(&[]) };
-        Self { slots: [unused; SignalId::ALL.len()], len: 0 }
+        Self { slots: [unused; SignalId::ALL.len()], len: 0, trouble: 0 }
     }
 
     fn push(&mut self, signal: Signal) {
@@ -290,6 +295,7 @@ pub fn detect(model: &Model, state: &AffectState, now_ms: i64) -> Fired {
 
     let rage = t.rage_clicks;
     let cluster = largest_click_cluster(model, since(r.recent_s));
+    out.trouble = t.errors + rage + usize::from(cluster >= model.scaling.rage_clicks);
     if rage > 0 || cluster >= model.scaling.rage_clicks {
         let clustered = if cluster >= model.scaling.rage_clicks { cluster } else { 0 };
         let strength = (rage as f64 + clustered as f64 / 3.0) / 2.0;

@@ -95,7 +95,14 @@ mod tests {
     }
 
     fn projection(label: Mood, signals: Vec<Signal>) -> Projection {
-        Projection { label, confidence: 0.781, posterior: [0.0; 7], signals, action: SuggestedAction::NoAction }
+        Projection {
+            label,
+            confidence: 0.781,
+            posterior: [0.0; 7],
+            trouble: 0,
+            signals,
+            action: SuggestedAction::NoAction,
+        }
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub struct Point {
     pub label: Mood,
     pub confidence: f64,
     pub action: SuggestedAction,
+    /// Signs of trouble in the window ([`crate::engine::Projection::trouble`]).
+    pub trouble: usize,
     /// False for the first two events of a later phase: nobody can tell at once that the person
     /// changed, and the time-to-detect figure measures that lag instead.
     pub scored: bool,
@@ -312,7 +314,7 @@ mod tests {
 
     fn point(truth: Mood, label: Mood, confidence: f64) -> Point {
         let action = SuggestedAction::NoAction;
-        Point { session: 0, ts_ms: 0, truth, label, confidence, action, scored: true, phase: 0 }
+        Point { session: 0, ts_ms: 0, truth, label, confidence, action, trouble: 0, scored: true, phase: 0 }
     }
 
     #[test]

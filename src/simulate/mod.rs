@@ -54,7 +54,7 @@ pub mod persona;
 mod tests;
 pub mod tracker;
 
-use crate::engine::{AffectState, Model, Mood, apply_batch};
+use crate::engine::{AffectState, Model, Mood, project};
 pub use metrics::{Point, Report, evaluate, stability};
 pub use persona::Persona;
 use rand::{Rng, SeedableRng};
@@ -116,24 +116,31 @@ fn act(rng: &mut ChaCha8Rng, persona: Persona, device: Device, integration: Inte
     Session { persona, device, integration, events: person.finish() }
 }
 
-/// What `model` answers after each event of `session`, as ingestion would.
+/// What `model` answers after each event of `session`, as ingestion would ([`apply_batch`]
+/// applies and projects event by event the same way).
+///
+/// [`apply_batch`]: crate::engine::apply_batch
 pub fn read(model: &Model, index: usize, session: &Session) -> Vec<Point> {
-    let events: Vec<_> = session.events.iter().map(|l| l.event.clone()).collect();
+    assert!(session.events.is_sorted_by_key(|l| l.event.ts_ms), "a session's events are in time order");
     let mut state = AffectState::new(model);
-    let records = apply_batch(model, &mut state, &events);
-    let mut points: Vec<Point> = records
+    let mut points: Vec<Point> = session
+        .events
         .iter()
-        .zip(&session.events)
         .enumerate()
-        .map(|(n, (r, l))| Point {
-            session: index,
-            ts_ms: r.ts_ms,
-            truth: if n < 2 { Mood::Neutral } else { l.truth },
-            label: r.label,
-            confidence: r.confidence,
-            action: r.action,
-            scored: true,
-            phase: l.phase,
+        .map(|(n, l)| {
+            state.apply(model, &l.event);
+            let p = project(model, &state);
+            Point {
+                session: index,
+                ts_ms: l.event.ts_ms,
+                truth: if n < 2 { Mood::Neutral } else { l.truth },
+                label: p.label,
+                confidence: p.confidence,
+                action: p.action,
+                trouble: p.trouble,
+                scored: true,
+                phase: l.phase,
+            }
         })
         .collect();
     metrics::mark_grace(&mut points);

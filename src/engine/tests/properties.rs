@@ -1,7 +1,6 @@
 //! Invariants of the engine, over random event streams, plus its robustness to its own numbers.
 
-use super::run;
-use super::scenarios::{self, T0};
+use crate::engine::scenarios::{self, T0};
 use crate::engine::{
     AffectState, Event, EventKind, Model, Models, Mood, ScrollDirection, apply_batch, posterior, project, project_at,
 };
@@ -241,7 +240,7 @@ fn decay_never_invents_a_label() {
 /// Every scenario keeps its label when each impulse and each half-life is scaled by a factor
 /// drawn from [0.8, 1.2] (fixed seed): the labels do not hang on the third decimal of a number.
 /// Not session-3: a loop between pages, fields left one after another and a few events far
-/// apart change label under it, one reason it is not the default (benches/MODEL.md).
+/// apart change label under it, one reason it never became the default (benches/MODEL.md).
 #[test]
 fn scenario_labels_survive_twenty_percent_perturbations() {
     let mut rng = StdRng::seed_from_u64(0x6d6f_6f64);
@@ -257,7 +256,7 @@ fn scenario_labels_survive_twenty_percent_perturbations() {
             model.half_life_s[i] *= rng.random_range(0.8..=1.2);
         }
         for s in scenarios::all() {
-            let got = run(&model, &s).label;
+            let got = s.read(&model).label;
             if got != s.label {
                 failures.push(format!("{} round {round}: {} read as {got}, not {}", base.version, s.name, s.label));
             }
@@ -276,6 +275,8 @@ fn the_model_version_names_its_numbers() {
     assert_eq!((session.version.as_str(), session.fingerprint()), ("session-2", 7634008932420750416));
     let session = Model::session_v3();
     assert_eq!((session.version.as_str(), session.fingerprint()), ("session-3", 4452505233068753456));
+    let session = Model::session_v4();
+    assert_eq!((session.version.as_str(), session.fingerprint()), ("session-4", 768104383756632007));
     let user = Model::user_v1();
     assert_eq!((user.version.as_str(), user.fingerprint()), ("user-1", 17728191114233808825));
 }

@@ -1,7 +1,12 @@
-//! Labelled event streams: what a person watching the session would call it.
+//! Labelled event streams written by reasoning from the contract's tables: what a person
+//! watching the session would call it. Every session model must read them as labelled (the
+//! engine's tests), and the fit of a new model keeps them as a term of its loss
+//! (`examples/fit_model.rs`).
 
-use crate::engine::{Event, EventKind as K, Mood, ScrollDirection, SignalId as S, SuggestedAction as A};
+use super::{AffectState, Event, EventKind as K, Model, Mood, Projection, ScrollDirection, SignalId as S};
+use super::{SuggestedAction as A, apply_batch, project, project_at};
 
+/// When every scenario starts.
 pub const T0: i64 = 1_746_352_800_000;
 
 /// A stream, an optional read at a later instant, and what it must read as.
@@ -14,6 +19,18 @@ pub struct Scenario {
     pub action: A,
     /// Signals that must be reported (others may be too).
     pub signals: Vec<S>,
+}
+
+impl Scenario {
+    /// Applies the events in one batch and reads the state where the scenario says.
+    pub fn read(&self, model: &Model) -> Projection {
+        let mut state = AffectState::new(model);
+        apply_batch(model, &mut state, &self.events);
+        match (self.read_after_s, state.last_interaction_at_ms) {
+            (Some(after), Some(last)) => project_at(model, &state, last + (after * 1000.0) as i64).1,
+            _ => project(model, &state),
+        }
+    }
 }
 
 fn e(t_s: f64, kind: K) -> Event {
@@ -72,6 +89,7 @@ fn focused_form(start_s: f64) -> Vec<Event> {
     out
 }
 
+/// Every scenario.
 pub fn all() -> Vec<Scenario> {
     let mut v = Vec::new();
 
