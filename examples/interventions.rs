@@ -15,7 +15,7 @@
 
 use clap::Parser;
 use moodring::engine::{Model, Mood, SignalId, SuggestedAction};
-use moodring::interventions::{Arm, Context, Policy, Settings, SettingsPatch};
+use moodring::interventions::{Arm, Context, Policy, Reading, Settings, SettingsPatch};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
@@ -99,9 +99,9 @@ fn main() {
     let mut rng = StdRng::seed_from_u64(args.seed);
     let mut settings = Settings::default();
     settings.apply(SettingsPatch { exploration: Some(args.exploration), ..Default::default() }).expect("0–0.5");
-    let table = Policy::table(&model);
+    let table = Policy::table();
     let mut arms: HashMap<(Context, SuggestedAction), Arm> = HashMap::new();
-    let mut learned = Policy::table(&model);
+    let mut learned = Policy::table();
     let (mut regret_table, mut regret_learned, mut regret_floor) = (0.0, 0.0, 0.0);
     // Per context: (table's regret, learned policy's regret).
     let mut by_context: HashMap<Context, (f64, f64)> = HashMap::new();
@@ -109,7 +109,7 @@ fn main() {
     for i in 0..args.sessions {
         if i % REBUILD_EVERY == 0 {
             let counts = arms.iter().map(|((c, a), arm)| (*c, *a, *arm));
-            learned = Policy::new(&model, settings.clone(), counts);
+            learned = Policy::new(settings.clone(), counts);
         }
         let pick: f64 = rng.random();
         let mut cumulative = 0.0;
@@ -130,8 +130,9 @@ fn main() {
         regret_floor +=
             eligible.iter().map(|a| best - rates[a.index()]).sum::<f64>() * args.exploration / eligible.len() as f64;
         let session = format!("session-{}-{i}", args.seed);
-        let by_table = table.draw(1, &session, *context, confidence).action;
-        let by_learned = learned.draw(1, &session, *context, confidence).action;
+        let reading = Reading { context: *context, confidence };
+        let by_table = table.draw(&model, 1, &session, reading).action;
+        let by_learned = learned.draw(&model, 1, &session, reading).action;
         let (lost_table, lost_learned) = (best - rates[by_table.index()], best - rates[by_learned.index()]);
         regret_table += lost_table;
         regret_learned += lost_learned;
@@ -159,11 +160,11 @@ fn main() {
     println!(
         "\nper context: the best action, the table's, regret (table, learned), and the learned policy's probability of the best now"
     );
-    let final_policy = Policy::new(&model, settings, arms.iter().map(|((c, a), arm)| (*c, *a, *arm)));
+    let final_policy = Policy::new(settings, arms.iter().map(|((c, a), arm)| (*c, *a, *arm)));
     for (context, _, rates) in &world {
         let best =
             SuggestedAction::ALL.into_iter().max_by(|a, b| rates[a.index()].total_cmp(&rates[b.index()])).unwrap();
-        let p = final_policy.probabilities(*context, 1.0);
+        let p = final_policy.probabilities(&model, *context, 1.0);
         let (lost_table, lost_learned) = by_context.get(context).copied().unwrap_or_default();
         println!(
             "  {:<32} best {:<20} table {:<20} regret {lost_table:>6.1} {lost_learned:>6.1}  p(best) now {:.2}",

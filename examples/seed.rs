@@ -66,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
     let committer =
         Committer::start(store.clone(), Arc::new(Models::default()), store.ingest_lanes(), Default::default());
     // Seeded sessions get the contract's table, as a tenant without feedback does.
-    let policy = Arc::new(Policy::table(&Models::default().session));
+    let policy = Arc::new(Policy::table());
     let span_ms = Duration::days(days as i64).num_milliseconds();
     let origin = now.timestamp_millis() - span_ms;
     let done = AtomicUsize::new(0);

@@ -78,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
     // The sessions the rows belong to, created by ingest itself with the run's first batch.
     let models = Models::default();
     let now = chrono::Utc::now();
-    let policy = std::sync::Arc::new(Policy::table(&Models::default().session));
+    let policy = std::sync::Arc::new(Policy::table());
     let jobs: Vec<Job> = (0..SESSIONS)
         .map(|i| Job {
             tenant: tenant.clone(),

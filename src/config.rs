@@ -111,9 +111,10 @@ pub struct ServeArgs {
     /// HTTP worker threads, each serving its share of the connections (default: one per core).
     #[arg(long, env = "MOODRING_WORKERS", default_value_t = default_workers())]
     pub workers: NonZeroUsize,
-    /// The session model new sessions start under: session-1 (the default), or session-2 or
-    /// session-3, fitted to the behaviour simulator (benches/MODEL.md). Sessions keep the model
-    /// they started under, so this never changes what a stored session answers.
+    /// The session model new sessions start under: session-4 (the default), or an earlier one:
+    /// session-1 (set by reasoning), session-2 or session-3 (earlier fits to the behaviour
+    /// simulator; benches/MODEL.md). Sessions keep the model they started under, so this never
+    /// changes what a stored session answers.
     #[arg(long, env = "MOODRING_SESSION_MODEL", value_parser = session_model)]
     pub session_model: Option<String>,
     /// A token `GET /metrics` then asks for as `Authorization: Bearer <token>` (default: none,

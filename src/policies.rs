@@ -9,7 +9,7 @@
 
 use crate::domain::{Tenant, TenantId};
 use crate::engine::{Model, Projection, SuggestedAction};
-use crate::interventions::{Arm, Context, Policy};
+use crate::interventions::{Arm, Context, Policy, Reading};
 use crate::store::{Store, StoreError, interventions};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,8 +24,8 @@ struct Entry {
     refreshing: bool,
 }
 
+#[derive(Default)]
 pub struct Policies {
-    model: Model,
     entries: Mutex<HashMap<TenantId, Entry>>,
     /// Bumped by every [`Self::forget`]: a policy whose build began before one is not cached,
     /// as it may have read the counts from before the change.
@@ -35,11 +35,6 @@ pub struct Policies {
 impl Policies {
     pub const TTL: Duration = Duration::from_secs(5);
     const MAX_ENTRIES: usize = 100_000;
-
-    /// Policies whose minimum confidences default to `model`'s.
-    pub fn new(model: Model) -> Self {
-        Self { model, entries: Mutex::default(), forgotten: AtomicU64::new(0) }
-    }
 
     /// The tenant's policy, built at most [`Self::TTL`] ago (or while one request rebuilds it).
     pub async fn get(&self, store: &Store, tenant: &Tenant) -> Result<Arc<Policy>, StoreError> {
@@ -66,7 +61,7 @@ impl Policies {
             let arm = Arm { helpful: c.helpful.max(0) as u64, unhelpful: c.unhelpful.max(0) as u64 };
             (c.context, c.action, arm)
         });
-        let policy = Arc::new(Policy::new(&self.model, settings, arms));
+        let policy = Arc::new(Policy::new(settings, arms));
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if self.forgotten.load(Ordering::Acquire) != epoch {
             entries.remove(&tenant.id);
@@ -79,18 +74,20 @@ impl Policies {
         Ok(policy)
     }
 
-    /// The suggestion for `projection`, a reading made at request time (a state at a later
-    /// instant, a person's mood) of `subject`: drawn as ingest draws a stored state's.
+    /// The suggestion for `projection`, a reading under `model` made at request time (a state
+    /// at a later instant, a person's mood) of `subject`: drawn as ingest draws a stored state's.
     pub async fn suggest(
         &self,
         store: &Store,
         tenant: &Tenant,
         subject: &str,
+        model: &Model,
         projection: &Projection,
     ) -> Result<SuggestedAction, StoreError> {
         let policy = self.get(store, tenant).await?;
         let context = Context::of(projection.label, &projection.signals);
-        Ok(policy.draw(tenant.id.get(), subject, context, projection.confidence).action)
+        let reading = Reading { context, confidence: projection.confidence };
+        Ok(policy.draw(model, tenant.id.get(), subject, reading).action)
     }
 
     /// The suggestion stored for a state of session `subject`, unless the tenant's settings
@@ -101,11 +98,11 @@ impl Policies {
         store: &Store,
         tenant: &Tenant,
         subject: &str,
-        context: Context,
-        confidence: f64,
+        model: &Model,
+        reading: Reading,
         stored: SuggestedAction,
     ) -> Result<SuggestedAction, StoreError> {
-        Ok(self.get(store, tenant).await?.revise(tenant.id.get(), subject, context, confidence, stored))
+        Ok(self.get(store, tenant).await?.revise(model, tenant.id.get(), subject, reading, stored))
     }
 
     /// Drops the tenant's cached policy: its feedback or settings just changed.

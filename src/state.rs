@@ -68,7 +68,7 @@ impl AppState {
     ) -> Result<Self, StoreError> {
         let models = Arc::new(models);
         let metrics = Arc::new(Metrics::new(&models.session.version));
-        let policies = Policies::new(models.session.clone());
+        let policies = Policies::default();
         Ok(Self {
             ingest: Committer::start(store.clone(), models.clone(), store.ingest_lanes(), metrics.clone()),
             tokens: TokenKeys::load(&store, clock.now()).await?,

@@ -8,7 +8,7 @@ use super::history::{HistoryResponse, page_params};
 use super::params::{ClientIdParam, InstantParam};
 use super::wire::{MoodLabel, Scale, SignalDetail, UiAction, iso8601, parse_instant, round4, session_id};
 use crate::engine::{project, project_at};
-use crate::interventions::Context;
+use crate::interventions::{Context, Reading};
 use crate::state::AppState;
 use crate::store::history;
 use crate::store::sessions;
@@ -76,7 +76,7 @@ impl Example for StateResponse {
                 baseline_tension: 0.0,
                 baseline_affiliation: 0.0,
                 label: MoodLabel::Frustrated,
-                confidence: 0.7731,
+                confidence: 0.9987,
                 suggested_action: UiAction::ShowLiveChat,
                 signals: vec![],
                 event_count: 6,
@@ -84,7 +84,7 @@ impl Example for StateResponse {
                 updated_at: "2026-05-04T10:00:12.000Z".into(),
                 last_decay_at: "2026-05-04T10:00:12.000Z".into(),
                 last_interaction_at: "2026-05-04T10:00:12.000Z".into(),
-                model_version: "session-1".into(),
+                model_version: "session-4".into(),
                 scale: Scale::Unit,
             },
         }
@@ -129,9 +129,9 @@ impl AffectApi {
             None => {
                 let projection = project(model, &stored.state);
                 let context = Context::of(projection.label, &projection.signals);
-                let (subject, confidence) = (id.as_str(), projection.confidence);
+                let reading = Reading { context, confidence: projection.confidence };
                 let action =
-                    state.policies.revise(&state.store, tenant, subject, context, confidence, stored.action).await?;
+                    state.policies.revise(&state.store, tenant, id.as_str(), model, reading, stored.action).await?;
                 (stored.state.clone(), projection, action)
             }
             Some(raw) => {
@@ -144,7 +144,7 @@ impl AffectApi {
                     .into());
                 }
                 let (affect, projection) = project_at(model, &stored.state, at_ms);
-                let action = state.policies.suggest(&state.store, tenant, id.as_str(), &projection).await?;
+                let action = state.policies.suggest(&state.store, tenant, id.as_str(), model, &projection).await?;
                 (affect, projection, action)
             }
         };

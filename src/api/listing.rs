@@ -7,7 +7,7 @@ use super::error::{ApiError, Fails, Failures};
 use super::history::page_params;
 use super::params::InstantParam;
 use super::wire::{MoodLabel, UiAction, iso8601, parse_instant, round4, session_id};
-use crate::interventions::Context;
+use crate::interventions::{Context, Reading};
 use crate::reads::Reads;
 use crate::state::AppState;
 use crate::store::listing::{self, ListedFeedback, ListedSession, SessionCursor, SessionFilter};
@@ -169,7 +169,9 @@ impl ListingApi {
         let policy = state.policies.get(&state.store, tenant).await?;
         let summary = |s: ListedSession| {
             let context = Context { mood: s.label, signal: s.signals.first().copied() };
-            let action = policy.revise(tenant.id.get(), &s.session_id, context, s.confidence, s.action);
+            let (model, reading) =
+                (state.models.session_for(&s.model_version), Reading { context, confidence: s.confidence });
+            let action = policy.revise(model, tenant.id.get(), &s.session_id, reading, s.action);
             SessionSummary {
                 mood: s.label.into(),
                 confidence: round4(s.confidence),

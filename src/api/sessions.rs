@@ -7,7 +7,7 @@ use super::listing::{FeedbackList, feedback_page};
 use super::params::ClientIdParam;
 use super::wire::{MoodLabel, UiAction, check_text, iso8601, round4, session_id, user_id};
 use crate::ingest::Job;
-use crate::interventions::Context;
+use crate::interventions::{Context, Reading};
 use crate::reads::Reads;
 use crate::state::AppState;
 use crate::store::feedback::{self, NewFeedback};
@@ -212,8 +212,9 @@ impl SessionsApi {
         let tenant = auth.tenant_for(&id)?;
         let mood = reads.current_mood(tenant, &id).await?.ok_or_else(|| ApiError::SessionNotFound(id.to_string()))?;
         let context = Context { mood: mood.label, signal: mood.signals.first().copied() };
-        let action =
-            state.policies.revise(&state.store, tenant, id.as_str(), context, mood.confidence, mood.action).await?;
+        let (model, reading) =
+            (state.models.session_for(&mood.model_version), Reading { context, confidence: mood.confidence });
+        let action = state.policies.revise(&state.store, tenant, id.as_str(), model, reading, mood.action).await?;
         Ok(JsonReply(MoodResponse {
             session_id: id.to_string(),
             mood: mood.label.into(),

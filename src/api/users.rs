@@ -163,10 +163,11 @@ impl UsersApi {
             None => state.clock.now().timestamp_millis(),
         }
         .max(latest);
-        let (affect, projection) = project_at(state.models.user_for(&stored.model_version), &stored.state, at_ms);
+        let model = state.models.user_for(&stored.model_version);
+        let (affect, projection) = project_at(model, &stored.state, at_ms);
         // A person's draws are their own: no session id contains the control character.
         let subject = format!("\u{1}user:{id}");
-        let action = state.policies.suggest(&state.store, auth.tenant(), &subject, &projection).await?;
+        let action = state.policies.suggest(&state.store, auth.tenant(), &subject, model, &projection).await?;
         let recent = users::sessions_of(&state.store, user, RECENT_SESSIONS).await?;
         let summary = summarize(&projection, recent.get(1).map(|s| s.label));
         let scale = scale.0.unwrap_or_default();

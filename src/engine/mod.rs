@@ -101,13 +101,18 @@
 //! `π · evidence` into the share of such answers that are right, and the evidence rule's
 //! `neutral` reads the evidence alone. `session-3` ([`Model::session_v3`]) is the same fit on a
 //! simulator that also explores pages by plain clicks and clicks into form fields, with evidence
-//! that builds twice as fast and live chat from a calibrated 0.93. Their figures on held-out
-//! seeds, and why new sessions do not start under either yet, are in `benches/MODEL.md`.
+//! that builds twice as fast and live chat from a calibrated 0.93. `session-4`
+//! ([`Model::session_v4`]), the current one, is that fit continued with the labelled scenarios
+//! ([`scenarios`]) as a term of the loss, and with `frustrated` answers calibrated by their
+//! count of trouble signs (errors and rage clicks in the window): a stray error after a calm
+//! minute is not a burst of errors, whatever the raw confidence says. Their figures on held-out
+//! seeds are in `benches/MODEL.md`.
 //!
 //! [`Models`] holds the current model per session and per person and every earlier one. A state
 //! keeps the version it started under (stored with it, and with every history row), so changing
-//! the current model never changes what a stored session answers: new sessions start under the
-//! current one, which `--session-model` chooses. A person's model is still `user-1`.
+//! the current model never changes what a stored session answers — nor the minimum confidences
+//! its suggestions are held to — new sessions start under the current one, which
+//! `--session-model` chooses. A person's model is still `user-1`.
 //!
 //! # Changing a number safely
 //!

@@ -6,7 +6,7 @@
 use super::{Ingested, Job};
 use crate::domain::{NewEvent, QuotaMonth, Tenant, UserId};
 use crate::engine::{AffectState, HistoryRecord, Models, Mood, SuggestedAction, apply_batch};
-use crate::interventions::{Choice, Context};
+use crate::interventions::{Choice, Context, Reading};
 use crate::store::{StoreError, sessions::parse_label};
 use chrono::{DateTime, Utc};
 use entity::user;
@@ -256,9 +256,11 @@ impl<'a> Group<'a> {
         // Stable sort: apply_batch keeps this order, so records line up with `fresh`.
         fresh.sort_by_key(|e| e.event.ts_ms);
         let engine_events: Vec<_> = fresh.iter().map(|e| e.event.clone()).collect();
-        for mut record in apply_batch(models.session_for(&s.model_version), &mut s.state, &engine_events) {
+        let model = models.session_for(&s.model_version);
+        for mut record in apply_batch(model, &mut s.state, &engine_events) {
             let context = Context::of(record.label, &record.signals);
-            let choice = job.policy.draw(key.0, s.external_id, context, record.confidence);
+            let choice =
+                job.policy.draw(model, key.0, s.external_id, Reading { context, confidence: record.confidence });
             record.action = choice.action;
             s.records.push(record);
             s.choices.push((context, choice));

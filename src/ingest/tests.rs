@@ -58,7 +58,7 @@ pub(crate) fn event(kind: EventKind, ts_s: i64, event_id: Option<&str>) -> NewEv
 
 /// The contract's table: the policy of a tenant without feedback.
 pub(crate) fn table() -> Arc<Policy> {
-    Arc::new(Policy::table(&Models::default().session))
+    Arc::new(Policy::table())
 }
 
 pub(crate) fn job(tenant: &Tenant, session: &str, user: Option<&str>, events: Vec<NewEvent>) -> Job {

@@ -45,6 +45,6 @@ mod policy;
 mod settings;
 mod stats;
 
-pub use policy::{Arm, Choice, Context, Policy};
+pub use policy::{Arm, Choice, Context, Policy, Reading};
 pub use settings::{MAX_EXPLORATION, Settings, SettingsError, SettingsPatch};
 pub use stats::wilson_interval;

@@ -57,11 +57,20 @@ pub struct Choice {
 
 type Probabilities = [f64; SuggestedAction::COUNT];
 
-/// One tenant's policy at one moment: its settings, the minimum confidences in force, and its
-/// arms. Immutable but for a memo of the Thompson probabilities it has computed.
+/// What a suggestion is drawn for: a mood's context and its confidence.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Reading {
+    pub context: Context,
+    pub confidence: f64,
+}
+
+/// One tenant's policy at one moment: its settings and its arms. Immutable but for a memo of
+/// the Thompson probabilities it has computed. Each call names the model the reading was made
+/// under: a minimum confidence the tenant did not set is that model's, as confidences mean
+/// different things under different models (a session keeps answering as it did when the
+/// current model changes).
 pub struct Policy {
     settings: Settings,
-    min_confidence: [f64; SuggestedAction::COUNT],
     arms: HashMap<Context, [Arm; SuggestedAction::COUNT]>,
     /// Thompson probabilities per (context, eligible set as a bit mask).
     memo: Mutex<HashMap<(Context, u8), Probabilities>>,
@@ -84,12 +93,8 @@ const OTHER_PRIOR: (f64, f64) = (1.0, 9.0);
 const DRAWS: u32 = 4096;
 
 impl Policy {
-    /// `settings` over `model`'s thresholds, with the rated feedback of each (context, action).
-    pub fn new(
-        model: &Model,
-        settings: Settings,
-        arms: impl IntoIterator<Item = (Context, SuggestedAction, Arm)>,
-    ) -> Self {
+    /// `settings`, with the rated feedback of each (context, action).
+    pub fn new(settings: Settings, arms: impl IntoIterator<Item = (Context, SuggestedAction, Arm)>) -> Self {
         let mut by_context: HashMap<Context, [Arm; SuggestedAction::COUNT]> = HashMap::new();
         for (context, action, arm) in arms {
             if arm.helpful + arm.unhelpful > 0 {
@@ -98,14 +103,12 @@ impl Policy {
                 slot.unhelpful += arm.unhelpful;
             }
         }
-        let min_confidence = SuggestedAction::ALL
-            .map(|a| if a == SuggestedAction::NoAction { 0.0 } else { settings.min_confidence(model, a) });
-        Self { settings, min_confidence, arms: by_context, memo: Mutex::default() }
+        Self { settings, arms: by_context, memo: Mutex::default() }
     }
 
     /// The contract's table: default settings, no feedback.
-    pub fn table(model: &Model) -> Self {
-        Self::new(model, Settings::default(), [])
+    pub fn table() -> Self {
+        Self::new(Settings::default(), [])
     }
 
     pub fn settings(&self) -> &Settings {
@@ -117,12 +120,12 @@ impl Policy {
         self.settings.learning && self.arms.contains_key(&context)
     }
 
-    /// The actions that may be suggested at `confidence`, as a bit mask by index: not disabled
-    /// and confident enough; `no_action` always.
-    fn eligible(&self, confidence: f64) -> u8 {
+    /// The actions that may be suggested at `confidence` under `model`, as a bit mask by index:
+    /// not disabled and confident enough; `no_action` always.
+    fn eligible(&self, model: &Model, confidence: f64) -> u8 {
         SuggestedAction::ALL.iter().fold(0, |mask, a| {
             let ok = *a == SuggestedAction::NoAction
-                || (!self.settings.disabled[a.index()] && confidence >= self.min_confidence[a.index()]);
+                || (!self.settings.disabled[a.index()] && confidence >= self.settings.min_confidence(model, *a));
             if ok { mask | 1 << a.index() } else { mask }
         })
     }
@@ -130,13 +133,13 @@ impl Policy {
     /// Whether `action` may still be suggested at `confidence` under these settings (not
     /// disabled, confident enough): a suggestion stored under older settings that may not is
     /// drawn again when read.
-    pub fn allows(&self, action: SuggestedAction, confidence: f64) -> bool {
-        self.eligible(confidence) & 1 << action.index() != 0
+    pub fn allows(&self, model: &Model, action: SuggestedAction, confidence: f64) -> bool {
+        self.eligible(model, confidence) & 1 << action.index() != 0
     }
 
-    /// The probability of each action (by index) in `context` at `confidence`.
-    pub fn probabilities(&self, context: Context, confidence: f64) -> Probabilities {
-        let mask = self.eligible(confidence);
+    /// The probability of each action (by index) in `context` at `confidence` under `model`.
+    pub fn probabilities(&self, model: &Model, context: Context, confidence: f64) -> Probabilities {
+        let mask = self.eligible(model, confidence);
         let mut p = [0.0; SuggestedAction::COUNT];
         if !self.learns_in(context) {
             let wanted = context.mood.action();
@@ -159,25 +162,29 @@ impl Policy {
     /// no longer allow it (an action disabled, a minimum raised since): then a fresh draw.
     pub fn revise(
         &self,
+        model: &Model,
         tenant: i64,
         subject: &str,
-        context: Context,
-        confidence: f64,
+        reading: Reading,
         stored: SuggestedAction,
     ) -> SuggestedAction {
-        if self.allows(stored, confidence) { stored } else { self.draw(tenant, subject, context, confidence).action }
+        if self.allows(model, stored, reading.confidence) {
+            stored
+        } else {
+            self.draw(model, tenant, subject, reading).action
+        }
     }
 
     /// The suggestion for `subject` (a session, or a person) of `tenant` in `context` at
     /// `confidence`: the one draw both ingest (for each stored state) and reads (for a state
     /// they evaluate) make, so they agree. The same policy always gives the same choice.
-    pub fn draw(&self, tenant: i64, subject: &str, context: Context, confidence: f64) -> Choice {
-        self.choose(context, confidence, seed(tenant, subject, context))
+    pub fn draw(&self, model: &Model, tenant: i64, subject: &str, reading: Reading) -> Choice {
+        self.choose(model, reading, seed(tenant, subject, reading.context))
     }
 
-    /// The action in `context` at `confidence` for the uniform number `seed` gives.
-    fn choose(&self, context: Context, confidence: f64, seed: u64) -> Choice {
-        let p = self.probabilities(context, confidence);
+    /// The action for `reading` under `model` for the uniform number `seed` gives.
+    fn choose(&self, model: &Model, reading: Reading, seed: u64) -> Choice {
+        let p = self.probabilities(model, reading.context, reading.confidence);
         let u = (seed >> 11) as f64 / (1u64 << 53) as f64;
         let mut cumulative = 0.0;
         let mut last = SuggestedAction::NoAction;

@@ -59,6 +59,8 @@ pub struct ListedSession {
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub has_feedback: bool,
+    /// The session model its state runs under.
+    pub model_version: String,
 }
 
 #[derive(FromQueryResult)]
@@ -74,6 +76,7 @@ struct SessionRow {
     created_at_ms: i64,
     updated_at_ms: i64,
     has_feedback: bool,
+    model_version: String,
 }
 
 /// Up to `limit` of the tenant's sessions matching `filter`, latest activity first (ties by
@@ -90,7 +93,7 @@ pub async fn sessions(
     let mut query = session::Entity::find()
         .select_only()
         .columns([C::Id, C::ExternalId, C::UserId, C::Label, C::Confidence, C::Signals, C::Action])
-        .columns([C::EventCount, C::CreatedAtMs, C::UpdatedAtMs, C::HasFeedback])
+        .columns([C::EventCount, C::CreatedAtMs, C::UpdatedAtMs, C::HasFeedback, C::ModelVersion])
         .filter(C::TenantId.eq(tenant.id.get()));
     if let Some(mood) = filter.mood {
         query = query.filter(C::Label.eq(mood.as_str()));
@@ -132,6 +135,7 @@ pub async fn sessions(
                 created_at_ms: r.created_at_ms,
                 updated_at_ms: r.updated_at_ms,
                 has_feedback: r.has_feedback,
+                model_version: r.model_version,
             })
         })
         .collect::<Result<_, StoreError>>()?;

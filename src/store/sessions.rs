@@ -25,6 +25,8 @@ pub struct CurrentMood {
     pub action: SuggestedAction,
     pub event_count: i64,
     pub updated_at_ms: i64,
+    /// The session model its state runs under.
+    pub model_version: String,
 }
 
 fn find(tenant: &Tenant, id: &SessionId) -> sea_orm::Select<session::Entity> {
@@ -81,7 +83,7 @@ fn mood_values(tenant: TenantId, id: &SessionId) -> [Value; 2] {
 }
 
 /// Columns as [`moods_query`] selects them.
-type MoodRow = (i64, String, String, f64, String, String, i64, i64);
+type MoodRow = (i64, String, String, f64, String, String, i64, i64, String);
 
 fn moods_query(keys: &[(TenantId, SessionId)]) -> sea_orm::Select<session::Entity> {
     use session::Column as C;
@@ -103,7 +105,7 @@ fn moods_columns() -> sea_orm::Select<session::Entity> {
     session::Entity::find()
         .select_only()
         .columns([C::TenantId, C::ExternalId, C::Label, C::Confidence, C::Signals, C::Action])
-        .columns([C::EventCount, C::UpdatedAtMs])
+        .columns([C::EventCount, C::UpdatedAtMs, C::ModelVersion])
 }
 
 /// A stored [`crate::engine::Signal`] read for its id alone: its values are skipped, not built.
@@ -130,7 +132,7 @@ fn decode_moods(
 
 /// A row's key (tenant id, session id) and mood.
 fn decode_mood(row: MoodRow) -> Result<((i64, String), CurrentMood), StoreError> {
-    let (tenant_id, external_id, label, confidence, signals, action, event_count, updated_at_ms) = row;
+    let (tenant_id, external_id, label, confidence, signals, action, event_count, updated_at_ms, model_version) = row;
     let mood = CurrentMood {
         label: parse_label(&label)?,
         confidence,
@@ -138,6 +140,7 @@ fn decode_mood(row: MoodRow) -> Result<((i64, String), CurrentMood), StoreError>
         action: parse_action(&action)?,
         event_count,
         updated_at_ms,
+        model_version,
     };
     Ok(((tenant_id, external_id), mood))
 }

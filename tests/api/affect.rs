@@ -1,7 +1,9 @@
 use crate::helpers::fresh_database;
 use crate::helpers::{T0, TestApp, engine_meltdown, meltdown, meltdown_events, options, r4, spawn_on, spawn_with};
 use chrono::DateTime;
-use moodring::engine::{AffectState, Event, EventKind, Model, Models, apply_batch, project, project_at};
+use moodring::engine::{
+    AffectState, Dims, Event, EventKind, Model, Models, apply_batch, label_of, project, project_at,
+};
 use moodring::server::ServerOptions;
 use moodring::state::Clock;
 use serde_json::{Value, json};
@@ -43,7 +45,7 @@ async fn the_state_is_the_engines() {
             "updated_at": "2025-05-04T10:00:12.000Z",
             "last_decay_at": "2025-05-04T10:00:12.000Z",
             "last_interaction_at": "2025-05-04T10:00:12.000Z",
-            "model_version": "session-1",
+            "model_version": model.version,
             "scale": "unit"
         }}),
     );
@@ -200,7 +202,9 @@ async fn the_aggregate_averages_recently_active_sessions() {
     for k in ["valence", "arousal", "tension", "affiliation"] {
         assert!((r.json[k].as_f64().unwrap() - mean(k)).abs() < 1e-9, "{k}");
     }
-    assert_eq!(r.json["label"], "frustrated");
+    // The mean point read as the model reads any point (the baseline is the origin).
+    let mean_point = Dims::from_fn(|i, _| mean(["valence", "arousal", "tension", "affiliation"][i]));
+    assert_eq!(r.json["label"], label_of(&Models::default().session, &mean_point).as_str());
     assert_eq!(app.get("/v1/analytics/moods/aggregate?days=30", &key).await.json["session_count"], 3);
 
     app.delete(&key, "angry").await;

@@ -79,7 +79,8 @@ async fn metrics_count_what_the_server_did() {
     assert_eq!(at(r#"moodring_api_key_lookups_total{result="miss"}"#), 1.0);
     assert_eq!(at(r#"moodring_api_key_lookups_total{result="hit"}"#), 2.0);
     let version = env!("CARGO_PKG_VERSION");
-    assert_eq!(at(&format!(r#"moodring_build_info{{session_model="session-1",version="{version}"}}"#)), 1.0);
+    let model = moodring::engine::Models::default().session.version;
+    assert_eq!(at(&format!(r#"moodring_build_info{{session_model="{model}",version="{version}"}}"#)), 1.0);
     let writer = at(r#"moodring_db_connections{pool="writer",state="in_use"}"#)
         + at(r#"moodring_db_connections{pool="writer",state="idle"}"#);
     assert!(writer >= 1.0, "{text}");

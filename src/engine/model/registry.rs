@@ -20,12 +20,11 @@ pub struct Models {
 impl Default for Models {
     fn default() -> Self {
         Self {
-            // session-4 meets every target on held-out seeds and reads the scenarios as
-            // labelled (benches/MODEL.md); chosen with --session-model until the intervention
-            // policy keeps each model's own minimum confidences.
-            session: Model::session_v1(),
+            // The first to meet every target on held-out seeds and read every scenario as
+            // labelled (benches/MODEL.md); the others answer the states stored under them.
+            session: Model::session_v4(),
             user: Model::user_v1(),
-            other_sessions: vec![Model::session_v2(), Model::session_v3(), Model::session_v4()],
+            other_sessions: vec![Model::session_v1(), Model::session_v2(), Model::session_v3()],
             other_users: Vec::new(),
         }
     }

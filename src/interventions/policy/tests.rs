@@ -28,11 +28,11 @@ proptest! {
     #[test]
     fn no_feedback_is_the_table(confidence in 0.0..=1.0f64, seed in any::<u64>()) {
         let model = Model::session_v1();
-        let policy = Policy::table(&model);
+        let policy = Policy::table();
         for context in contexts() {
             let wanted = context.mood.action();
             let table = if confidence >= model.action_min_confidence(wanted) { wanted } else { SuggestedAction::NoAction };
-            prop_assert_eq!(policy.choose(context, confidence, seed), Choice { action: table, probability: 1.0 });
+            prop_assert_eq!(policy.choose(&model, Reading { context, confidence }, seed), Choice { action: table, probability: 1.0 });
         }
     }
 
@@ -55,8 +55,8 @@ proptest! {
             disabled_actions: Some(disabled.iter().map(|&a| SuggestedAction::ALL[a].to_string()).collect()),
             ..Default::default()
         });
-        let policy = Policy::new(&model, settings, arms);
-        let p = policy.probabilities(context, confidence);
+        let policy = Policy::new(settings, arms);
+        let p = policy.probabilities(&model, context, confidence);
         prop_assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9, "{p:?}");
         let eligible: Vec<SuggestedAction> = SuggestedAction::ALL
             .into_iter()
@@ -82,22 +82,28 @@ fn feedback_moves_a_context_to_what_helps() {
         answers(context, SuggestedAction::ShowTooltip, 18, 20),
     ];
     let settings = with(SettingsPatch { exploration: Some(0.0), ..Default::default() });
-    let policy = Policy::new(&model, settings, arms);
-    let p = policy.probabilities(context, 0.9);
+    let policy = Policy::new(settings, arms);
+    let p = policy.probabilities(&model, context, 0.9);
     assert!(p[SuggestedAction::ShowTooltip.index()] > 0.99, "{p:?}");
     // Only that context learned: its neighbours keep the table.
-    assert_eq!(policy.choose(frustrated(SignalId::RageClickDetected), 0.9, 7).action, SuggestedAction::ShowLiveChat);
+    assert_eq!(
+        policy.choose(&model, Reading { context: frustrated(SignalId::RageClickDetected), confidence: 0.9 }, 7).action,
+        SuggestedAction::ShowLiveChat
+    );
     // With learning off, the same feedback changes nothing.
-    let off = Policy::new(&model, with(SettingsPatch { learning: Some(false), ..Default::default() }), arms);
-    assert_eq!(off.choose(context, 0.9, 7), Choice { action: SuggestedAction::ShowLiveChat, probability: 1.0 });
+    let off = Policy::new(with(SettingsPatch { learning: Some(false), ..Default::default() }), arms);
+    assert_eq!(
+        off.choose(&model, Reading { context, confidence: 0.9 }, 7),
+        Choice { action: SuggestedAction::ShowLiveChat, probability: 1.0 }
+    );
 }
 
 #[test]
 fn a_few_unlucky_answers_do_not_overturn_the_table() {
     let model = Model::session_v1();
     let context = frustrated(SignalId::RepeatedErrors);
-    let policy = Policy::new(&model, Settings::default(), [answers(context, SuggestedAction::ShowLiveChat, 0, 1)]);
-    let p = policy.probabilities(context, 0.9);
+    let policy = Policy::new(Settings::default(), [answers(context, SuggestedAction::ShowLiveChat, 0, 1)]);
+    let p = policy.probabilities(&model, context, 0.9);
     assert!(p[SuggestedAction::ShowLiveChat.index()] > 0.6, "{p:?}");
 }
 
@@ -105,11 +111,11 @@ fn a_few_unlucky_answers_do_not_overturn_the_table() {
 fn draws_follow_the_probabilities() {
     let model = Model::session_v1();
     let context = frustrated(SignalId::RepeatedErrors);
-    let policy = Policy::new(&model, Settings::default(), [answers(context, SuggestedAction::ShowLiveChat, 5, 10)]);
-    let p = policy.probabilities(context, 0.9);
+    let policy = Policy::new(Settings::default(), [answers(context, SuggestedAction::ShowLiveChat, 5, 10)]);
+    let p = policy.probabilities(&model, context, 0.9);
     let mut seen = [0u32; SuggestedAction::COUNT];
     for i in 0..20_000 {
-        let choice = policy.choose(context, 0.9, seed(1, &format!("s{i}"), context));
+        let choice = policy.choose(&model, Reading { context, confidence: 0.9 }, seed(1, &format!("s{i}"), context));
         assert_eq!(choice.probability, p[choice.action.index()]);
         seen[choice.action.index()] += 1;
     }
@@ -142,4 +148,18 @@ fn contexts_round_trip_through_their_names() {
         assert_eq!(Context::parse(context.mood.as_str(), context.signal_str()), Some(context));
     }
     assert_eq!(Context::parse("frustrated", "bogus"), None);
+}
+
+/// A minimum the tenant did not set is the reading's model's: confidences mean what that
+/// model's calibration says. One the tenant set holds under every model.
+#[test]
+fn minimums_are_the_readings_models_unless_set() {
+    let (v1, v4) = (Model::session_v1(), Model::session_v4());
+    let reading = Reading { context: frustrated(SignalId::RepeatedErrors), confidence: 0.8 };
+    let chat = SuggestedAction::ShowLiveChat;
+    let policy = Policy::table();
+    assert_eq!(policy.choose(&v1, reading, 7).action, chat, "session-1 offers live chat from 0.5");
+    assert_eq!(policy.choose(&v4, reading, 7).action, SuggestedAction::NoAction, "session-4 from 0.93");
+    let set = Policy::new(with(SettingsPatch { min_confidence: vec![(chat, 0.75)], ..Default::default() }), []);
+    assert!([&v1, &v4].iter().all(|m| set.allows(m, chat, 0.8) && !set.allows(m, chat, 0.7)));
 }
