@@ -1,8 +1,9 @@
-//! Engine costs: applying one event to a warm state, and one projection.
+//! Engine costs under the current session model: applying one event to a warm state, and one
+//! projection.
 //! `cargo bench --bench engine`
 
 use criterion::{Criterion, criterion_group};
-use moodring::engine::{AffectState, Event, EventKind, Model, apply_batch, project, project_at};
+use moodring::engine::{AffectState, Event, EventKind, Model, Models, apply_batch, project, project_at};
 use std::hint::black_box;
 
 const T0: i64 = 1_746_352_800_000;
@@ -19,7 +20,8 @@ fn warm_state(model: &Model) -> AffectState {
 }
 
 fn engine(c: &mut Criterion) {
-    let model = Model::session_v1();
+    // What new sessions run.
+    let model = Models::default().session;
     let state = warm_state(&model);
     let next = [Event::new(EventKind::RageClick, T0 + 60_000).at(302.0, 201.0)];
     c.bench_function("apply one event (warm window, with its history record)", |b| {

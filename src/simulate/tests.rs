@@ -1,8 +1,8 @@
-//! The personas as properties of the fitted session model (`session-3`), over many seeds, and
+//! The personas as properties of the current session model (`session-4`), over many seeds, and
 //! the simulator's own determinism. (`session-1` fails most of them: benches/MODEL.md.)
 
 use super::{Device, Integration, Persona, Point, read, session, sessions};
-use crate::engine::{Model, Mood, SuggestedAction};
+use crate::engine::{Models, Mood, SuggestedAction};
 
 const SEEDS: u64 = 100;
 const WAYS: [(Device, Integration); 4] = [
@@ -14,7 +14,7 @@ const WAYS: [(Device, Integration); 4] = [
 
 /// Each persona on each device and integration, `SEEDS` times, with the fitted model's answers.
 fn runs(persona: Persona) -> impl Iterator<Item = Vec<Point>> {
-    let model = Model::session_v3();
+    let model = Models::default().session;
     WAYS.into_iter()
         .flat_map(move |(device, integration)| (0..SEEDS).map(move |seed| (device, integration, seed)))
         .map(move |(device, integration, seed)| read(&model, 0, &session(seed, persona, device, integration)))
@@ -73,7 +73,7 @@ fn each_persona_ends_read_as_what_it_is() {
 
 #[test]
 fn touch_searchers_are_not_read_as_frustrated() {
-    let model = Model::session_v3();
+    let model = Models::default().session;
     let (mut frustrated, mut total) = (0, 0);
     for (seed, integration) in (0..SEEDS).flat_map(|s| [(s, Integration::Tracker), (s, Integration::Direct)]) {
         for p in read(&model, 0, &session(seed, Persona::SearchingPage, Device::Touch, integration)) {
