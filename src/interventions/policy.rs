@@ -175,9 +175,9 @@ impl Policy {
         }
     }
 
-    /// The suggestion for `subject` (a session, or a person) of `tenant` in `context` at
-    /// `confidence`: the one draw both ingest (for each stored state) and reads (for a state
-    /// they evaluate) make, so they agree. The same policy always gives the same choice.
+    /// The suggestion for `subject` (a session, or a person) of `tenant` for `reading` under
+    /// `model`: the one draw both ingest (for each stored state) and reads (for a state they
+    /// evaluate) make, so they agree. The same policy always gives the same choice.
     pub fn draw(&self, model: &Model, tenant: i64, subject: &str, reading: Reading) -> Choice {
         self.choose(model, reading, seed(tenant, subject, reading.context))
     }
