@@ -13,9 +13,9 @@
 
 use clap::Parser;
 use moodring::engine::scenarios::{self, Scenario};
-use moodring::engine::{AffectState, Calibration, Dims, EventKind, Model, Models, Mood, posterior};
+use moodring::engine::{AffectState, Calibration, Dims, Model, Models, Mood, Perturbation, posterior};
 use moodring::simulate::{Session, read, sessions};
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// Fits a session model's numbers to simulated sessions.
@@ -147,33 +147,17 @@ const SCENARIO_MARGIN: f64 = 1.0986;
 /// third decimal of a number.
 const PERTURBED: usize = 32;
 
-/// The factors of [`PERTURBED`] copies: per copy, one per impulse (the fast scroll's last) and
-/// one per half-life. Drawn once, so every trial of the search meets the same copies.
-fn perturbations() -> Vec<([f64; EventKind::COUNT + 1], [f64; 4])> {
+/// The [`PERTURBED`] changes, drawn once so that every trial of the search meets the same copies.
+fn perturbations() -> Vec<Perturbation> {
     let mut rng = ChaCha8Rng::seed_from_u64(0xf17);
-    (0..PERTURBED)
-        .map(|_| {
-            (std::array::from_fn(|_| rng.random_range(0.8..=1.2)), std::array::from_fn(|_| rng.random_range(0.8..=1.2)))
-        })
-        .collect()
+    (0..PERTURBED).map(|_| Perturbation::draw(&mut rng)).collect()
 }
 
 /// The scenarios' mean shortfall from leading by [`SCENARIO_MARGIN`], under the model and its
 /// perturbed copies (scenarios the evidence rule answers are left out: their posterior does not
 /// decide them).
-fn scenario_shortfall(
-    model: &Model,
-    scenarios: &[Scenario],
-    perturbed: &[([f64; EventKind::COUNT + 1], [f64; 4])],
-) -> f64 {
-    let copies = std::iter::once(model.clone()).chain(perturbed.iter().map(|(impulse, half_life)| {
-        let mut m = model.clone();
-        for (d, f) in m.impulse.iter_mut().chain([&mut m.scaling.fast_scroll_impulse]).zip(impulse) {
-            *d *= *f;
-        }
-        m.half_life_s.iter_mut().zip(half_life).for_each(|(h, f)| *h *= f);
-        m
-    }));
+fn scenario_shortfall(model: &Model, scenarios: &[Scenario], perturbed: &[Perturbation]) -> f64 {
+    let copies = std::iter::once(model.clone()).chain(perturbed.iter().map(|p| p.apply(model)));
     let mut shortfalls = Vec::new();
     for m in copies {
         for s in scenarios.iter().filter(|s| s.events.len() as u64 >= m.min_events) {
@@ -422,7 +406,7 @@ fn table(m: &Model) -> String {
     // `+ 0.0` turns a rounded -0.00 into 0.00.
     let d = |v: &Dims| format!("d({:.2}, {:.2}, {:.2}, {:.2})", v[0] + 0.0, v[1] + 0.0, v[2] + 0.0, v[3] + 0.0);
     let mut out = String::from("impulses:\n");
-    for k in EventKind::ALL {
+    for k in moodring::engine::EventKind::ALL {
         out += &format!("    (K::{k:?}, {}),\n", d(&m.impulse(k)));
     }
     out += &format!("fast_scroll_impulse: {}\nprototypes:\n", d(&m.scaling.fast_scroll_impulse));

@@ -141,7 +141,7 @@ mod summary;
 
 pub use event::{Event, EventKind, ScrollDirection, UnknownEventKind, page_hash};
 pub use history::{HistoryRecord, apply_batch};
-pub use model::{Calibration, Context, Dims, Model, Models, Scaling, SignalRules};
+pub use model::{Calibration, Context, Dims, Model, Models, Perturbation, Scaling, SignalRules};
 pub use mood::{Mood, SuggestedAction};
 pub use projection::{Projection, label_of, posterior, project, project_at};
 pub use signals::{Signal, SignalId, Values};

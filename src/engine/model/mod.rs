@@ -168,6 +168,35 @@ impl Model {
     }
 }
 
+/// A ±20 % change of a model's numbers: a factor in [0.8, 1.2] for each impulse (the fast
+/// scroll's last) and each half-life. The scenarios must read the same under such a change
+/// (the engine's robustness test), and the fit holds them to it (`examples/fit_model.rs`).
+#[derive(Clone, Debug)]
+pub struct Perturbation {
+    impulse: [f64; EventKind::COUNT + 1],
+    half_life: [f64; 4],
+}
+
+impl Perturbation {
+    /// Draws the factors, impulses first.
+    pub fn draw(rng: &mut impl rand::Rng) -> Self {
+        Self {
+            impulse: std::array::from_fn(|_| rng.random_range(0.8..=1.2)),
+            half_life: std::array::from_fn(|_| rng.random_range(0.8..=1.2)),
+        }
+    }
+
+    /// `model` with its impulses and half-lives scaled by these factors.
+    pub fn apply(&self, model: &Model) -> Model {
+        let mut m = model.clone();
+        for (d, f) in m.impulse.iter_mut().chain([&mut m.scaling.fast_scroll_impulse]).zip(self.impulse) {
+            *d *= f;
+        }
+        m.half_life_s.iter_mut().zip(self.half_life).for_each(|(h, f)| *h *= f);
+        m
+    }
+}
+
 impl Default for Model {
     fn default() -> Self {
         Models::default().session

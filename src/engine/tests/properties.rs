@@ -2,10 +2,11 @@
 
 use crate::engine::scenarios::{self, T0};
 use crate::engine::{
-    AffectState, Event, EventKind, Model, Models, Mood, ScrollDirection, apply_batch, posterior, project, project_at,
+    AffectState, Event, EventKind, Model, Models, Mood, Perturbation, ScrollDirection, apply_batch, posterior, project,
+    project_at,
 };
 use proptest::prelude::*;
-use rand::{Rng, SeedableRng, rngs::StdRng};
+use rand::{SeedableRng, rngs::StdRng};
 
 fn kind() -> impl Strategy<Value = EventKind> {
     (0..EventKind::COUNT).prop_map(|i| EventKind::ALL[i])
@@ -248,13 +249,7 @@ fn scenario_labels_survive_twenty_percent_perturbations() {
     let models = Models::default();
     let robust = models.sessions().filter(|m| m.version != "session-3");
     for (round, base) in robust.flat_map(|m| std::iter::repeat_n(m, 48)).enumerate() {
-        let mut model = base.clone();
-        for impulse in model.impulse.iter_mut().chain([&mut model.scaling.fast_scroll_impulse]) {
-            *impulse *= rng.random_range(0.8..=1.2);
-        }
-        for i in 0..4 {
-            model.half_life_s[i] *= rng.random_range(0.8..=1.2);
-        }
+        let model = Perturbation::draw(&mut rng).apply(base);
         for s in scenarios::all() {
             let got = s.read(&model).label;
             if got != s.label {
