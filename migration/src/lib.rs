@@ -16,6 +16,7 @@ mod m20261209_000009_slot_rollup;
 mod m20261210_000010_push;
 mod m20261211_000011_outbox_order;
 mod m20261212_000012_delivery_claims;
+mod m20261213_000013_expect_rows;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000010_push::Migration),
             Box::new(m20261211_000011_outbox_order::Migration),
             Box::new(m20261212_000012_delivery_claims::Migration),
+            Box::new(m20261213_000013_expect_rows::Migration),
         ]
     }
 }

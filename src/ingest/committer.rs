@@ -9,6 +9,7 @@
 //! Batches of one session always go to the same lane, so they are applied in arrival order, and
 //! the lane keeps the states it wrote last for its next groups ([`super::states`]).
 
+use super::checked::{self, Checked};
 use super::states::SessionStates;
 use super::{Ingested, Job, Outcomes, write_group, write_one};
 use crate::engine::Models;
@@ -108,40 +109,61 @@ async fn run(store: Store, models: Arc<Models>, mut queue: mpsc::Receiver<Pendin
 async fn commit(store: &Store, models: &Models, group: Vec<Pending>, states: &mut SessionStates, metrics: &Metrics) {
     let jobs: Vec<&Job> = group.iter().map(|p| &p.job).collect();
     let started = Instant::now();
-    let (outcomes, split) = commit_group(store, models, &jobs, states).await;
+    let outcomes = commit_group(store, models, &jobs, states, metrics).await;
     metrics.ingest_commit_seconds.observe(started.elapsed().as_secs_f64());
     metrics.ingest_group_batches.observe(jobs.len() as f64);
     metrics.ingest_group_events.observe(jobs.iter().map(|j| j.events.len()).sum::<usize>() as f64);
-    if split {
-        metrics.ingest_groups_split.inc();
-    }
     for (pending, outcome) in group.into_iter().zip(outcomes) {
         // The request may be gone (client disconnected); its batch is stored all the same.
         let _ = pending.reply.send(outcome);
     }
 }
 
-/// Writes the batches as one group; if the group fails as a whole, rolls it back and writes
-/// them one by one, so that each gets its own outcome. In the order given; with whether the
-/// group was split so.
+/// Writes the batches: those of sessions the lane kept by one checked statement where it can
+/// ([`checked`]), the rest as one group; if that group fails as a whole, rolls it back and writes
+/// its batches one by one, so that each gets its own outcome. Outcomes in the order given.
 pub(super) async fn commit_group(
     store: &Store,
     models: &Models,
     jobs: &[&Job],
     states: &mut SessionStates,
-) -> (Outcomes, bool) {
-    if let [job] = jobs {
-        return (vec![write_one(store, models, job, states).await], false);
-    }
-    match write_group(store, models, jobs, states).await {
-        Ok(outcomes) => (outcomes, false),
-        Err(e) => {
-            tracing::debug!(error = %e, batches = jobs.len(), "group commit failed; writing its batches one by one");
-            let mut outcomes = Vec::with_capacity(jobs.len());
-            for job in jobs {
-                outcomes.push(write_one(store, models, job, states).await);
+    metrics: &Metrics,
+) -> Outcomes {
+    let mut outcomes: Vec<Option<Result<Ingested, StoreError>>> = jobs.iter().map(|_| None).collect();
+    match checked::write(store, models, jobs, states).await {
+        Checked::NotTried => {}
+        Checked::StoodDown => metrics.ingest_checked_stood_down.inc(),
+        Checked::Wrote(written) => {
+            metrics.ingest_checked_written.inc();
+            for (i, outcome) in written {
+                outcomes[i] = Some(outcome);
             }
-            (outcomes, true)
         }
+    }
+    let rest: Vec<&Job> = jobs.iter().zip(&outcomes).filter(|(_, o)| o.is_none()).map(|(job, _)| *job).collect();
+    let (rest, split) = commit_locked(store, models, &rest, states).await;
+    if split {
+        metrics.ingest_groups_split.inc();
+    }
+    let mut rest = rest.into_iter();
+    outcomes.into_iter().map(|o| o.unwrap_or_else(|| rest.next().expect("an outcome per batch"))).collect()
+}
+
+/// The locked way: one transaction for the group, or one per batch if the group fails.
+async fn commit_locked(store: &Store, models: &Models, jobs: &[&Job], states: &mut SessionStates) -> (Outcomes, bool) {
+    match jobs {
+        [] => (Vec::new(), false),
+        [job] => (vec![write_one(store, models, job, states).await], false),
+        _ => match write_group(store, models, jobs, states).await {
+            Ok(outcomes) => (outcomes, false),
+            Err(e) => {
+                tracing::debug!(error = %e, batches = jobs.len(), "group commit failed; writing its batches one by one");
+                let mut outcomes = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    outcomes.push(write_one(store, models, job, states).await);
+                }
+                (outcomes, true)
+            }
+        },
     }
 }

@@ -3,6 +3,7 @@
 //! [`super::load`] fills a group from the database and [`super::write`] stores what it did, so
 //! the rules are tested here without one.
 
+use super::states::Kept;
 use super::{Ingested, Job};
 use crate::domain::{NewEvent, QuotaMonth, Tenant, UserId};
 use crate::engine::{AffectState, HistoryRecord, Models, Mood, SuggestedAction, apply_batch};
@@ -46,11 +47,11 @@ pub(super) struct SessionWork<'a> {
 }
 
 /// What a group reads of a stored session: the columns a write keeps or starts from (not, say,
-/// the signals it replaces). The state comes from the lane's kept states
+/// the signals it replaces). The state comes from the lane's kept sessions
 /// ([`super::states::SessionStates`]) if it has the one with `event_count` events, from the row
-/// otherwise.
-#[derive(Debug, FromQueryResult)]
-pub(super) struct StoredSession {
+/// otherwise; the checked path takes all of it from there ([`super::checked`]).
+#[derive(Clone, Debug, PartialEq, FromQueryResult)]
+pub(crate) struct StoredSession {
     pub(super) id: i64,
     pub(super) external_id: String,
     pub(super) created_at_ms: i64,
@@ -298,6 +299,34 @@ impl<'a> Group<'a> {
         });
         self.by_user.insert(key, self.users.len() - 1);
         self.users.len() - 1
+    }
+
+    /// Each stored or written session as the group leaves it, by tenant, for the lane to keep
+    /// once the group committed.
+    pub(super) fn into_kept(self) -> Vec<(i64, Kept)> {
+        let owners: Vec<Option<i64>> = self.sessions.iter().map(|s| s.owner.and_then(|u| self.users[u].pk)).collect();
+        self.sessions
+            .into_iter()
+            .zip(owners)
+            .filter_map(|(s, user_id)| {
+                let row = match (s.pk, s.latest(), s.choices.last()) {
+                    (Some(id), Some(record), Some((context, choice))) => StoredSession {
+                        id,
+                        external_id: s.external_id.to_owned(),
+                        created_at_ms: s.stored.as_ref().map_or(s.first_now_ms?, |r| r.created_at_ms),
+                        event_count: s.state.event_count as i64,
+                        label: record.label.as_str().to_owned(),
+                        action: choice.action.as_str().to_owned(),
+                        top_signal: context.signal_str().to_owned(),
+                        has_feedback: s.stored.as_ref().is_some_and(|r| r.has_feedback),
+                        user_id,
+                        model_version: s.model_version.clone(),
+                    },
+                    _ => s.stored?,
+                };
+                Some((s.tenant.id.get(), Kept { row, state: s.state }))
+            })
+            .collect()
     }
 
     /// The sessions the group moved, in key order.

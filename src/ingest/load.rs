@@ -45,7 +45,7 @@ impl<'a> Group<'a> {
             for row in rows {
                 owners.entry(tenant_id).or_default().extend(row.user_id);
                 let external_id = ids.iter().copied().find(|id| *id == row.external_id).expect("selected by these ids");
-                let kept = states.take(row.id, row.event_count);
+                let kept = states.take(tenant_id, external_id, row.id, row.event_count);
                 stored.push((*tenant, external_id, row, kept));
             }
         }

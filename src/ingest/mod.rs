@@ -2,11 +2,13 @@
 //! (see [`committer`]); a group is written in one transaction: one read of its sessions (and
 //! users) ([`load`]), the engine in memory in arrival order ([`group`]), then a few multi-row
 //! statements for all of it ([`write`]; new event and history rows by `COPY` on PostgreSQL: see
-//! [`crate::store::bulk`]). Each batch keeps its own semantics and outcome: it is applied whole
+//! [`crate::store::bulk`]). On PostgreSQL the batches of sessions the lane wrote last skip the
+//! read: they go first, as one statement that checks what it assumed ([`checked`]). Each batch keeps its own semantics and outcome: it is applied whole
 //! or not at all, event ids the session already has are skipped, the quota counts each new
 //! session once, and a batch refused for its quota or its user leaves the rest of its group
 //! untouched.
 
+mod checked;
 mod committer;
 mod group;
 mod load;
@@ -87,10 +89,8 @@ pub(crate) async fn write_group(
     if announced > 0 {
         store.announce_outbox();
     }
-    for s in group.sessions {
-        if let Some(pk) = s.pk {
-            states.keep(pk, s.state);
-        }
+    for (tenant_id, kept) in group.into_kept() {
+        states.keep(tenant_id, kept);
     }
     Ok(outcomes)
 }

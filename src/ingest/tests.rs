@@ -2,14 +2,16 @@
 //! `TEST_DATABASE_URL`): a group stores exactly what its batches would have stored one by one,
 //! each batch keeps its own outcome, and a batch that fails never fails its neighbours.
 
+use super::checked::{self, Checked};
 use super::committer::{Committer, commit_group};
-use super::{Ingested, Job, SessionStates, write_group, write_one};
+use super::{Ingested, Job, SessionStates, write_one};
 use crate::auth::ApiKey;
 use crate::domain::{NewEvent, Plan, QuotaMonth, SessionId, Tenant, UserId};
 use crate::engine::{AffectState, Event, EventKind, Models, apply_batch};
 use crate::interventions::Policy;
 use crate::store::tenants::{self, NewTenant};
 use crate::store::{Store, StoreError, StoreOptions};
+use crate::telemetry::Metrics;
 use crate::testing::{FreshDatabase, fresh_database};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -170,19 +172,22 @@ proptest! {
         rt.block_on(async {
             let models = Models::default();
             let ([(grouped, grouped_url, _g), (single, single_url, _s)], tenants) = twin().await;
-            // The grouped side keeps the states it wrote, as a lane does; the single side
-            // reads every state from its row.
+            // The grouped side keeps the sessions it wrote, as a lane does (so that on
+            // PostgreSQL the batches of those go the checked way); the single side reads every
+            // state from its row.
             let mut kept = SessionStates::default();
             let unkept = SessionStates::default;
+            let metrics = Metrics::default();
             for spec in &before {
                 let job = build(spec, &tenants);
-                let a = write_one(&grouped, &models, &job, &mut kept).await;
+                let mut a = commit_group(&grouped, &models, &[&job], &mut kept, &metrics).await;
                 let b = write_one(&single, &models, &job, &mut unkept()).await;
-                assert_eq!(outcome(&a), outcome(&b));
+                assert_eq!(outcome(&a.pop().unwrap()), outcome(&b));
             }
             let jobs: Vec<Job> = group.iter().map(|s| build(s, &tenants)).collect();
             let refs: Vec<&Job> = jobs.iter().collect();
-            let as_group = write_group(&grouped, &models, &refs, &mut kept).await.expect("the group commits");
+            let as_group = commit_group(&grouped, &models, &refs, &mut kept, &metrics).await;
+            assert_eq!(metrics.ingest_groups_split.get(), 0, "the group commits");
             for (job, in_group) in jobs.iter().zip(&as_group) {
                 let alone = write_one(&single, &models, job, &mut unkept()).await;
                 assert_eq!(outcome(in_group), outcome(&alone), "{job:?}");
@@ -220,7 +225,7 @@ async fn a_failing_batch_does_not_fail_its_neighbours() {
             jobs.push(job(&gone, "anywhere", None, click(6)));
         }
         let refs: Vec<&Job> = jobs.iter().collect();
-        let (outcomes, _) = commit_group(&store, &models, &refs, &mut states).await;
+        let outcomes = commit_group(&store, &models, &refs, &mut states, &Metrics::default()).await;
         let total = |o: &Result<Ingested, StoreError>| o.as_ref().ok().map(|i| (i.events_stored, i.total_events));
         assert_eq!(total(&outcomes[0]), Some((1, 2 + round as i64)), "{outcomes:?}");
         assert!(matches!(outcomes[1], Err(StoreError::UserConflict)), "{outcomes:?}");
@@ -291,4 +296,78 @@ async fn concurrent_submitters_lose_nothing_and_keep_order() {
         let stored: AffectState = serde_json::from_str(session["state"].as_str().unwrap()).unwrap();
         assert_eq!(stored, replay, "{id}");
     }
+}
+
+/// On PostgreSQL the batches of sessions a lane kept are stored by one checked statement; it
+/// stands down, storing nothing, when another writer moved a session on or a batch repeats an
+/// event id the session has, and the locked way then stores them as if it never ran. SQLite
+/// always writes the locked way.
+#[tokio::test]
+async fn the_checked_way_stands_down_when_a_kept_session_moved_on() {
+    let (store, url, _dir) = store().await;
+    let postgres = url.starts_with("postgres");
+    let models = Models::default();
+    let a = tenant(&store, "A").await;
+    let click = |ts: i64, id: &str| job(&a, "s", None, vec![event(EventKind::Click, T0 + ts, Some(id))]);
+    let (mut lane, mut other_lane) = (SessionStates::default(), SessionStates::default());
+    let metrics = Metrics::default();
+    let totals = |o: &Result<Ingested, StoreError>| {
+        let i = o.as_ref().expect("stored");
+        (i.events_stored, i.duplicates, i.total_events)
+    };
+    let stood_down = if postgres { "stood down" } else { "not tried" };
+    let said = |c: Checked| match c {
+        Checked::NotTried => "not tried".to_owned(),
+        Checked::StoodDown => "stood down".to_owned(),
+        Checked::Wrote(outcomes) => format!("{:?}", outcomes.iter().map(|(i, o)| (*i, totals(o))).collect::<Vec<_>>()),
+    };
+
+    // Unknown to the lane: nothing to check against.
+    let first = click(1, "e1");
+    assert_eq!(said(checked::write(&store, &models, &[&first], &mut lane).await), "not tried");
+    assert_eq!(totals(&write_one(&store, &models, &first, &mut lane).await), (1, 0, 1));
+
+    // Kept: written by one statement on PostgreSQL.
+    let second = click(2, "e2");
+    let wrote = said(checked::write(&store, &models, &[&second], &mut lane).await);
+    if postgres {
+        assert_eq!(wrote, "[(0, (1, 0, 2))]");
+    } else {
+        assert_eq!(wrote, "not tried");
+        write_one(&store, &models, &second, &mut lane).await.unwrap();
+    }
+
+    // Another lane (or replica) moves the session on: the lane's kept state is stale.
+    let mut o = commit_group(&store, &models, &[&click(3, "e3")], &mut other_lane, &metrics).await;
+    assert_eq!(totals(&o.pop().unwrap()), (1, 0, 3));
+    let fourth = click(4, "e4");
+    assert_eq!(said(checked::write(&store, &models, &[&fourth], &mut lane).await), stood_down, "moved on");
+    let mut o = commit_group(&store, &models, &[&fourth], &mut lane, &metrics).await;
+    assert_eq!(totals(&o.pop().unwrap()), (1, 0, 4), "the locked way read the row afresh");
+
+    // A repeated event id: the kept count is right but the session has the id.
+    let again = click(5, "e4");
+    assert_eq!(said(checked::write(&store, &models, &[&again], &mut lane).await), stood_down, "e4 is stored");
+    let mut o = commit_group(&store, &models, &[&again], &mut lane, &metrics).await;
+    assert_eq!(totals(&o.pop().unwrap()), (0, 1, 4));
+    assert_eq!(metrics.ingest_groups_split.get(), 0);
+
+    // What was stored is what writing every batch the locked way stores.
+    let rows = dump(&url).await;
+    let events: Vec<(&str, i64)> = rows[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["event_id"].as_str().unwrap(), e["ts_ms"].as_i64().unwrap() / 1000 - T0))
+        .collect();
+    assert_eq!(events, [("e1", 1), ("e2", 2), ("e3", 3), ("e4", 4)]);
+    let session = &rows[0].as_array().unwrap()[0];
+    assert_eq!(session["event_count"], 4);
+    let model = &models.session;
+    let mut replay = AffectState::new(model);
+    for ts in 1..=4 {
+        apply_batch(model, &mut replay, &[Event::new(EventKind::Click, (T0 + ts) * 1000)]);
+    }
+    let state: AffectState = serde_json::from_str(session["state"].as_str().unwrap()).unwrap();
+    assert_eq!(state, replay);
 }

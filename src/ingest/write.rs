@@ -13,8 +13,8 @@ use crate::store::timeline::{self, SlotUpdate};
 use crate::store::{StoreError, insert_chunked, outbox, quota};
 use entity::{event, session, user, user_history};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{Alias, OnConflict, Query};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryTrait};
+use sea_orm::sea_query::{Alias, ArrayType, OnConflict, Query, Value};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, QueryTrait, Statement};
 
 impl<'a> Group<'a> {
     /// Writes what the accepted batches did, each kind of row as few multi-row statements, with
@@ -35,8 +35,8 @@ impl<'a> Group<'a> {
         db.append(events).await?;
         db.append(self.user_history_rows()?).await?;
 
+        self.update_stored_sessions(db, &moved).await?;
         let updates = db.updates();
-        self.update_stored_sessions(&updates, &moved).await?;
         let slots: Vec<SlotUpdate> = moved
             .iter()
             .map(|s| SlotUpdate {
@@ -126,34 +126,19 @@ impl<'a> Group<'a> {
         Ok(())
     }
 
-    /// Updates the stored sessions among those the group `moved`.
-    async fn update_stored_sessions(
-        &self,
-        db: &impl ConnectionTrait,
-        moved: &[&SessionWork<'a>],
-    ) -> Result<(), StoreError> {
-        let stored = moved.iter().filter(|s| s.stored.is_some());
-        let rows = stored.map(|s| self.row_of(s)).collect::<Result<Vec<_>, _>>()?;
-        use session::Column as C;
-        let update = OnConflict::column(C::Id)
-            .update_columns([
-                C::UpdatedAtMs,
-                C::EventCount,
-                C::Label,
-                C::Confidence,
-                C::Action,
-                C::TopSignal,
-                C::Valence,
-                C::Arousal,
-                C::Tension,
-                C::Affiliation,
-                C::Signals,
-                C::State,
-                C::ModelVersion,
-                C::UserId,
-            ])
-            .to_owned();
-        insert_chunked(db, rows, Some(&update)).await?;
+    /// Updates the stored sessions among those the group `moved`; in a checked write, only
+    /// where each row still has the event count the group started from and none of the event
+    /// ids it adds ([`BulkTxn::checked`]).
+    async fn update_stored_sessions(&self, db: &BulkTxn, moved: &[&SessionWork<'a>]) -> Result<(), StoreError> {
+        let stored: Vec<&SessionWork> = moved.iter().copied().filter(|s| s.stored.is_some()).collect();
+        let rows = stored.iter().map(|s| self.row_of(s)).collect::<Result<Vec<_>, _>>()?;
+        if let Some(one) = db.as_checked() {
+            let n = rows.len();
+            one.check(checked_update(stored.iter().zip(rows)), n);
+            return Ok(());
+        }
+        let update = OnConflict::column(session::Column::Id).update_columns(UPDATED).to_owned();
+        insert_chunked(&db.updates(), rows, Some(&update)).await?;
         Ok(())
     }
 
@@ -209,6 +194,58 @@ where
     rows.iter()
         .map(|row| Ok(((row.try_get("", "tenant_id")?, row.try_get("", "external_id")?), row.try_get("", "id")?)))
         .collect()
+}
+
+/// The columns of a stored session a group's write changes.
+const UPDATED: [session::Column; 14] = {
+    use session::Column as C;
+    [
+        C::UpdatedAtMs,
+        C::EventCount,
+        C::Label,
+        C::Confidence,
+        C::Action,
+        C::TopSignal,
+        C::Valence,
+        C::Arousal,
+        C::Tension,
+        C::Affiliation,
+        C::Signals,
+        C::State,
+        C::ModelVersion,
+        C::UserId,
+    ]
+};
+
+/// The update of stored sessions to `rows` (PostgreSQL) where each row still has the event count
+/// its session had before the group and none of the event ids the group adds to it, returning
+/// the ids of the rows it changed.
+fn checked_update<'s>(rows: impl Iterator<Item = (&'s &'s SessionWork<'s>, session::ActiveModel)>) -> Statement {
+    let names: Vec<&str> = UPDATED.iter().map(|c| c.as_str()).collect();
+    let mut values: Vec<Value> = Vec::new();
+    let mut tuples = Vec::new();
+    for (s, row) in rows {
+        let stored = s.stored.as_ref().expect("a stored session");
+        let ids: Vec<Value> = s.events.iter().filter_map(|(e, _)| e.event_id.clone()).map(Value::from).collect();
+        let given = [stored.id.into(), stored.event_count.into(), Value::Array(ArrayType::String, Some(Box::new(ids)))];
+        let first = values.len() + 1;
+        values.extend(given);
+        values.extend(UPDATED.iter().map(|c| row.get(*c).into_value().expect("every updated column is set")));
+        let placeholders: Vec<String> = (first..=values.len()).map(|i| format!("${i}")).collect();
+        tuples.push(format!("({})", placeholders.join(", ")));
+    }
+    let set: Vec<String> = names.iter().map(|c| format!("\"{c}\" = v.\"{c}\"")).collect();
+    let columns: Vec<String> = names.iter().map(|c| format!("\"{c}\"")).collect();
+    let sql = format!(
+        "UPDATE \"sessions\" AS s SET {} FROM (VALUES {}) AS v(\"id\", \"expected\", \"event_ids\", {}) \
+         WHERE s.\"id\" = v.\"id\" AND s.\"event_count\" = v.\"expected\" AND NOT EXISTS \
+         (SELECT 1 FROM \"events\" AS e WHERE e.\"session_id\" = v.\"id\" AND e.\"event_id\" = ANY(v.\"event_ids\")) \
+         RETURNING s.\"id\"",
+        set.join(", "),
+        tuples.join(", "),
+        columns.join(", ")
+    );
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
 fn session_row(s: &SessionWork, owner_pk: Option<i64>) -> Result<session::ActiveModel, StoreError> {

@@ -2,7 +2,7 @@
 //! with `COPY` and whose updates go out together (see [`super::driver::pg_writer`]), elsewhere
 //! [`Store::begin_write`]'s.
 
-use super::driver::pg_writer::PgTxn;
+use super::driver::pg_writer::{OneStatement, PgTxn};
 use super::{Store, insert_chunked};
 use sea_orm::prelude::async_trait::async_trait;
 use sea_orm::{
@@ -13,6 +13,8 @@ use sea_orm::{
 pub(crate) enum BulkTxn {
     Sea(DatabaseTransaction),
     Postgres(PgTxn),
+    /// Not a transaction: writes gathered into one checked statement ([`OneStatement`]).
+    Checked(OneStatement),
 }
 
 /// `$body` with `$txn` bound to whichever transaction `$self` holds.
@@ -21,6 +23,7 @@ macro_rules! on_either {
         match $self {
             BulkTxn::Sea($txn) => $body,
             BulkTxn::Postgres($txn) => $body,
+            BulkTxn::Checked($txn) => $body,
         }
     };
 }
@@ -31,6 +34,20 @@ impl BulkTxn {
             DbBackend::Postgres => Self::Postgres(PgTxn::begin(store.writer.get_postgres_connection_pool()).await?),
             _ => Self::Sea(store.begin_write().await?),
         })
+    }
+
+    /// Writes gathered into one statement that stores nothing unless the update given to
+    /// [`OneStatement::check`] changes the rows it expects: on PostgreSQL only.
+    pub(crate) fn checked(store: &Store) -> Self {
+        Self::Checked(OneStatement::new(store.writer.get_postgres_connection_pool()))
+    }
+
+    /// The one checked statement the writes go as, if they do ([`Self::checked`]).
+    pub(crate) fn as_checked(&self) -> Option<&OneStatement> {
+        match self {
+            Self::Checked(txn) => Some(txn),
+            _ => None,
+        }
     }
 
     pub(crate) async fn commit(self) -> Result<(), DbErr> {
@@ -51,6 +68,7 @@ impl BulkTxn {
         match self {
             Self::Sea(txn) => insert_chunked(txn, rows, None).await,
             Self::Postgres(txn) => txn.copy(rows).await,
+            Self::Checked(txn) => insert_chunked(txn, rows, None).await,
         }
     }
 }

@@ -29,6 +29,10 @@ pub struct Metrics {
     pub(crate) ingest_commit_seconds: Histogram,
     /// Groups that failed as a whole and were written batch by batch.
     pub(crate) ingest_groups_split: IntCounter,
+    /// Groups (or their kept sessions' part) written the checked way, and checked writes that
+    /// stood down for the locked way (a session moved on by another writer, a repeated id).
+    pub(crate) ingest_checked_written: IntCounter,
+    pub(crate) ingest_checked_stood_down: IntCounter,
     ingest_queued: IntGaugeVec,
     /// Keys per coalesced read, by read (`current_mood`, `mood_counts`).
     pub(crate) read_batch_keys: HistogramVec,
@@ -88,6 +92,17 @@ impl Metrics {
                 Opts::new(
                     "moodring_api_key_lookups_total",
                     "API keys checked, by whether the cache knew them (hit) or the database was asked (miss).",
+                ),
+                &["result"],
+            ),
+        );
+        let checked_writes: IntCounterVec = registered(
+            &registry,
+            IntCounterVec::new(
+                Opts::new(
+                    "moodring_ingest_checked_writes_total",
+                    "Ingest groups' batches for sessions the lane kept, written as one checked statement (written) or, \
+                     having found a session moved on or an event id repeated, the locked way (stood_down).",
                 ),
                 &["result"],
             ),
@@ -155,6 +170,8 @@ impl Metrics {
                     "Groups that failed as a whole and were written batch by batch.",
                 ),
             ),
+            ingest_checked_written: checked_writes.with_label_values(&["written"]),
+            ingest_checked_stood_down: checked_writes.with_label_values(&["stood_down"]),
             ingest_queued: registered(
                 &registry,
                 IntGaugeVec::new(

@@ -97,13 +97,15 @@ async fn run_together(txn: &mut Txn, mut statements: Vec<Statement>) -> Result<(
     let stmt = match statements.len() {
         0 => return Ok(()),
         1 => statements.pop().expect("one"),
-        _ => combine(statements),
+        _ => combine(statements, Statement::from_string(DbBackend::Postgres, "SELECT 1")),
     };
     query(stmt).execute(&mut **txn).await.map_err(exec_err)?;
     Ok(())
 }
 
-fn combine(statements: Vec<Statement>) -> Statement {
+/// `statements` as the parts `w0`, `w1`, … of a `WITH` whose main query is `main` (which may read
+/// them), every statement's parameters numbered in turn.
+fn combine(statements: Vec<Statement>, main: Statement) -> Statement {
     use std::fmt::Write;
     let mut sql = String::new();
     let mut values = Vec::new();
@@ -112,8 +114,80 @@ fn combine(statements: Vec<Statement>) -> Statement {
         let _ = write!(sql, "w{i} AS ({})", shift_placeholders(&stmt.sql, values.len()));
         values.extend(stmt.values.map(|v| v.0).unwrap_or_default());
     }
-    sql.push_str(" SELECT 1");
+    let _ = write!(sql, " {}", shift_placeholders(&main.sql, values.len()));
+    values.extend(main.values.map(|v| v.0).unwrap_or_default());
     Statement { sql, values: Some(sea_orm::Values(values)), db_backend: DbBackend::Postgres }
+}
+
+/// Writes gathered to run as one statement on its own, outside any transaction, that stores
+/// nothing unless its checked `UPDATE` changed every row expected (see
+/// [`crate::ingest`]'s checked path). Writes are held as given ([`ConnectionTrait::execute_raw`]
+/// answers at once, counting no rows); reads are refused: it runs when committed.
+pub(crate) struct OneStatement {
+    pool: PgPool,
+    writes: std::sync::Mutex<Vec<Statement>>,
+    check: std::sync::Mutex<Option<(Statement, usize)>>,
+}
+
+impl OneStatement {
+    pub(crate) fn new(pool: &PgPool) -> Self {
+        Self { pool: pool.clone(), writes: Default::default(), check: Default::default() }
+    }
+
+    /// The `UPDATE … RETURNING` the statement stands on: unless it returns `rows` rows, the
+    /// statement fails with SQLSTATE 40001 and stores nothing.
+    pub(crate) fn check(&self, update: Statement, rows: usize) {
+        *self.check.lock().unwrap_or_else(|e| e.into_inner()) = Some((update, rows));
+    }
+
+    /// Sends the statement: the checked update first, the writes after it. Fails, having stored
+    /// nothing, if the check fails, if there is no check but writes, or if the whole would
+    /// carry more parameters than PostgreSQL takes.
+    pub(crate) async fn commit(self) -> Result<(), DbErr> {
+        let writes = self.writes.into_inner().unwrap_or_else(|e| e.into_inner());
+        let Some((update, rows)) = self.check.into_inner().unwrap_or_else(|e| e.into_inner()) else {
+            return match writes.is_empty() {
+                true => Ok(()),
+                false => Err(DbErr::Custom("writes with nothing checked".into())),
+            };
+        };
+        let main = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT moodring_expect_rows((SELECT count(*) FROM w0), $1)",
+            [Value::from(rows as i64)],
+        );
+        let stmt = combine(std::iter::once(update).chain(writes).collect(), main);
+        if parameters(&stmt) > MAX_PARAMETERS {
+            return Err(DbErr::Custom(format!("{} parameters for one statement", parameters(&stmt))));
+        }
+        let mut conn = self.pool.acquire().await.map_err(exec_err)?;
+        query(stmt).execute(&mut *conn).await.map_err(exec_err)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ConnectionTrait for OneStatement {
+    fn get_database_backend(&self) -> DbBackend {
+        DbBackend::Postgres
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.writes.lock().unwrap_or_else(|e| e.into_inner()).push(stmt);
+        Ok(PgQueryResult::default().into())
+    }
+
+    async fn execute_unprepared(&self, _: &str) -> Result<ExecResult, DbErr> {
+        Err(DbErr::Custom("one statement takes no unprepared SQL".into()))
+    }
+
+    async fn query_one_raw(&self, _: Statement) -> Result<Option<QueryResult>, DbErr> {
+        Err(DbErr::Custom("one statement reads nothing before it runs".into()))
+    }
+
+    async fn query_all_raw(&self, _: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        Err(DbErr::Custom("one statement reads nothing before it runs".into()))
+    }
 }
 
 /// The number of bind parameters a statement carries.
@@ -276,17 +350,19 @@ mod tests {
             values: Some(sea_orm::Values(values)),
             db_backend: DbBackend::Postgres,
         };
-        let combined = combine(vec![
+        let parts = vec![
             stmt(r#"UPDATE "a" SET "n" = $1 WHERE "id" = $2"#, vec![1i64.into(), 2i64.into()]),
             stmt(r#"DELETE FROM "b""#, vec![]),
             stmt(r#"INSERT INTO "c" VALUES ($1)"#, vec!["x".into()]),
-        ]);
+        ];
+        let combined = combine(parts, stmt("SELECT count(*) + $1 FROM w0", vec![3i64.into()]));
         assert_eq!(
             combined.sql,
             r#"WITH w0 AS (UPDATE "a" SET "n" = $1 WHERE "id" = $2), w1 AS (DELETE FROM "b"), "#.to_owned()
-                + r#"w2 AS (INSERT INTO "c" VALUES ($3)) SELECT 1"#
+                + r#"w2 AS (INSERT INTO "c" VALUES ($3)) SELECT count(*) + $4 FROM w0"#
         );
-        assert_eq!(combined.values, Some(sea_orm::Values(vec![1i64.into(), 2i64.into(), "x".into()])));
+        let values = vec![1i64.into(), 2i64.into(), "x".into(), 3i64.into()];
+        assert_eq!(combined.values, Some(sea_orm::Values(values)));
     }
 
     /// A transaction on PostgreSQL with a temporary table `counters (id, n)` holding ids 1..=3 at 0.
