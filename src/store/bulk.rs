@@ -39,7 +39,7 @@ impl BulkTxn {
     /// Writes gathered into one statement that stores nothing unless the update given to
     /// [`OneStatement::check`] changes the rows it expects: on PostgreSQL only.
     pub(crate) fn checked(store: &Store) -> Self {
-        Self::Checked(OneStatement::new(store.writer.get_postgres_connection_pool()))
+        Self::Checked(OneStatement::new(store.own_writes.clone().expect("checked writes on PostgreSQL only")))
     }
 
     /// The one checked statement the writes go as, if they do ([`Self::checked`]).

@@ -1,6 +1,6 @@
 //! Opening the store: its pools on either backend, the readers of the hot reads, and migrations.
 
-use super::driver::{pg_reader, sqlite_reader};
+use super::driver::{pg_own, pg_reader, sqlite_reader};
 use super::{BatchReader, Store};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr};
@@ -59,7 +59,19 @@ impl Store {
             // workers open connections of their own ([`Self::with_own_reads`]); these open on
             // demand.
             let batch_reader = BatchReader::Postgres(pg_reader::PgReader::connect(&options.url, 0).await?);
-            return Ok(Self { writer, reader, batch_reader, ingest_lanes, outbox_written: Default::default() });
+            // Ingest's checked writes, one statement each: on connections of their own, which the
+            // lanes open on first use (their I/O then runs on the lanes' runtime).
+            let own =
+                pg_own::OwnConnections::open((*writer.get_postgres_connection_pool().connect_options()).clone(), 0);
+            let own_writes = Some(Arc::new(own.await?));
+            return Ok(Self {
+                writer,
+                reader,
+                batch_reader,
+                ingest_lanes,
+                own_writes,
+                outbox_written: Default::default(),
+            });
         }
         let synchronous =
             if options.sqlite_synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
@@ -82,6 +94,7 @@ impl Store {
                 writer,
                 batch_reader,
                 ingest_lanes: 1,
+                own_writes: None,
                 outbox_written: Default::default(),
             });
         }
@@ -89,7 +102,7 @@ impl Store {
         let file = SqliteConnectOptions::from_str(&options.url)
             .map_err(|e| DbErr::Conn(RuntimeErr::Internal(e.to_string())))?;
         let batch_reader = BatchReader::Sqlite(Arc::new(sqlite_reader::SqliteReader::new(file.get_filename())));
-        Ok(Self { writer, reader, batch_reader, ingest_lanes: 1, outbox_written: Default::default() })
+        Ok(Self { writer, reader, batch_reader, ingest_lanes: 1, own_writes: None, outbox_written: Default::default() })
     }
 
     /// This store with `connections` of its own for the coalesced reads ([`crate::reads`]),

@@ -80,6 +80,9 @@ pub struct Store {
     /// Where the hot reads go (see [`crate::reads`]).
     batch_reader: BatchReader,
     ingest_lanes: usize,
+    /// On PostgreSQL, connections for ingest's checked writes, outside the writer pool
+    /// ([`driver::pg_own`]).
+    own_writes: Option<Arc<driver::pg_own::OwnConnections>>,
     /// Woken when a transaction that wrote outbox messages commits ([`outbox`]).
     outbox_written: Arc<tokio::sync::Notify>,
 }

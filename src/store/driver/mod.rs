@@ -1,7 +1,9 @@
 //! What each backend needs below sea-orm: PostgreSQL transactions that `COPY` and combine
-//! writes ([`pg_writer`]), PostgreSQL connections for the coalesced reads ([`pg_reader`]), and
-//! in-process SQLite reads ([`sqlite_reader`]).
+//! writes, and checked writes in one statement ([`pg_writer`]), PostgreSQL connections for the
+//! coalesced reads ([`pg_reader`]), both on connections kept outside sqlx's pool ([`pg_own`]),
+//! and in-process SQLite reads ([`sqlite_reader`]).
 
+pub(crate) mod pg_own;
 pub(crate) mod pg_reader;
 pub(crate) mod pg_writer;
 pub(crate) mod sqlite_reader;

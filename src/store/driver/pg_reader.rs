@@ -2,21 +2,20 @@
 //! themselves rather than by sqlx's pool.
 //!
 //! The pool pings a connection when it hands it out and again when it takes it back: two more
-//! round trips around a read that is one, each waking a PostgreSQL backend and a thread here.
-//! These connections only ever run one `SELECT` at a time to completion, so there is nothing
-//! for those pings to flush; a connection that fails is dropped instead of kept, and a read
-//! that fails on a connection kept from before is tried once more on a new one (a server
-//! restart breaks every idle connection).
+//! round trips around a read that is one ([`super::pg_own`]). A connection that fails is
+//! dropped instead of kept, and a read that fails on a connection kept from before is tried once
+//! more on a new one (a server restart breaks every idle connection).
 //!
 //! A read binds its keys as arrays (`… IN (SELECT * FROM UNNEST($1, $2))`): one statement text
 //! for any number of keys, prepared once per connection and planned once, where an `IN (…)`
 //! list of values is a statement of its own for every length.
 
+use super::pg_own::{OwnConnections, error};
+use sea_orm::DbErr;
 use sea_orm::sqlx::postgres::{PgArguments, PgConnectOptions, PgRow};
 use sea_orm::sqlx::{self, Arguments, ConnectOptions, FromRow, PgConnection};
-use sea_orm::{DbErr, RuntimeErr};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A row of a query's result as a tuple of its columns.
 pub(crate) trait FromPgRow: for<'r> FromRow<'r, PgRow> + Send + Unpin + 'static {}
@@ -29,13 +28,12 @@ pub(crate) enum Array<'a> {
 }
 
 pub(crate) struct PgReader {
-    options: PgConnectOptions,
-    idle: Mutex<Vec<PgConnection>>,
+    connections: OwnConnections,
 }
 
 impl std::fmt::Debug for PgReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgReader").field("idle", &self.idle.lock().map(|i| i.len()).ok()).finish()
+        f.debug_struct("PgReader").field("connections", &self.connections).finish()
     }
 }
 
@@ -50,30 +48,26 @@ impl PgReader {
     /// A reader like this one with `connections` connections of its own, opened now: their I/O
     /// is served by the calling thread's runtime.
     pub(crate) async fn another(&self, connections: u32) -> Result<Arc<Self>, DbErr> {
-        Self::open(self.options.clone(), connections).await
+        Self::open(self.connections.options().clone(), connections).await
     }
 
     async fn open(options: PgConnectOptions, connections: u32) -> Result<Arc<Self>, DbErr> {
-        let mut idle = Vec::new();
-        for _ in 0..connections {
-            idle.push(options.connect().await.map_err(error)?);
-        }
-        Ok(Arc::new(Self { options, idle: Mutex::new(idle) }))
+        Ok(Arc::new(Self { connections: OwnConnections::open(options, connections).await? }))
     }
 
-    /// Runs a query with these parameters and decodes each row as `T`.
+    /// Runs a query with these parameters and decodes each row as `T`; once more on a new
+    /// connection if it failed on a kept one (a server restart breaks every idle connection).
     pub(crate) async fn select<T: FromPgRow>(&self, sql: &str, arrays: &[Array<'_>]) -> Result<Vec<T>, DbErr> {
-        let kept = self.idle.lock().expect("not poisoned").pop();
-        if let Some(conn) = kept
+        if let Some(conn) = self.connections.kept()
             && let Ok(rows) = self.select_on(conn, sql, arrays).await
         {
             return Ok(rows);
         }
-        let conn = self.options.connect().await.map_err(error)?;
+        let conn = self.connections.connect().await?;
         self.select_on(conn, sql, arrays).await
     }
 
-    /// Runs the query on `conn`, which goes back to the idle ones if it succeeded.
+    /// Runs the query on `conn`, which is kept again if it succeeded.
     async fn select_on<T: FromPgRow>(
         &self,
         mut conn: PgConnection,
@@ -88,14 +82,10 @@ impl PgReader {
             }
             .map_err(|e| DbErr::Custom(format!("binding a read's keys: {e}")))?;
         }
-        let rows = sqlx::query_as_with(sqlx::AssertSqlSafe(sql), args).fetch_all(&mut conn).await.map_err(error)?;
-        self.idle.lock().expect("not poisoned").push(conn);
-        Ok(rows)
+        let rows = sqlx::query_as_with(sqlx::AssertSqlSafe(sql), args).fetch_all(&mut conn).await;
+        self.connections.give_back(conn, &rows);
+        rows.map_err(error)
     }
-}
-
-fn error(e: sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
 }
 
 #[cfg(test)]
@@ -133,6 +123,6 @@ mod tests {
         assert!(killed);
         let [(again,)] = reader.select::<(i32,)>(whose, &[]).await.unwrap()[..] else { panic!("one row") };
         assert_ne!(again, pid);
-        assert_eq!(reader.idle.lock().unwrap().len(), 1, "the new connection is kept");
+        assert_eq!(reader.connections.idle(), 1, "the new connection is kept");
     }
 }

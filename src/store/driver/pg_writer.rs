@@ -9,6 +9,7 @@
 //! one statement, with the next statement that must answer (or the commit): a group's session,
 //! slot, user and rollup updates then cost one round trip instead of one each.
 
+use super::pg_own::OwnConnections;
 use crate::store::insert::insert_target;
 use sea_orm::prelude::async_trait::async_trait;
 use sea_orm::sea_query::Value;
@@ -124,14 +125,16 @@ fn combine(statements: Vec<Statement>, main: Statement) -> Statement {
 /// [`crate::ingest`]'s checked path). Writes are held as given ([`ConnectionTrait::execute_raw`]
 /// answers at once, counting no rows); reads are refused: it runs when committed.
 pub(crate) struct OneStatement {
-    pool: PgPool,
+    connections: Arc<OwnConnections>,
     writes: std::sync::Mutex<Vec<Statement>>,
     check: std::sync::Mutex<Option<(Statement, usize)>>,
 }
 
 impl OneStatement {
-    pub(crate) fn new(pool: &PgPool) -> Self {
-        Self { pool: pool.clone(), writes: Default::default(), check: Default::default() }
+    /// Writes to run on one of `connections` (kept outside sqlx's pool: no ping before the one
+    /// round trip).
+    pub(crate) fn new(connections: Arc<OwnConnections>) -> Self {
+        Self { connections, writes: Default::default(), check: Default::default() }
     }
 
     /// The `UPDATE … RETURNING` the statement stands on: unless it returns `rows` rows, the
@@ -160,9 +163,10 @@ impl OneStatement {
         if parameters(&stmt) > MAX_PARAMETERS {
             return Err(DbErr::Custom(format!("{} parameters for one statement", parameters(&stmt))));
         }
-        let mut conn = self.pool.acquire().await.map_err(exec_err)?;
-        query(stmt).execute(&mut *conn).await.map_err(exec_err)?;
-        Ok(())
+        let mut conn = self.connections.take().await?;
+        let done = query(stmt).execute(&mut conn).await;
+        self.connections.give_back(conn, &done);
+        done.map(drop).map_err(exec_err)
     }
 }
 
