@@ -133,8 +133,11 @@ impl<'a> Group<'a> {
         let stored: Vec<&SessionWork> = moved.iter().copied().filter(|s| s.stored.is_some()).collect();
         let rows = stored.iter().map(|s| self.row_of(s)).collect::<Result<Vec<_>, _>>()?;
         if let Some(one) = db.as_checked() {
-            let n = rows.len();
-            one.check(checked_update(stored.iter().zip(rows)), n);
+            // With nothing to check, the statement refuses whatever else it holds.
+            if !rows.is_empty() {
+                let n = rows.len();
+                one.check(checked_update(stored.iter().zip(rows)), n);
+            }
             return Ok(());
         }
         let update = OnConflict::column(session::Column::Id).update_columns(UPDATED).to_owned();
