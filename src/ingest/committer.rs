@@ -120,7 +120,8 @@ async fn commit(store: &Store, models: &Models, group: Vec<Pending>, states: &mu
 }
 
 /// Writes the batches: those of sessions the lane kept by one checked statement where it can
-/// ([`checked`]), the rest as one group; if that group fails as a whole, rolls it back and writes
+/// ([`checked`]; not for a while after it stood down: [`super::states::Backoff`]), the rest as
+/// one group; if that group fails as a whole, rolls it back and writes
 /// its batches one by one, so that each gets its own outcome. Outcomes in the order given.
 pub(super) async fn commit_group(
     store: &Store,
@@ -130,10 +131,16 @@ pub(super) async fn commit_group(
     metrics: &Metrics,
 ) -> Outcomes {
     let mut outcomes: Vec<Option<Result<Ingested, StoreError>>> = jobs.iter().map(|_| None).collect();
-    match checked::write(store, models, jobs, states).await {
+    let checked =
+        if states.backoff.try_now() { checked::write(store, models, jobs, states).await } else { Checked::NotTried };
+    match checked {
         Checked::NotTried => {}
-        Checked::StoodDown => metrics.ingest_checked_stood_down.inc(),
+        Checked::StoodDown => {
+            states.backoff.stood_down();
+            metrics.ingest_checked_stood_down.inc();
+        }
         Checked::Wrote(written) => {
+            states.backoff.wrote();
             metrics.ingest_checked_written.inc();
             for (i, outcome) in written {
                 outcomes[i] = Some(outcome);

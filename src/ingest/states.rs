@@ -27,38 +27,75 @@ pub(crate) struct Kept {
     pub(super) state: AffectState,
 }
 
-/// Kept sessions by tenant and external id; each lane of the committer has its own.
+/// Kept sessions by tenant and external id, and how the checked way has fared with them; each
+/// lane of the committer has its own.
 #[derive(Debug, Default)]
-pub(crate) struct SessionStates(HashMap<(i64, String), Kept>);
+pub(crate) struct SessionStates {
+    kept: HashMap<(i64, String), Kept>,
+    pub(super) backoff: Backoff,
+}
+
+/// When a lane tries the checked way ([`super::checked`]). A stand-down costs a round trip and
+/// means another writer moved a session on: rare with one replica (a retried batch), the rule
+/// where several write the same sessions, as behind a balancer that does not keep a session on
+/// one replica. After each stand-down in a row the lane skips the checked way for twice as many
+/// groups as before (1, 2, 4, … up to 64); a checked write that succeeds ends the run.
+#[derive(Debug, Default)]
+pub(crate) struct Backoff {
+    skip: u32,
+    next: u32,
+}
+
+impl Backoff {
+    const MAX: u32 = 64;
+
+    /// Whether to try the checked way for this group.
+    pub(super) fn try_now(&mut self) -> bool {
+        if self.skip == 0 {
+            return true;
+        }
+        self.skip -= 1;
+        false
+    }
+
+    pub(super) fn stood_down(&mut self) {
+        self.skip = self.next.max(1);
+        self.next = (self.skip * 2).min(Self::MAX);
+    }
+
+    pub(super) fn wrote(&mut self) {
+        *self = Self::default();
+    }
+}
 
 impl SessionStates {
     /// The state kept for the session, if it is the one row `pk` has with `event_count` events;
     /// taken out, since the group that asks will move it on (and [`Self::keep`] what it leaves).
     pub(super) fn take(&mut self, tenant_id: i64, external_id: &str, pk: i64, event_count: i64) -> Option<AffectState> {
-        let kept = self.0.remove(&(tenant_id, external_id.to_owned()))?;
+        let kept = self.kept.remove(&(tenant_id, external_id.to_owned()))?;
         (kept.row.id == pk && kept.row.event_count == event_count && kept.state.event_count as i64 == event_count)
             .then_some(kept.state)
     }
 
     /// The session as kept, whatever the database holds now; taken out.
     pub(super) fn take_kept(&mut self, tenant_id: i64, external_id: &str) -> Option<Kept> {
-        self.0.remove(&(tenant_id, external_id.to_owned()))
+        self.kept.remove(&(tenant_id, external_id.to_owned()))
     }
 
     /// The session as kept, if it is.
     pub(super) fn get(&self, tenant_id: i64, external_id: &str) -> Option<&Kept> {
-        self.0.get(&(tenant_id, external_id.to_owned()))
+        self.kept.get(&(tenant_id, external_id.to_owned()))
     }
 
     /// Keeps the session as a committed write left it.
     pub(super) fn keep(&mut self, tenant_id: i64, kept: Kept) {
         let key = (tenant_id, kept.row.external_id.clone());
-        if self.0.len() >= CAPACITY && !self.0.contains_key(&key) {
+        if self.kept.len() >= CAPACITY && !self.kept.contains_key(&key) {
             // Any one: sessions come back to a lane a few seconds apart or not for long.
-            let evicted = self.0.keys().next().expect("full").clone();
-            self.0.remove(&evicted);
+            let evicted = self.kept.keys().next().expect("full").clone();
+            self.kept.remove(&evicted);
         }
-        self.0.insert(key, kept);
+        self.kept.insert(key, kept);
     }
 }
 
@@ -98,15 +135,36 @@ mod tests {
     }
 
     #[test]
+    fn stand_downs_in_a_row_skip_the_checked_way_longer_until_one_succeeds() {
+        let mut backoff = Backoff::default();
+        let tries = |backoff: &mut Backoff, groups: usize| (0..groups).filter(|_| backoff.try_now()).count();
+        assert_eq!(tries(&mut backoff, 5), 5);
+        let mut skipped = Vec::new();
+        for _ in 0..9 {
+            backoff.stood_down();
+            let mut n = 0;
+            while !backoff.try_now() {
+                n += 1;
+            }
+            skipped.push(n);
+        }
+        assert_eq!(skipped, [1, 2, 4, 8, 16, 32, 64, 64, 64]);
+        backoff.wrote();
+        assert_eq!(tries(&mut backoff, 3), 3);
+        backoff.stood_down();
+        assert_eq!(tries(&mut backoff, 2), 1, "one skipped again after a success");
+    }
+
+    #[test]
     fn it_keeps_at_most_its_capacity() {
         let mut states = SessionStates::default();
         for pk in 0..(CAPACITY as i64 + 10) {
             states.keep(1, kept(pk, &format!("s{pk}"), 1));
         }
-        assert_eq!(states.0.len(), CAPACITY);
+        assert_eq!(states.kept.len(), CAPACITY);
         let last = format!("s{}", CAPACITY + 9);
         states.keep(1, kept(CAPACITY as i64 + 9, &last, 2));
-        assert_eq!(states.0.len(), CAPACITY, "a kept session replaced, not added");
+        assert_eq!(states.kept.len(), CAPACITY, "a kept session replaced, not added");
         assert_eq!(states.take_kept(1, &last), Some(kept(CAPACITY as i64 + 9, &last, 2)));
     }
 }
