@@ -304,8 +304,14 @@ async fn concurrent_submitters_lose_nothing_and_keep_order() {
 /// always writes the locked way.
 #[tokio::test]
 async fn the_checked_way_stands_down_when_a_kept_session_moved_on() {
-    let (store, url, _dir) = store().await;
-    let postgres = url.starts_with("postgres");
+    // On PostgreSQL its connections carry a name of their own, so that the test can end them
+    // without touching the other tests' (each test has a schema, not a database, of its own).
+    let database = fresh_database().await;
+    let postgres = database.url.starts_with("postgres");
+    let url = if postgres { format!("{}&application_name=mr_checked_way", database.url) } else { database.url.clone() };
+    let options = StoreOptions { url: url.clone(), max_connections: 4, sqlite_synchronous_full: false };
+    let store = Store::connect(&options).await.unwrap();
+    store.migrate().await.unwrap();
     let models = Models::default();
     let a = tenant(&store, "A").await;
     let click = |ts: i64, id: &str| job(&a, "s", None, vec![event(EventKind::Click, T0 + ts, Some(id))]);
@@ -352,12 +358,12 @@ async fn the_checked_way_stands_down_when_a_kept_session_moved_on() {
     assert_eq!(totals(&o.pop().unwrap()), (0, 1, 4));
     assert_eq!(metrics.ingest_groups_split.get(), 0);
 
-    // Every connection to the database dies (a restart): the checked write stands down, the
-    // locked way stores the batch, and the next checked write opens a connection afresh.
+    // Every connection of the store dies (a restart): the checked write stands down, the locked
+    // way stores the batch, and the next checked write opens a connection afresh.
     if postgres {
-        let admin = Database::connect(&url).await.unwrap();
+        let admin = Database::connect(&database.url).await.unwrap();
         let terminate = "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
-                         WHERE datname = current_database() AND pid <> pg_backend_pid()";
+                         WHERE application_name = 'mr_checked_way' AND pid <> pg_backend_pid()";
         admin.execute_unprepared(terminate).await.unwrap();
         let sixth = click(6, "e6");
         assert_eq!(said(checked::write(&store, &models, &[&sixth], &mut lane).await), "stood down");
