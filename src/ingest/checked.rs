@@ -17,7 +17,6 @@ use super::{Ingested, Job};
 use crate::engine::Models;
 use crate::store::bulk::BulkTxn;
 use crate::store::{Store, StoreError};
-use sea_orm::DbBackend;
 use std::collections::HashMap;
 
 /// Above this many events a group goes the locked way: its new rows by `COPY` cost PostgreSQL
@@ -39,9 +38,7 @@ pub(super) enum Checked {
 /// statement. The kept sessions it uses are taken out of `states`, and put back as the group
 /// left them once it is stored.
 pub(super) async fn write(store: &Store, models: &Models, jobs: &[&Job], states: &mut SessionStates) -> Checked {
-    if store.backend() != DbBackend::Postgres {
-        return Checked::NotTried;
-    }
+    let Some(txn) = BulkTxn::checked(store) else { return Checked::NotTried };
     let chosen = eligible(jobs, states);
     if chosen.is_empty() || chosen.iter().map(|&i| jobs[i].events.len()).sum::<usize>() > MAX_EVENTS {
         return Checked::NotTried;
@@ -60,7 +57,6 @@ pub(super) async fn write(store: &Store, models: &Models, jobs: &[&Job], states:
         }
     }
     let outcomes: Vec<_> = chosen.iter().map(|&i| (i, group.apply(models, jobs[i]))).collect();
-    let txn = BulkTxn::checked(store);
     let stored = async {
         let announced = group.write(&txn).await?;
         txn.commit().await?;

@@ -73,8 +73,7 @@ impl SessionStates {
     /// taken out, since the group that asks will move it on (and [`Self::keep`] what it leaves).
     pub(super) fn take(&mut self, tenant_id: i64, external_id: &str, pk: i64, event_count: i64) -> Option<AffectState> {
         let kept = self.kept.remove(&(tenant_id, external_id.to_owned()))?;
-        (kept.row.id == pk && kept.row.event_count == event_count && kept.state.event_count as i64 == event_count)
-            .then_some(kept.state)
+        (kept.row.id == pk && kept.row.event_count == event_count).then_some(kept.state)
     }
 
     /// The session as kept, whatever the database holds now; taken out.

@@ -29,10 +29,15 @@ pub(crate) const T0: i64 = 1_746_352_800;
 pub(crate) async fn store() -> (Store, String, FreshDatabase) {
     let database = fresh_database().await;
     let url = database.url.clone();
-    let options = StoreOptions { url: url.clone(), max_connections: 4, sqlite_synchronous_full: false };
+    (migrated(&url).await, url, database)
+}
+
+/// A store on `url`, migrated.
+async fn migrated(url: &str) -> Store {
+    let options = StoreOptions { url: url.to_owned(), max_connections: 4, sqlite_synchronous_full: false };
     let store = Store::connect(&options).await.unwrap();
     store.migrate().await.unwrap();
-    (store, url, database)
+    store
 }
 
 pub(crate) async fn tenant(store: &Store, name: &str) -> Tenant {
@@ -309,9 +314,7 @@ async fn the_checked_way_stands_down_when_a_kept_session_moved_on() {
     let database = fresh_database().await;
     let postgres = database.url.starts_with("postgres");
     let url = if postgres { format!("{}&application_name=mr_checked_way", database.url) } else { database.url.clone() };
-    let options = StoreOptions { url: url.clone(), max_connections: 4, sqlite_synchronous_full: false };
-    let store = Store::connect(&options).await.unwrap();
-    store.migrate().await.unwrap();
+    let store = migrated(&url).await;
     let models = Models::default();
     let a = tenant(&store, "A").await;
     let click = |ts: i64, id: &str| job(&a, "s", None, vec![event(EventKind::Click, T0 + ts, Some(id))]);

@@ -37,9 +37,9 @@ impl BulkTxn {
     }
 
     /// Writes gathered into one statement that stores nothing unless the update given to
-    /// [`OneStatement::check`] changes the rows it expects: on PostgreSQL only.
-    pub(crate) fn checked(store: &Store) -> Self {
-        Self::Checked(OneStatement::new(store.own_writes.clone().expect("checked writes on PostgreSQL only")))
+    /// [`OneStatement::check`] changes the rows it expects; `None` where there are none (SQLite).
+    pub(crate) fn checked(store: &Store) -> Option<Self> {
+        store.own_writes.clone().map(|connections| Self::Checked(OneStatement::new(connections)))
     }
 
     /// The one checked statement the writes go as, if they do ([`Self::checked`]).

@@ -61,9 +61,8 @@ impl Store {
             let batch_reader = BatchReader::Postgres(pg_reader::PgReader::connect(&options.url, 0).await?);
             // Ingest's checked writes, one statement each: on connections of their own, which the
             // lanes open on first use (their I/O then runs on the lanes' runtime).
-            let own =
-                pg_own::OwnConnections::open((*writer.get_postgres_connection_pool().connect_options()).clone(), 0);
-            let own_writes = Some(Arc::new(own.await?));
+            let options = (*writer.get_postgres_connection_pool().connect_options()).clone();
+            let own_writes = Some(Arc::new(pg_own::OwnConnections::new(options)));
             return Ok(Self {
                 writer,
                 reader,

@@ -1,6 +1,6 @@
 //! `GET /metrics`: what the server counted, in Prometheus' text format, and who may read it.
 
-use crate::helpers::{TestApp, fresh_database, meltdown, options, spawn, spawn_on};
+use crate::helpers::{T0, TestApp, fresh_database, meltdown, options, spawn, spawn_on};
 use moodring::server::ServerOptions;
 use serde_json::json;
 use std::collections::HashMap;
@@ -98,6 +98,28 @@ async fn metrics_count_what_the_server_did() {
     assert_eq!(samples(&again)[r#"moodring_http_requests_total{operation="metrics",status="200"}"#], 1.0);
     let spec = TestApp::read(app.http.get(format!("{}/openapi.json", app.base))).await;
     assert!(spec.json["paths"].get("/metrics").is_none());
+}
+
+/// On PostgreSQL a batch for a session its lane wrote last goes as one checked statement; one
+/// that repeats a stored event id makes that statement stand down, and the locked way counts the
+/// duplicate. SQLite always writes the locked way.
+#[tokio::test]
+async fn batches_for_a_session_the_lane_kept_go_the_checked_way_on_postgres() {
+    let app = spawn().await;
+    let key = app.key("starter").await;
+    let click = |id: &str, s: i64| json!([{"type": "click", "x": 1, "y": 2, "ts": T0 + s, "event_id": id}]);
+    for (id, s, stored, duplicates, total) in [("e1", 0, 1, 0, 1), ("e2", 1, 1, 0, 2), ("e2", 2, 0, 1, 2)] {
+        let reply = app.post_events(&key, "kept", click(id, s)).await;
+        assert_eq!(reply.status, 200, "{}", reply.json);
+        let counts = (&reply.json["events_stored"], &reply.json["duplicates"], &reply.json["total_events"]);
+        assert_eq!(counts, (&json!(stored), &json!(duplicates), &json!(total)), "{id} at {s} s");
+    }
+    let (_, _, text) = scrape(&app, None).await;
+    let s = samples(&text);
+    let at = |series: &str| s.get(series).copied().unwrap_or_else(|| panic!("no {series} in\n{text}"));
+    let (written, stood_down) = if app.database_url.starts_with("postgres") { (1.0, 1.0) } else { (0.0, 0.0) };
+    assert_eq!(at(r#"moodring_ingest_checked_writes_total{result="written"}"#), written);
+    assert_eq!(at(r#"moodring_ingest_checked_writes_total{result="stood_down"}"#), stood_down);
 }
 
 #[tokio::test]

@@ -22,14 +22,20 @@ impl std::fmt::Debug for OwnConnections {
 }
 
 impl OwnConnections {
-    /// Connections to `options`' database, `connections` of them opened now (the rest on demand).
-    /// Their I/O is served by the runtime of the task that opens them.
+    /// Connections to `options`' database, each opened when first needed. Their I/O is served
+    /// by the runtime of the task that opens them.
+    pub(crate) fn new(options: PgConnectOptions) -> Self {
+        Self { options, idle: Mutex::default() }
+    }
+
+    /// As [`Self::new`], with `connections` of them opened now.
     pub(crate) async fn open(options: PgConnectOptions, connections: u32) -> Result<Self, DbErr> {
-        let mut idle = Vec::new();
+        let own = Self::new(options);
         for _ in 0..connections {
-            idle.push(options.connect().await.map_err(error)?);
+            let conn = own.connect().await?;
+            own.idle.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
         }
-        Ok(Self { options, idle: Mutex::new(idle) })
+        Ok(own)
     }
 
     /// The options new connections open with.
