@@ -76,11 +76,18 @@ impl Store {
             if options.sqlite_synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
         let sqlite = |connections: u32| {
             let mut opts = ConnectOptions::new(options.url.clone());
-            opts.max_connections(connections).min_connections(1).sqlx_logging(false).map_sqlx_sqlite_opts(move |o| {
+            // No ping before each use: the connection is to a file in this process, and the ping a
+            // hop to its worker thread and back (a write's transaction made ten).
+            opts.max_connections(connections).min_connections(1).sqlx_logging(false).test_before_acquire(false);
+            opts.map_sqlx_sqlite_opts(move |o| {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(synchronous)
                     .busy_timeout(SQLITE_BUSY_TIMEOUT)
                     .foreign_keys(true)
+                    // Statement journals in memory: a group's upsert of its sessions (a page
+                    // each) outgrew the 64 KiB kept in memory, and each one made, wrote and
+                    // deleted a temporary file.
+                    .pragma("temp_store", "memory")
             });
             opts
         };
