@@ -1,17 +1,16 @@
 //! The write transaction ingest stores its groups in: on PostgreSQL one whose new rows go in
-//! with `COPY` and whose updates go out together (see [`super::driver::pg_writer`]), elsewhere
-//! [`Store::begin_write`]'s.
+//! with `COPY` and whose updates go out together (see [`super::driver::pg_writer`]), on SQLite
+//! one whose writes go to sqlx's worker thread together ([`super::driver::sqlite_writer`]).
 
 use super::driver::pg_writer::{OneStatement, PgTxn};
+use super::driver::sqlite_writer::SqliteTxn;
 use super::{Store, insert_chunked};
 use sea_orm::prelude::async_trait::async_trait;
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, Statement};
 
 /// A transaction for appending many rows; rolled back if dropped uncommitted.
 pub(crate) enum BulkTxn {
-    Sea(DatabaseTransaction),
+    Sqlite(SqliteTxn),
     Postgres(PgTxn),
     /// Not a transaction: writes gathered into one checked statement ([`OneStatement`]).
     Checked(OneStatement),
@@ -21,7 +20,7 @@ pub(crate) enum BulkTxn {
 macro_rules! on_either {
     ($self:expr, $txn:ident => $body:expr) => {
         match $self {
-            BulkTxn::Sea($txn) => $body,
+            BulkTxn::Sqlite($txn) => $body,
             BulkTxn::Postgres($txn) => $body,
             BulkTxn::Checked($txn) => $body,
         }
@@ -32,7 +31,7 @@ impl BulkTxn {
     pub(crate) async fn begin(store: &Store) -> Result<Self, DbErr> {
         Ok(match store.backend() {
             DbBackend::Postgres => Self::Postgres(PgTxn::begin(store.writer.get_postgres_connection_pool()).await?),
-            _ => Self::Sea(store.begin_write().await?),
+            _ => Self::Sqlite(SqliteTxn::begin(store.writer.get_sqlite_connection_pool()).await?),
         })
     }
 
@@ -55,18 +54,18 @@ impl BulkTxn {
     }
 
     /// The transaction for writes that read nothing back (not even how many rows they changed)
-    /// and touch rows no other such write of the group touches: on PostgreSQL they are held
-    /// back and sent as one statement with the next statement or the commit
-    /// ([`PgTxn::defer`]); elsewhere they run at once. Reads through it run at once, after them.
+    /// and touch rows no other such write of the group touches: they are held back and sent
+    /// together with the next statement or the commit ([`PgTxn::defer`], [`SqliteTxn::defer`]).
+    /// Reads through it run at once, after them.
     pub(crate) fn updates(&self) -> Updates<'_> {
         Updates(self)
     }
 
     /// Inserts new rows (none may conflict): with `COPY` on PostgreSQL, as [`insert_chunked`]
-    /// elsewhere. Every row must set the same columns.
+    /// held back with the updates on SQLite. Every row must set the same columns.
     pub(crate) async fn append<A: ActiveModelTrait + Send>(&self, rows: Vec<A>) -> Result<(), DbErr> {
         match self {
-            Self::Sea(txn) => insert_chunked(txn, rows, None).await,
+            Self::Sqlite(_) => insert_chunked(&self.updates(), rows, None).await,
             Self::Postgres(txn) => txn.copy(rows).await,
             Self::Checked(txn) => insert_chunked(txn, rows, None).await,
         }
@@ -96,8 +95,8 @@ impl ConnectionTrait for BulkTxn {
     }
 }
 
-/// See [`BulkTxn::updates`]: writes are held back on PostgreSQL; everything else runs as the
-/// transaction runs it.
+/// See [`BulkTxn::updates`]: writes are held back; everything else runs as the transaction
+/// runs it.
 pub(crate) struct Updates<'t>(&'t BulkTxn);
 
 #[async_trait]
@@ -109,7 +108,8 @@ impl ConnectionTrait for Updates<'_> {
     async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         match self.0 {
             BulkTxn::Postgres(txn) => txn.defer(stmt).await,
-            txn => txn.execute_raw(stmt).await,
+            BulkTxn::Sqlite(txn) => txn.defer(stmt).await,
+            BulkTxn::Checked(txn) => txn.execute_raw(stmt).await,
         }
     }
 

@@ -1,0 +1,155 @@
+//! Ingest's SQLite transaction: its writes held back and sent to sqlx's worker thread together.
+//!
+//! sqlx runs each SQLite statement on the worker thread of its connection: a statement is a hop
+//! there and back, and on two busy cores each hop waited ~0.5 ms for a core, several times a
+//! group (benches/RESULTS.md, session 28). The writes a group makes read nothing back, so they
+//! wait here until the next read or the commit and then go as one multi-statement text, which
+//! the worker runs statement after statement, binding each one's `?` parameters in turn.
+
+use sea_orm::prelude::async_trait::async_trait;
+use sea_orm::sqlx::{self, Sqlite, SqlitePool};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr, Statement};
+use sea_query_sqlx::SqlxValues;
+use std::sync::Arc;
+use tokio::sync::{Mutex, MutexGuard};
+
+type Txn = sqlx::Transaction<'static, Sqlite>;
+
+/// A write transaction (`BEGIN IMMEDIATE`: it holds the write lock from the start) on the
+/// writer's connection; rolled back if dropped uncommitted.
+pub(crate) struct SqliteTxn {
+    txn: Mutex<Txn>,
+    /// Writes held back by [`Self::defer`], in the order given.
+    deferred: std::sync::Mutex<Vec<Statement>>,
+}
+
+impl SqliteTxn {
+    pub(crate) async fn begin(pool: &SqlitePool) -> Result<Self, DbErr> {
+        let txn = pool.begin_with("BEGIN IMMEDIATE").await.map_err(exec_err)?;
+        Ok(Self { txn: Mutex::new(txn), deferred: Default::default() })
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), DbErr> {
+        let deferred = self.deferred.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut txn = self.txn.into_inner();
+        run_in_turn(&mut txn, deferred).await?;
+        txn.commit().await.map_err(exec_err)
+    }
+
+    /// Holds a write back until the next statement that answers, or the commit, and then sends
+    /// it with the others held back, in the order given. Only for writes whose outcome nobody
+    /// reads: an error surfaces there, and the result given now counts no rows. A statement
+    /// with numbered parameters (`?NNN`, `$NNN`: bound by number, not in turn) runs at once.
+    pub(crate) async fn defer(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        if numbered_parameters(&stmt.sql) {
+            let mut txn = self.ready().await?;
+            return Ok(query(stmt).execute(&mut **txn).await.map_err(exec_err)?.into());
+        }
+        self.deferred.lock().unwrap_or_else(|e| e.into_inner()).push(stmt);
+        Ok(sqlx::sqlite::SqliteQueryResult::default().into())
+    }
+
+    /// The connection, once the writes held back have run.
+    async fn ready(&self) -> Result<MutexGuard<'_, Txn>, DbErr> {
+        let mut txn = self.txn.lock().await;
+        let deferred = std::mem::take(&mut *self.deferred.lock().unwrap_or_else(|e| e.into_inner()));
+        run_in_turn(&mut txn, deferred).await?;
+        Ok(txn)
+    }
+}
+
+/// Runs `statements` as one text, `a; b; …`, with their parameters in turn. The text is kept
+/// prepared like any other: groups repeat a few shapes, and preparing it afresh each time cost
+/// more than the hops it saves (benches/RESULTS.md, session 28).
+async fn run_in_turn(txn: &mut Txn, mut statements: Vec<Statement>) -> Result<(), DbErr> {
+    let stmt = match statements.len() {
+        0 => return Ok(()),
+        1 => statements.pop().expect("one"),
+        _ => {
+            let mut sql = String::new();
+            let mut values = Vec::new();
+            for stmt in statements {
+                sql.push_str(&stmt.sql);
+                sql.push_str(";\n");
+                values.extend(stmt.values.map(|v| v.0).unwrap_or_default());
+            }
+            Statement { sql, values: Some(sea_orm::Values(values)), db_backend: DbBackend::Sqlite }
+        }
+    };
+    query(stmt).execute(&mut **txn).await.map_err(exec_err)?;
+    Ok(())
+}
+
+/// Whether `sql` has a parameter bound by its number (`?NNN`, `$NNN`, `:name`, `@name`) outside
+/// quoted identifiers and string literals.
+fn numbered_parameters(sql: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '?' | '$' | ':' | '@') if chars.peek().is_some_and(|n| n.is_ascii_alphanumeric()) => return true,
+            (None, _) => {}
+        }
+    }
+    false
+}
+
+#[async_trait]
+impl ConnectionTrait for SqliteTxn {
+    fn get_database_backend(&self) -> DbBackend {
+        DbBackend::Sqlite
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        let mut txn = self.ready().await?;
+        Ok(query(stmt).execute(&mut **txn).await.map_err(exec_err)?.into())
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        let mut txn = self.ready().await?;
+        let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut **txn).await;
+        Ok(done.map_err(exec_err)?.into())
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        let mut txn = self.ready().await?;
+        Ok(query(stmt).fetch_optional(&mut **txn).await.map_err(query_err)?.map(Into::into))
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let mut txn = self.ready().await?;
+        Ok(query(stmt).fetch_all(&mut **txn).await.map_err(query_err)?.into_iter().map(Into::into).collect())
+    }
+}
+
+/// The statement as sqlx runs it (prepared, and kept per connection), its values moved.
+fn query(stmt: Statement) -> sqlx::query::Query<'static, Sqlite, SqlxValues> {
+    let values = stmt.values.unwrap_or(sea_orm::Values(Vec::new()));
+    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql), SqlxValues(values))
+}
+
+fn exec_err(e: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(e)))
+}
+
+fn query_err(e: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_bound_by_number_are_found_outside_quotes() {
+        assert!(!numbered_parameters("INSERT INTO \"t\" (\"a\", \"b\") VALUES (?, ?), (?, ?)"));
+        assert!(!numbered_parameters("SELECT '?1', \"$2\", `:a` FROM t WHERE a = ?"));
+        assert!(!numbered_parameters("UPDATE t SET a = a + ? WHERE b = 'it''s ?3'"));
+        for sql in ["SELECT ?1", "SELECT $1", "SELECT :a", "SELECT @a", "SELECT 'x' || ?12"] {
+            assert!(numbered_parameters(sql), "{sql}");
+        }
+    }
+}
