@@ -10,15 +10,13 @@
 //! slot, user and rollup updates then cost one round trip instead of one each.
 
 use super::pg_own::OwnConnections;
+use super::{exec_err, query};
 use crate::store::insert::insert_target;
 use sea_orm::prelude::async_trait::async_trait;
 use sea_orm::sea_query::Value;
 use sea_orm::sqlx::postgres::PgQueryResult;
 use sea_orm::sqlx::{self, PgPool, Postgres};
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, ExecResult, IdenStatic, QueryResult, RuntimeErr, Statement,
-};
-use sea_query_sqlx::SqlxValues;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, ExecResult, IdenStatic, QueryResult, Statement};
 use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -225,46 +223,7 @@ fn shift_placeholders(sql: &str, by: usize) -> String {
     out
 }
 
-#[async_trait]
-impl ConnectionTrait for PgTxn {
-    fn get_database_backend(&self) -> DbBackend {
-        DbBackend::Postgres
-    }
-
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let mut txn = self.ready().await?;
-        Ok(query(stmt).execute(&mut **txn).await.map_err(exec_err)?.into())
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        let mut txn = self.ready().await?;
-        Ok(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut **txn).await.map_err(exec_err)?.into())
-    }
-
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let mut txn = self.ready().await?;
-        Ok(query(stmt).fetch_optional(&mut **txn).await.map_err(query_err)?.map(Into::into))
-    }
-
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let mut txn = self.ready().await?;
-        Ok(query(stmt).fetch_all(&mut **txn).await.map_err(query_err)?.into_iter().map(Into::into).collect())
-    }
-}
-
-/// The statement as sqlx runs it (prepared, and kept per connection), its values moved.
-fn query(stmt: Statement) -> sqlx::query::Query<'static, Postgres, SqlxValues> {
-    let values = stmt.values.unwrap_or(sea_orm::Values(Vec::new()));
-    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql), SqlxValues(values))
-}
-
-fn exec_err(e: sqlx::Error) -> DbErr {
-    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(e)))
-}
-
-fn query_err(e: sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
-}
+super::connection_after_ready!(PgTxn, sea_orm::DbBackend::Postgres);
 
 /// The `COPY` statement for `rows` and its data in PostgreSQL's binary format (a header, then
 /// per row its field count and each field's length and bytes, then a trailer); `None` if there

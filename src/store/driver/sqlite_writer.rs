@@ -6,11 +6,9 @@
 //! wait here until the next read or the commit and then go as one multi-statement text, which
 //! the worker runs statement after statement, binding each one's `?` parameters in turn.
 
-use sea_orm::prelude::async_trait::async_trait;
+use super::{exec_err, query};
 use sea_orm::sqlx::{self, Sqlite, SqlitePool};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr, Statement};
-use sea_query_sqlx::SqlxValues;
-use std::sync::Arc;
+use sea_orm::{DbBackend, DbErr, ExecResult, Statement};
 use tokio::sync::{Mutex, MutexGuard};
 
 type Txn = sqlx::Transaction<'static, Sqlite>;
@@ -97,47 +95,7 @@ fn numbered_parameters(sql: &str) -> bool {
     false
 }
 
-#[async_trait]
-impl ConnectionTrait for SqliteTxn {
-    fn get_database_backend(&self) -> DbBackend {
-        DbBackend::Sqlite
-    }
-
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        let mut txn = self.ready().await?;
-        Ok(query(stmt).execute(&mut **txn).await.map_err(exec_err)?.into())
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        let mut txn = self.ready().await?;
-        let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut **txn).await;
-        Ok(done.map_err(exec_err)?.into())
-    }
-
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        let mut txn = self.ready().await?;
-        Ok(query(stmt).fetch_optional(&mut **txn).await.map_err(query_err)?.map(Into::into))
-    }
-
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        let mut txn = self.ready().await?;
-        Ok(query(stmt).fetch_all(&mut **txn).await.map_err(query_err)?.into_iter().map(Into::into).collect())
-    }
-}
-
-/// The statement as sqlx runs it (prepared, and kept per connection), its values moved.
-fn query(stmt: Statement) -> sqlx::query::Query<'static, Sqlite, SqlxValues> {
-    let values = stmt.values.unwrap_or(sea_orm::Values(Vec::new()));
-    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql), SqlxValues(values))
-}
-
-fn exec_err(e: sqlx::Error) -> DbErr {
-    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(e)))
-}
-
-fn query_err(e: sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))
-}
+super::connection_after_ready!(SqliteTxn, sea_orm::DbBackend::Sqlite);
 
 #[cfg(test)]
 mod tests {
