@@ -100,6 +100,45 @@ super::connection_after_ready!(SqliteTxn, sea_orm::DbBackend::Sqlite);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::ConnectionTrait;
+    use sea_orm::sea_query::Value;
+
+    fn statement(sql: &str, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
+    }
+
+    async fn read(txn: &SqliteTxn) -> Vec<(i64, String)> {
+        let rows = txn.query_all_raw(statement("SELECT id, v FROM t ORDER BY id", vec![])).await.unwrap();
+        rows.iter().map(|r| (r.try_get("", "id").unwrap(), r.try_get("", "v").unwrap())).collect()
+    }
+
+    /// Writes held back run in the order given, before the next read; one that fails makes the
+    /// commit fail, and nothing of the transaction is stored.
+    #[tokio::test]
+    async fn held_back_writes_run_in_order_and_a_failing_one_fails_the_commit() {
+        let options = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1);
+        let pool = options.connect("sqlite::memory:").await.unwrap();
+        sqlx::raw_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)").execute(&pool).await.unwrap();
+
+        let txn = SqliteTxn::begin(&pool).await.unwrap();
+        let insert = statement("INSERT INTO t VALUES (?, ?), (?, ?)", vec![1.into(), "a".into(), 2.into(), "b".into()]);
+        txn.defer(insert).await.unwrap();
+        txn.defer(statement("UPDATE t SET v = v || ? WHERE id = ?", vec!["!".into(), 2.into()])).await.unwrap();
+        assert_eq!(txn.deferred.lock().unwrap().len(), 2, "held back");
+        // Bound by number: runs at once, after the writes held back before it.
+        txn.defer(statement("UPDATE t SET v = v || ?2 WHERE id = ?1", vec![2.into(), "?".into()])).await.unwrap();
+        assert!(txn.deferred.lock().unwrap().is_empty());
+        assert_eq!(read(&txn).await, [(1, "a".to_owned()), (2, "b!?".to_owned())]);
+        txn.commit().await.unwrap();
+
+        let txn = SqliteTxn::begin(&pool).await.unwrap();
+        txn.defer(statement("INSERT INTO t VALUES (?, ?)", vec![3.into(), "c".into()])).await.unwrap();
+        txn.defer(statement("INSERT INTO t VALUES (?, ?)", vec![1.into(), "again".into()])).await.unwrap();
+        let err = txn.commit().await.unwrap_err();
+        assert!(err.to_string().contains("UNIQUE"), "{err}");
+        let txn = SqliteTxn::begin(&pool).await.unwrap();
+        assert_eq!(read(&txn).await, [(1, "a".to_owned()), (2, "b!?".to_owned())], "row 3 rolled back with the rest");
+    }
 
     #[test]
     fn parameters_bound_by_number_are_found_outside_quotes() {
