@@ -76,8 +76,8 @@ impl Store {
             if options.sqlite_synchronous_full { SqliteSynchronous::Full } else { SqliteSynchronous::Normal };
         let sqlite = |connections: u32| {
             let mut opts = ConnectOptions::new(options.url.clone());
-            // No ping before each use: the connection is to a file in this process, and the ping a
-            // hop to its worker thread and back (a write's transaction made ten).
+            // No ping before each use: the connection is to a file in this process, and the ping
+            // only a hop to its worker thread and back before every transaction.
             opts.max_connections(connections).min_connections(1).sqlx_logging(false).test_before_acquire(false);
             opts.map_sqlx_sqlite_opts(move |o| {
                 o.journal_mode(SqliteJournalMode::Wal)

@@ -1,14 +1,14 @@
 //! Ingest's SQLite transaction: its writes held back and sent to sqlx's worker thread together.
 //!
 //! sqlx runs each SQLite statement on the worker thread of its connection: a statement is a hop
-//! there and back, and on two busy cores each hop waited ~0.5 ms for a core, several times a
-//! group (benches/RESULTS.md, session 28). The writes a group makes read nothing back, so they
+//! there and back, and on busy cores each hop waits for a core, several times a group
+//! (benches/RESULTS.md, session 28). The writes a group makes read nothing back, so they
 //! wait here until the next read or the commit and then go as one multi-statement text, which
 //! the worker runs statement after statement, binding each one's `?` parameters in turn.
 
 use super::{exec_err, query};
 use sea_orm::sqlx::{self, Sqlite, SqlitePool};
-use sea_orm::{DbBackend, DbErr, ExecResult, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, Statement};
 use tokio::sync::{Mutex, MutexGuard};
 
 type Txn = sqlx::Transaction<'static, Sqlite>;
@@ -40,8 +40,7 @@ impl SqliteTxn {
     /// with numbered parameters (`?NNN`, `$NNN`: bound by number, not in turn) runs at once.
     pub(crate) async fn defer(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
         if numbered_parameters(&stmt.sql) {
-            let mut txn = self.ready().await?;
-            return Ok(query(stmt).execute(&mut **txn).await.map_err(exec_err)?.into());
+            return self.execute_raw(stmt).await;
         }
         self.deferred.lock().unwrap_or_else(|e| e.into_inner()).push(stmt);
         Ok(sqlx::sqlite::SqliteQueryResult::default().into())
@@ -100,7 +99,6 @@ super::connection_after_ready!(SqliteTxn, sea_orm::DbBackend::Sqlite);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sea_orm::ConnectionTrait;
     use sea_orm::sea_query::Value;
 
     fn statement(sql: &str, values: Vec<Value>) -> Statement {
