@@ -2,10 +2,11 @@
 //! contract's table: cumulative regret of the fixed table, the learned policy and the oracle.
 //!
 //!   cargo run --release --example interventions -- --seed 1 [--sessions 10000] [--exploration 0.05]
-//!       [--world mostly-right|popup-averse]
+//!       [--world mostly-right|popup-averse] [--session-model session-4]
 //!
 //! Each session lands in one of eight contexts (mood + strongest signal) with a confidence
-//! drawn from [0.3, 1]; a policy picks among the actions eligible at that confidence; the
+//! drawn from [0.3, 1]; a policy picks among the actions eligible at that confidence (the
+//! minimums of the session model new sessions get, unless `--session-model` names another); the
 //! simulated user finds the action helpful with its true rate, and half the sessions report it
 //! as feedback (`was_helpful`). The learned policy is rebuilt from the counts every 50 sessions,
 //! as a replica's cache refreshes. Regret is expected regret: the best eligible action's true
@@ -14,7 +15,7 @@
 //! the learned policy's regret above it is the price of learning.
 
 use clap::Parser;
-use moodring::engine::{Model, Mood, SignalId, SuggestedAction};
+use moodring::engine::{Models, Mood, SignalId, SuggestedAction};
 use moodring::interventions::{Arm, Context, Policy, Reading, Settings, SettingsPatch};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -86,6 +87,10 @@ struct Args {
     exploration: f64,
     #[arg(long, value_enum, default_value_t = World::MostlyRight)]
     world: World,
+    /// The session model whose minimum confidences decide which actions are eligible; the
+    /// current one when not given.
+    #[arg(long)]
+    session_model: Option<String>,
 }
 
 const REBUILD_EVERY: usize = 50;
@@ -94,7 +99,12 @@ const CHECKPOINTS: [usize; 5] = [500, 1_000, 2_000, 5_000, 10_000];
 
 fn main() {
     let args = Args::parse();
-    let model = Model::session_v1();
+    let models = Models::default();
+    let model = match &args.session_model {
+        Some(version) if models.knows_session(version) => models.session_for(version).clone(),
+        Some(version) => panic!("no session model {version}"),
+        None => models.session.clone(),
+    };
     let world = world(args.world);
     let mut rng = StdRng::seed_from_u64(args.seed);
     let mut settings = Settings::default();

@@ -99,12 +99,17 @@ fn feedback_moves_a_context_to_what_helps() {
 }
 
 #[test]
-fn a_few_unlucky_answers_do_not_overturn_the_table() {
+fn two_unlucky_answers_do_not_overturn_the_table_but_a_few_consistent_ones_do() {
     let model = Model::session_v1();
     let context = frustrated(SignalId::RepeatedErrors);
-    let policy = Policy::new(Settings::default(), [answers(context, SuggestedAction::ShowLiveChat, 0, 1)]);
-    let p = policy.probabilities(&model, context, 0.9);
-    assert!(p[SuggestedAction::ShowLiveChat.index()] > 0.6, "{p:?}");
+    let chat = SuggestedAction::ShowLiveChat;
+    let unlucky = Policy::new(Settings::default(), [answers(context, chat, 0, 2)]);
+    let p = unlucky.probabilities(&model, context, 0.9);
+    assert!(p[chat.index()] > 0.6, "{p:?}");
+    let tooltip = SuggestedAction::ShowTooltip;
+    let consistent = Policy::new(Settings::default(), [answers(context, chat, 0, 4), answers(context, tooltip, 3, 4)]);
+    let p = consistent.probabilities(&model, context, 0.9);
+    assert!(p[tooltip.index()] > 0.8, "{p:?}");
 }
 
 #[test]
