@@ -1,6 +1,6 @@
 //! Opening the store: its pools on either backend, the readers of the hot reads, and migrations.
 
-use super::driver::{pg_own, pg_reader, sqlite_reader};
+use super::driver::{pg_own, pg_reader, sqlite_checkpoint, sqlite_reader};
 use super::{BatchReader, Store};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr};
@@ -70,6 +70,7 @@ impl Store {
                 ingest_lanes,
                 own_writes,
                 outbox_written: Default::default(),
+                _checkpointer: None,
             });
         }
         let synchronous =
@@ -88,6 +89,9 @@ impl Store {
                     // each) outgrew the 64 KiB kept in memory, and each one made, wrote and
                     // deleted a temporary file.
                     .pragma("temp_store", "memory")
+                    // Checkpoints run on a thread of their own (`sqlite_checkpoint`); a commit
+                    // checkpoints only if that thread falls far behind.
+                    .pragma("wal_autocheckpoint", sqlite_checkpoint::BACKSTOP_PAGES.to_string())
             });
             opts
         };
@@ -102,13 +106,24 @@ impl Store {
                 ingest_lanes: 1,
                 own_writes: None,
                 outbox_written: Default::default(),
+                _checkpointer: None,
             });
         }
         let reader = connect_sqlite(sqlite(options.max_connections.max(1))).await?;
         let file = SqliteConnectOptions::from_str(&options.url)
             .map_err(|e| DbErr::Conn(RuntimeErr::Internal(e.to_string())))?;
         let batch_reader = BatchReader::Sqlite(Arc::new(sqlite_reader::SqliteReader::new(file.get_filename())));
-        Ok(Self { writer, reader, batch_reader, ingest_lanes: 1, own_writes: None, outbox_written: Default::default() })
+        let checkpointer = sqlite_checkpoint::Checkpointer::spawn(file.get_filename())
+            .map_err(|e| DbErr::Conn(RuntimeErr::Internal(e.to_string())))?;
+        Ok(Self {
+            writer,
+            reader,
+            batch_reader,
+            ingest_lanes: 1,
+            own_writes: None,
+            outbox_written: Default::default(),
+            _checkpointer: Some(Arc::new(checkpointer)),
+        })
     }
 
     /// This store with `connections` of its own for the coalesced reads ([`crate::reads`]),

@@ -85,6 +85,9 @@ pub struct Store {
     own_writes: Option<Arc<driver::pg_own::OwnConnections>>,
     /// Woken when a transaction that wrote outbox messages commits ([`outbox`]).
     outbox_written: Arc<tokio::sync::Notify>,
+    /// On an SQLite file, the thread that checkpoints its WAL ([`driver::sqlite_checkpoint`]),
+    /// until the last clone of this store is dropped.
+    _checkpointer: Option<Arc<driver::sqlite_checkpoint::Checkpointer>>,
 }
 
 /// The connections the hot reads use: on an SQLite file, rusqlite's, in process
