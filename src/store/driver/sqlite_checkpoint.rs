@@ -15,10 +15,10 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::time::Duration;
 
 /// The pause after a checkpoint that found new frames in the WAL.
-pub(crate) const WHILE_WRITING: Duration = Duration::from_millis(5);
+const WHILE_WRITING: Duration = Duration::from_millis(5);
 
 /// The pause after a checkpoint that found nothing new.
-pub(crate) const WHILE_IDLE: Duration = Duration::from_millis(100);
+const WHILE_IDLE: Duration = Duration::from_millis(100);
 
 /// The WAL size, in pages, at which a committing connection checkpoints after all (SQLite's
 /// `wal_autocheckpoint`): reached only if the thread falls far behind.
@@ -61,7 +61,7 @@ fn open(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
 }
 
 /// One passive checkpoint of the database `conn` is open on.
-pub(crate) fn checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<Frames> {
+fn checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<Frames> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
         Ok(Frames { busy: row.get::<_, i64>(0)? != 0, in_wal: row.get(1)?, copied: row.get(2)? })
     })
@@ -70,10 +70,10 @@ pub(crate) fn checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<Frames
 /// What a checkpoint found: whether another checkpoint held the lock, the frames in the WAL and
 /// how many of them are now in the database file (-1 each when the database is not in WAL mode).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Frames {
-    pub busy: bool,
-    pub in_wal: i64,
-    pub copied: i64,
+struct Frames {
+    busy: bool,
+    in_wal: i64,
+    copied: i64,
 }
 
 #[cfg(test)]
