@@ -4,7 +4,7 @@
 //! commit copies the pages into the database file and syncs it while every other write waits
 //! behind it. Here the pools' connections checkpoint only as a backstop, at
 //! [`BACKSTOP_PAGES`], and a thread with a connection of its own runs a passive checkpoint
-//! every [`WHILE_WRITING`] while the WAL grows (every [`WHILE_IDLE`] otherwise). A passive
+//! every [`WHILE_WRITING`] while the WAL grows (up to every [`WHILE_IDLE`] otherwise). A passive
 //! checkpoint never waits for a lock and never blocks a reader or the writer: it copies the
 //! frames no reader still needs, and the next write starts the WAL over once all are copied.
 //! Frequent small checkpoints keep the WAL short, and each sync of the database file small.
@@ -15,9 +15,9 @@ use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::time::Duration;
 
 /// The pause after a checkpoint that found new frames in the WAL.
-const WHILE_WRITING: Duration = Duration::from_millis(5);
+const WHILE_WRITING: Duration = Duration::from_millis(1);
 
-/// The pause after a checkpoint that found nothing new.
+/// The longest pause, after checkpoints that found nothing new.
 const WHILE_IDLE: Duration = Duration::from_millis(100);
 
 /// The WAL size, in pages, at which a committing connection checkpoints after all (SQLite's
@@ -41,7 +41,9 @@ impl Checkpointer {
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(pause) {
                 let done = match &conn {
                     Some(conn) => checkpoint(conn).map(|frames| {
-                        pause = if last == Some(frames) { WHILE_IDLE } else { WHILE_WRITING };
+                        // Back to the short pause on new frames; twice as long each time there
+                        // are none, up to the idle one.
+                        pause = if last == Some(frames) { (pause * 2).min(WHILE_IDLE) } else { WHILE_WRITING };
                         last = Some(frames);
                     }),
                     None => open(&path).map(|c| conn = Some(c)),
