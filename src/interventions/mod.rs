@@ -31,10 +31,9 @@
 //!   lower regret. Plain Thompson sampling keeps trying an arm while it is merely uncertain;
 //!   here the exploration floor already guarantees that every action keeps being tried, so the
 //!   sampler can commit sooner. Two answers still do not overturn the table; a few more
-//!   consistent ones do. The simulation (`examples/interventions.rs`, figures in
-//!   `benches/RESULTS.md`) chose these: regret about a third lower than session 17's Beta(6, 4)
-//!   priors with plain sampling, in a world where the table is mostly right and in one where
-//!   it is mostly wrong.
+//!   consistent ones do. The simulation (`examples/interventions.rs`) chose the priors and the
+//!   sharpness, in a world where the table is mostly right and in one where it is mostly wrong;
+//!   the figures are in `benches/RESULTS.md`.
 //! - **No feedback, no change.** A context with no rated feedback, or a tenant with
 //!   `learning: false`, gets exactly the contract's table with probability 1: the mood's
 //!   action when the confidence reaches its minimum, `no_action` otherwise.
