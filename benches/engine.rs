@@ -49,7 +49,7 @@ fn engine(c: &mut Criterion) {
         b.iter(|| project_at(&model, black_box(&state), T0 + 3_600_000))
     });
     let json = serde_json::to_string(&state).unwrap();
-    c.bench_function("state to JSON", |b| b.iter(|| serde_json::to_string(black_box(&state)).unwrap()));
+    c.bench_function("state to JSON", |b| b.iter(|| black_box(&state).to_json()));
     c.bench_function("state from JSON", |b| b.iter(|| serde_json::from_str::<AffectState>(black_box(&json)).unwrap()));
 }
 

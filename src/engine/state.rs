@@ -117,12 +117,29 @@ impl Serialize for RecentEvent {
         seq.serialize_element(&self.kind)?;
         seq.serialize_element(&self.ts_ms)?;
         for value in [x, y, duration_ms, speed].into_iter().take(optional) {
-            seq.serialize_element(&value)?;
+            seq.serialize_element(&value.map(Num))?;
         }
         if optional == present.len() {
             seq.serialize_element(&page)?;
         }
         seq.end()
+    }
+}
+
+/// A float as the state stores it: an integral value (as most coordinates, durations and speeds
+/// are) as an integer, which reads back as the same `f64` and is written several times faster;
+/// any other, and `-0.0`, as the shortest text that reads back exactly.
+struct Num(f64);
+
+impl Serialize for Num {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: every integer below it is an f64
+        let v = self.0;
+        if v.fract() == 0.0 && v.abs() < EXACT && !(v == 0.0 && v.is_sign_negative()) {
+            serializer.serialize_i64(v as i64)
+        } else {
+            serializer.serialize_f64(v)
+        }
     }
 }
 
@@ -172,6 +189,14 @@ impl AffectState {
             last_interaction_at_ms: None,
             recent: Window::default(),
         }
+    }
+
+    /// The state as stored: JSON, written into a buffer sized for its window at once (grown from
+    /// empty, the text was copied several times over).
+    pub fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(256 + 40 * self.recent.len());
+        serde_json::to_writer(&mut out, self).expect("a state serializes");
+        String::from_utf8(out).expect("serde_json writes UTF-8")
     }
 
     /// Deviation from the baseline, the space the prototypes live in.
@@ -332,7 +357,7 @@ mod tests {
         let json = serde_json::to_string(&[event(EventKind::Blur), click, scroll, page]).unwrap();
         assert_eq!(
             json,
-            r#"[["blur",1746352800000],["click",1746352800000,240.0,580.5],["scroll",1746352800000,null,null,null,800.0],["page_view",1746352800000,null,null,null,null,42]]"#
+            r#"[["blur",1746352800000],["click",1746352800000,240,580.5],["scroll",1746352800000,null,null,null,800],["page_view",1746352800000,null,null,null,null,42]]"#
         );
         assert_eq!(
             serde_json::from_str::<Vec<RecentEvent>>(&json).unwrap(),
@@ -341,9 +366,27 @@ mod tests {
     }
 
     #[test]
-    fn states_stored_with_recent_events_as_objects_still_read() {
+    fn states_stored_with_recent_events_as_objects_or_integral_floats_as_floats_still_read() {
         let old = r#"{"kind":"click","ts_ms":1746352800000,"x":240.0,"y":580.5}"#;
         let click = RecentEvent { x: Some(240.0), y: Some(580.5), ..event(EventKind::Click) };
         assert_eq!(serde_json::from_str::<RecentEvent>(old).unwrap(), click);
+        let old = r#"["click",1746352800000,240.0,580.5]"#;
+        assert_eq!(serde_json::from_str::<RecentEvent>(old).unwrap(), click);
+    }
+
+    proptest! {
+        #[test]
+        fn every_float_reads_back_bit_for_bit(v in prop_oneof![
+            any::<f64>().prop_filter("JSON has no NaN or infinity", |v| v.is_finite()),
+            (-(1i64 << 54)..(1i64 << 54)).prop_map(|i| i as f64),
+            (-100_000i64..100_000).prop_map(|i| i as f64),
+            prop::sample::select(vec![0.0, -0.0, 9_007_199_254_740_992.0, -9_007_199_254_740_992.0, 1e300, -1e-300, f64::MAX, f64::MIN_POSITIVE]),
+        ]) {
+            let e = RecentEvent { x: Some(v), y: Some(-v), duration_ms: Some(v.abs()), speed: Some(v * 0.5), ..event(EventKind::Hover) };
+            let back: RecentEvent = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+            for (a, b) in [(back.x, e.x), (back.y, e.y), (back.duration_ms, e.duration_ms), (back.speed, e.speed)] {
+                prop_assert_eq!(a.unwrap().to_bits(), b.unwrap().to_bits());
+            }
+        }
     }
 }

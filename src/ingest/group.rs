@@ -388,7 +388,7 @@ mod tests {
             created_at_ms: 0,
             updated_at_ms: 0,
             event_count: 0,
-            state: serde_json::to_string(&state).unwrap(),
+            state: state.to_json(),
             model_version: Models::default().user.version,
         }
     }

@@ -272,7 +272,7 @@ fn session_row(s: &SessionWork, owner_pk: Option<i64>) -> Result<session::Active
         tension: Set(s.state.dims[2]),
         affiliation: Set(s.state.dims[3]),
         signals: Set(serde_json::to_string(&p.signals)?),
-        state: Set(serde_json::to_string(&s.state)?),
+        state: Set(s.state.to_json()),
         model_version: Set(s.model_version.clone()),
         has_feedback: Set(s.stored.as_ref().is_some_and(|r| r.has_feedback)),
         user_id: Set(owner_pk),
@@ -288,7 +288,7 @@ fn user_row(u: &UserWork) -> Result<user::ActiveModel, StoreError> {
         created_at_ms: Set(u.created_at_ms),
         updated_at_ms: Set(u.state.last_interaction_at_ms.unwrap_or(updated_at_ms)),
         event_count: Set(u.state.event_count as i64),
-        state: Set(serde_json::to_string(&u.state)?),
+        state: Set(u.state.to_json()),
         model_version: Set(u.model_version.clone()),
     })
 }

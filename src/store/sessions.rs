@@ -237,7 +237,7 @@ pub async fn start(
         tension: Set(state.dims[2]),
         affiliation: Set(state.dims[3]),
         signals: Set(serde_json::to_string(&p.signals)?),
-        state: Set(serde_json::to_string(&state)?),
+        state: Set(state.to_json()),
         model_version: Set(models.session.version.clone()),
         has_feedback: Set(false),
         user_id: Set(None),
