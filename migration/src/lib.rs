@@ -17,6 +17,7 @@ mod m20261210_000010_push;
 mod m20261211_000011_outbox_order;
 mod m20261212_000012_delivery_claims;
 mod m20261213_000013_expect_rows;
+mod m20261214_000014_partial_user_index;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000011_outbox_order::Migration),
             Box::new(m20261212_000012_delivery_claims::Migration),
             Box::new(m20261213_000013_expect_rows::Migration),
+            Box::new(m20261214_000014_partial_user_index::Migration),
         ]
     }
 }
