@@ -5,6 +5,8 @@
 # each printing req/s, p99 and the cores the server, PostgreSQL and wrk used over 6 s of it.
 #
 #   bash benches/post_cpu.sh BINARY [sqlite|postgres] [EVENTS]      ROUNDS=2 DURATION=10s …
+# PRE_SQL (PostgreSQL) runs once the server has migrated its database, to bound a lever without
+# building it: PRE_SQL="ALTER TABLE session_slots DISABLE TRIGGER USER" (benches/RESULTS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$1 BACKEND=${2:-sqlite} EV=${3:-1}
@@ -21,6 +23,7 @@ fi
 RUST_LOG=warn "$BIN" --database-url "$url" --bind "127.0.0.1:$PORT" & pid=$!
 trap 'kill $pid; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
+[ -n "${PRE_SQL:-}" ] && psql "${PG_ADMIN%/*}/moodring_post" -qc "$PRE_SQL"
 KEY=$(curl -sf -X POST "http://127.0.0.1:$PORT/v1/keys/generate" -H 'Content-Type: application/json' \
   -d '{"customer_name":"Bench","plan":"pro"}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])')
 export KEY
