@@ -127,7 +127,7 @@ impl Serialize for RecentEvent {
 }
 
 /// A float as the state stores it: an integral value (as most coordinates, durations and speeds
-/// are) as an integer, which reads back as the same `f64` and is written several times faster;
+/// are) as an integer, which reads back as the same `f64` and is cheaper to write and to read;
 /// any other, and `-0.0`, as the shortest text that reads back exactly.
 struct Num(f64);
 
