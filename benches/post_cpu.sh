@@ -5,8 +5,12 @@
 # each printing req/s, p99 and the cores the server, PostgreSQL and wrk used over 6 s of it.
 #
 #   bash benches/post_cpu.sh BINARY [sqlite|postgres] [EVENTS]      ROUNDS=2 DURATION=10s …
-# PRE_SQL (PostgreSQL) runs once the server has migrated its database, to bound a lever without
-# building it: PRE_SQL="ALTER TABLE session_slots DISABLE TRIGGER USER" (benches/RESULTS.md).
+# PRE_SQL runs once the server has migrated its database (by psql, or by Python's sqlite3 module
+# on SQLite), to bound a lever without building it:
+# PRE_SQL="ALTER TABLE session_slots DISABLE TRIGGER USER" (benches/RESULTS.md).
+# EVENT_IDS=1 gives every event a client id, as the tracker does (benches/wrk/post_events.lua).
+# SEEDED=100000 first writes that many sessions of ten events (examples/seed), as benches/load.sh
+# does: a store that size, not a fresh one, is what the harness's POST phases write into.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$1 BACKEND=${2:-sqlite} EV=${3:-1}
@@ -20,11 +24,25 @@ if [ "$BACKEND" = postgres ]; then
 else
   url="sqlite://$WORK/post.db?mode=rwc"
 fi
+KEY=
+if [ "${SEEDED:-0}" -gt 0 ]; then
+  seed_url=$url
+  [ "$BACKEND" = postgres ] && seed_url="$url&options[synchronous_commit]=off"
+  cargo build --release --quiet --example seed
+  KEY=$("${CARGO_TARGET_DIR:-target}/release/examples/seed" "$seed_url" "$SEEDED" 10 30 8 2>/dev/null | tail -n 1)
+fi
 RUST_LOG=warn "$BIN" --database-url "$url" --bind "127.0.0.1:$PORT" & pid=$!
 trap 'kill $pid; rm -rf "$WORK"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.2; done
-[ -n "${PRE_SQL:-}" ] && psql "${PG_ADMIN%/*}/moodring_post" -qc "$PRE_SQL"
-KEY=$(curl -sf -X POST "http://127.0.0.1:$PORT/v1/keys/generate" -H 'Content-Type: application/json' \
+if [ -n "${PRE_SQL:-}" ]; then
+  if [ "$BACKEND" = postgres ]; then
+    psql "${PG_ADMIN%/*}/moodring_post" -qc "$PRE_SQL"
+  else
+    python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=10); c.executescript(sys.argv[2]); c.close()' \
+      "$WORK/post.db" "$PRE_SQL"
+  fi
+fi
+[ -n "${KEY:-}" ] || KEY=$(curl -sf -X POST "http://127.0.0.1:$PORT/v1/keys/generate" -H 'Content-Type: application/json' \
   -d '{"customer_name":"Bench","plan":"pro"}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])')
 export KEY
 wrk -t1 -c32 -d5s -s benches/wrk/post_events.lua "http://127.0.0.1:$PORT" >/dev/null
