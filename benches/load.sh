@@ -6,7 +6,8 @@
 #     server writes them (the POST ratio is given against both);
 #   - moodring on SQLite and on PostgreSQL, each on a store seeded with 100,000 sessions.
 # Drives POST /v1/sessions/{id}/events (10-event batches over 1,000 sessions, and one-event ones
-# as a browser tracker sends them, against the baseline's POST of the same), GET …/mood and
+# as a browser tracker sends them, without and with client event ids, against the baseline's POST
+# of the same), GET …/mood and
 # GET /v1/analytics/moods with wrk (-t1 -c32), prints req/s, events/s, p50/p99 and the ratios:
 # POST to the storage limit measured just before it, GETs to the baseline measured just before them,
 # in ROUNDS=3 rounds of each, and the median ratios.
@@ -82,7 +83,8 @@ row() { printf '%-10s %-26s %10s %10s %8s %8s %8s  %s\n' "$@"; }
 wait_up "$BASE_PORT"; export KEY; KEY=$(head -n 1 "$WORK/baseline.key"); BASE_KEY=$KEY
 read -r b_post _ _ _ < <(load "$BASE_PORT" benches/wrk/post_events.lua)
 read -r b_post1 _ _ _ < <(EVENTS=1 load "$BASE_PORT" benches/wrk/post_events.lua)
-echo "baseline: POST events $b_post req/s, of one event $b_post1 req/s (its GET is measured right before each backend's GETs)"
+read -r b_post1_ids _ _ _ < <(EVENTS=1 EVENT_IDS=1 load "$BASE_PORT" benches/wrk/post_events.lua)
+echo "baseline: POST events $b_post req/s, of one event $b_post1 req/s, with its id $b_post1_ids req/s (its GET is measured right before each backend's GETs)"
 
 row backend call req/s events/s p50_ms p99_ms errors ratio
 for backend in $BACKENDS; do
@@ -98,7 +100,7 @@ for backend in $BACKENDS; do
   wait_up "$PORT"
   # The machine drifts by a fifth within minutes: each ratio compares runs made back to back,
   # in ROUNDS rounds, and the summary gives their median.
-  post_ratios=() copy_ratios=() one_ratios=() mood_ratios=() analytics_ratios=()
+  post_ratios=() copy_ratios=() one_ratios=() ids_ratios=() mood_ratios=() analytics_ratios=()
   for round in $(seq "$ROUNDS"); do
     # As many writers as help: PostgreSQL shares WAL flushes between concurrent commits.
     limit=$(probe "$backend" insert)
@@ -116,6 +118,10 @@ for backend in $BACKENDS; do
     read -r rps p50 p99 err < <(EVENTS=1 load "$PORT" benches/wrk/post_events.lua)
     one_ratios+=("$(ratio "$rps" "$b_post1")")
     row "$backend" "POST 1 event #$round" "$rps" "$rps" "$p50" "$p99" "$err" "${one_ratios[-1]}% of baseline POST"
+    # As the tracker sends it: the event has a client id, which the server checks for a duplicate.
+    read -r rps p50 p99 err < <(EVENTS=1 EVENT_IDS=1 load "$PORT" benches/wrk/post_events.lua)
+    ids_ratios+=("$(ratio "$rps" "$b_post1_ids")")
+    row "$backend" "POST 1 event, id #$round" "$rps" "$rps" "$p50" "$p99" "$err" "${ids_ratios[-1]}% of baseline POST"
   done
   for round in $(seq "$ROUNDS"); do
     # The baseline's GET is driven by the very script that drives GET mood: the same requests
@@ -129,7 +135,7 @@ for backend in $BACKENDS; do
     analytics_ratios+=("$(ratio "$rps" "$b_get")")
     row "$backend" "GET analytics #$round" "$rps" - "$p50" "$p99" "$err" "${analytics_ratios[-1]}% of baseline"
   done
-  row "$backend" "median of $ROUNDS" - - - - - "POST $(median "${post_ratios[@]}")% of storage limit${copy_ratios:+ ($(median "${copy_ratios[@]}")% of COPY)}, POST 1 event $(median "${one_ratios[@]}")% of baseline, GET mood $(median "${mood_ratios[@]}")%, analytics ($SEEDED sessions) $(median "${analytics_ratios[@]}")% of baseline"
+  row "$backend" "median of $ROUNDS" - - - - - "POST $(median "${post_ratios[@]}")% of storage limit${copy_ratios:+ ($(median "${copy_ratios[@]}")% of COPY)}, POST 1 event $(median "${one_ratios[@]}")% (with its id $(median "${ids_ratios[@]}")%) of baseline, GET mood $(median "${mood_ratios[@]}")%, analytics ($SEEDED sessions) $(median "${analytics_ratios[@]}")% of baseline"
   if [ "$SOAK" -gt 0 ]; then
     before=$(rss_kb "$server")
     # The RSS every minute, to tell growth that levels off from growth that does not.
