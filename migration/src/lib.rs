@@ -18,6 +18,7 @@ mod m20261211_000011_outbox_order;
 mod m20261212_000012_delivery_claims;
 mod m20261213_000013_expect_rows;
 mod m20261214_000014_partial_user_index;
+mod m20261215_000015_partial_event_id_index;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000012_delivery_claims::Migration),
             Box::new(m20261213_000013_expect_rows::Migration),
             Box::new(m20261214_000014_partial_user_index::Migration),
+            Box::new(m20261215_000015_partial_event_id_index::Migration),
         ]
     }
 }
