@@ -7,8 +7,11 @@ use super::states::SessionStates;
 use crate::domain::{QuotaMonth, Tenant};
 use crate::engine::{AffectState, Models};
 use crate::store::{StoreError, quota};
-use entity::{event, session, user};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use entity::{session, user};
+use sea_orm::sea_query::Value;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 impl<'a> Group<'a> {
@@ -87,25 +90,44 @@ impl<'a> Group<'a> {
         Ok(group)
     }
 
-    /// Which of the group's client event ids its stored sessions already have: one query.
+    /// Which of the group's client event ids its stored sessions already have: one query, which
+    /// looks up each (session, id) pair the group names, and nothing else (a session's ids
+    /// crossed with every other's would be looked up too by `session_id IN (…) AND event_id
+    /// IN (…)`).
     async fn load_event_ids(&mut self, db: &impl ConnectionTrait, jobs: &[&Job]) -> Result<(), StoreError> {
-        let ids: HashSet<&str> =
-            jobs.iter().flat_map(|j| j.events.iter().filter_map(|e| e.event_id.as_deref())).collect();
-        let pks: HashMap<i64, usize> =
-            self.sessions.iter().enumerate().filter_map(|(i, s)| s.pk.map(|pk| (pk, i))).collect();
-        if ids.is_empty() || pks.is_empty() {
+        let mut pairs: HashSet<(i64, &str)> = HashSet::new();
+        for job in jobs {
+            // A session not stored yet has none.
+            let stored = self.by_session.get(&(job.tenant.id.get(), job.session.as_str()));
+            if let Some(pk) = stored.and_then(|&i| self.sessions[i].pk) {
+                pairs.extend(job.events.iter().filter_map(|e| e.event_id.as_deref()).map(|id| (pk, id)));
+            }
+        }
+        if pairs.is_empty() {
             return Ok(());
         }
-        let known: Vec<(i64, Option<String>)> = event::Entity::find()
-            .select_only()
-            .columns([event::Column::SessionId, event::Column::EventId])
-            .filter(event::Column::SessionId.is_in(pks.keys().copied()))
-            .filter(event::Column::EventId.is_in(ids))
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (session_pk, event_id) in known {
-            self.sessions[pks[&session_pk]].seen.extend(event_id);
+        let backend = db.get_database_backend();
+        let mut values: Vec<Value> = Vec::with_capacity(pairs.len() * 2);
+        let mut rows = Vec::with_capacity(pairs.len());
+        for (pk, id) in pairs {
+            values.extend([pk.into(), id.into()]);
+            rows.push(match backend {
+                DbBackend::Postgres => format!("(${}, ${})", values.len() - 1, values.len()),
+                _ => "(?, ?)".to_owned(),
+            });
+        }
+        // A join, not `(session_id, event_id) IN (VALUES …)`, which SQLite answers by scanning.
+        let sql = format!(
+            "SELECT e.session_id, e.event_id FROM (VALUES {}) AS v \
+             JOIN events AS e ON e.session_id = v.column1 AND e.event_id = v.column2",
+            rows.join(", ")
+        );
+        let known = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        let pks: HashMap<i64, usize> =
+            self.sessions.iter().enumerate().filter_map(|(i, s)| s.pk.map(|pk| (pk, i))).collect();
+        for row in known {
+            let (session_pk, event_id): (i64, String) = (row.try_get("", "session_id")?, row.try_get("", "event_id")?);
+            self.sessions[pks[&session_pk]].seen.insert(event_id);
         }
         Ok(())
     }
