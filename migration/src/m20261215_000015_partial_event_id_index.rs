@@ -1,8 +1,12 @@
 //! `events_session_event_id`, which keeps a session's client event ids unique, indexes only the
-//! events that carry one. Every read through it names ids (`event_id IN (…)`, `= ANY(…)`, which
+//! events that carry one. Every read through it compares ids (`event_id = …`, `= ANY(…)`, which
 //! imply `IS NOT NULL` on both backends), and NULLs never conflicted; yet each event sent
 //! without an id (what a server-side client mostly sends) added an entry under its session, a
 //! page written per session a group touches beside `events_session_id`'s.
+//!
+//! The index is built anew while writes to `events` wait (`CONCURRENTLY` cannot run inside a
+//! migration's transaction): on PostgreSQL 0.5 s for 1.7 million events sent without ids, about
+//! 0.8 s per million that carry one (the full index took 1.4 s for those 1.7 million).
 
 use sea_orm_migration::prelude::*;
 
