@@ -15,6 +15,7 @@ local parts = {}
 for i = 1, events do
   parts[i] = string.format('{"type":"%s","x":%d,"y":300,"duration_ms":1500,"speed":800', kinds[i], 100 + i)
 end
+-- The request body; with ids, those of the `prefix`-th request.
 local function body(prefix)
   if not with_ids then
     return '{"events":[' .. table.concat(parts, "},") .. '}]}'
@@ -29,7 +30,7 @@ local function add(session, credential)
   for k, v in pairs(credential) do headers[k] = v end
   paths[count] = "/v1/sessions/" .. session .. "/events"
   heads[count] = headers
-  requests[count] = wrk.format("POST", paths[count], headers, body(""))
+  if not with_ids then requests[count] = wrk.format("POST", paths[count], headers, body()) end
   count = count + 1
 end
 local tokens = os.getenv("TOKENS")
