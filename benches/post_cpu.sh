@@ -42,7 +42,7 @@ if [ -n "${PRE_SQL:-}" ]; then
       "$WORK/post.db" "$PRE_SQL"
   fi
 fi
-[ -n "${KEY:-}" ] || KEY=$(curl -sf -X POST "http://127.0.0.1:$PORT/v1/keys/generate" -H 'Content-Type: application/json' \
+[ -n "$KEY" ] || KEY=$(curl -sf -X POST "http://127.0.0.1:$PORT/v1/keys/generate" -H 'Content-Type: application/json' \
   -d '{"customer_name":"Bench","plan":"pro"}' | python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])')
 export KEY
 wrk -t1 -c32 -d5s -s benches/wrk/post_events.lua "http://127.0.0.1:$PORT" >/dev/null

@@ -7,11 +7,9 @@ use super::states::SessionStates;
 use crate::domain::{QuotaMonth, Tenant};
 use crate::engine::{AffectState, Models};
 use crate::store::{StoreError, quota};
-use entity::{session, user};
-use sea_orm::sea_query::Value;
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
-};
+use entity::{event, session, user};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 impl<'a> Group<'a> {
@@ -96,38 +94,33 @@ impl<'a> Group<'a> {
     /// IN (…)`).
     async fn load_event_ids(&mut self, db: &impl ConnectionTrait, jobs: &[&Job]) -> Result<(), StoreError> {
         let mut pairs: HashSet<(i64, &str)> = HashSet::new();
+        let mut by_pk: HashMap<i64, usize> = HashMap::new();
         for job in jobs {
             // A session not stored yet has none.
-            let stored = self.by_session.get(&(job.tenant.id.get(), job.session.as_str()));
-            if let Some(pk) = stored.and_then(|&i| self.sessions[i].pk) {
-                pairs.extend(job.events.iter().filter_map(|e| e.event_id.as_deref()).map(|id| (pk, id)));
-            }
+            let Some(&i) = self.by_session.get(&(job.tenant.id.get(), job.session.as_str())) else { continue };
+            let Some(pk) = self.sessions[i].pk else { continue };
+            by_pk.insert(pk, i);
+            pairs.extend(job.events.iter().filter_map(|e| e.event_id.as_deref()).map(|id| (pk, id)));
         }
         if pairs.is_empty() {
             return Ok(());
         }
-        let backend = db.get_database_backend();
-        let mut values: Vec<Value> = Vec::with_capacity(pairs.len() * 2);
-        let mut rows = Vec::with_capacity(pairs.len());
-        for (pk, id) in pairs {
-            values.extend([pk.into(), id.into()]);
-            rows.push(match backend {
-                DbBackend::Postgres => format!("(${}, ${})", values.len() - 1, values.len()),
-                _ => "(?, ?)".to_owned(),
-            });
-        }
         // A join, not `(session_id, event_id) IN (VALUES …)`, which SQLite answers by scanning.
-        let sql = format!(
-            "SELECT e.session_id, e.event_id FROM (VALUES {}) AS v \
-             JOIN events AS e ON e.session_id = v.column1 AND e.event_id = v.column2",
-            rows.join(", ")
-        );
-        let known = db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
-        let pks: HashMap<i64, usize> =
-            self.sessions.iter().enumerate().filter_map(|(i, s)| s.pk.map(|pk| (pk, i))).collect();
-        for row in known {
+        use event::Column as C;
+        let v = |column: &'static str| Expr::col(("v", column));
+        let query = Query::select()
+            .columns([(event::Entity, C::SessionId), (event::Entity, C::EventId)])
+            .from_values(pairs, "v")
+            .inner_join(
+                event::Entity,
+                Expr::col((event::Entity, C::SessionId))
+                    .eq(v("column1"))
+                    .and(Expr::col((event::Entity, C::EventId)).eq(v("column2"))),
+            )
+            .to_owned();
+        for row in db.query_all(&query).await? {
             let (session_pk, event_id): (i64, String) = (row.try_get("", "session_id")?, row.try_get("", "event_id")?);
-            self.sessions[pks[&session_pk]].seen.insert(event_id);
+            self.sessions[by_pk[&session_pk]].seen.insert(event_id);
         }
         Ok(())
     }

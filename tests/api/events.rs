@@ -178,6 +178,13 @@ async fn retried_event_ids_are_stored_once() {
     let within =
         json!([{"type": "click", "ts": T0 + 5, "event_id": "x"}, {"type": "click", "ts": T0 + 6, "event_id": "x"}]);
     assert_eq!(app.post_events(&key, "t", within).await.json["duplicates"], 1, "repeats within a batch count too");
+    let elsewhere = json!([{"type": "click", "ts": T0 + 7, "event_id": "e1"}]);
+    let r = app.post_events(&key, "u", elsewhere).await;
+    assert_eq!(
+        (r.json["events_stored"].clone(), r.json["duplicates"].clone()),
+        (json!(1), json!(0)),
+        "ids are per session"
+    );
 }
 
 #[tokio::test]
